@@ -1,0 +1,18 @@
+from django.conf import settings
+
+from .rules import Action
+
+
+def console(request):
+    """What the console's frame needs: the user's organisation and the navigation they may use."""
+    user = getattr(request, "user", None)
+    if not user or not user.is_authenticated:
+        return {"VERSION": settings.VERSION}
+    nav = []
+    if user.can(Action.SUPERVISEE_VIEW):
+        nav.append(("people", "社区矫正对象", "bi-people", "/people/"))
+    if user.can(Action.STAFF_VIEW):
+        nav.append(("staff", "机构与人员", "bi-diagram-3", "/orgs/staff/"))
+    if user.can(Action.AUDIT_VIEW):
+        nav.append(("audit", "审计日志", "bi-shield-check", "/audit/"))
+    return {"VERSION": settings.VERSION, "nav_items": nav, "current_org": user.organisation}

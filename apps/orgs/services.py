@@ -1,0 +1,195 @@
+"""Sign-in, tokens and staff accounts. Every change is audited."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.audit.models import AuditRecord
+from apps.audit.services import audit_record
+
+from . import rules
+from .models import ApiToken, Organisation, User
+
+
+class LoginFailed(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+GENERIC_FAILURE = "用户名或密码错误"
+
+
+@transaction.atomic
+def login_attempt(*, username: str, password: str, ip: str = "", now=None) -> User:
+    """Check a password. Repeated failures lock the account for a while; the failure message never
+    says whether the user name exists. Returns the user or raises LoginFailed."""
+    now = now or timezone.now()
+    user = User.objects.select_for_update().filter(username=username).first()
+    if user is not None and user.locked_until and user.locked_until > now:
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        audit_record(actor=user, kind=AuditRecord.Kind.AUTH, action="auth.login_locked", object_type="user",
+                     object_id=user.pk, summary="账户锁定期间尝试登录", ip=ip)
+        raise LoginFailed(f"连续登录失败次数过多，账户已锁定，请 {minutes} 分钟后再试")
+    authed = authenticate(username=username, password=password) if user is not None else None
+    if authed is None:
+        if user is not None:
+            user.failed_logins += 1
+            locked = rules.lockout_state(failed=user.failed_logins, max_failed=settings.ZHIJIAO_MAX_FAILED_LOGINS)
+            if locked:
+                user.locked_until = now + timedelta(minutes=settings.ZHIJIAO_LOCKOUT_MINUTES)
+                user.failed_logins = 0
+            user.save(update_fields=["failed_logins", "locked_until"])
+            audit_record(actor=user, kind=AuditRecord.Kind.AUTH, action="auth.login_failed", object_type="user",
+                         object_id=user.pk, summary="密码错误" + ("，账户已锁定" if locked else ""), ip=ip)
+            if locked:
+                raise LoginFailed(f"连续登录失败次数过多，账户已锁定 {settings.ZHIJIAO_LOCKOUT_MINUTES} 分钟")
+            left = settings.ZHIJIAO_MAX_FAILED_LOGINS - user.failed_logins
+            if left <= 2:
+                raise LoginFailed(f"{GENERIC_FAILURE}，再失败 {left} 次账户将被锁定")
+        raise LoginFailed(GENERIC_FAILURE)
+    authed.failed_logins = 0
+    authed.locked_until = None
+    authed.last_login = now
+    authed.save(update_fields=["failed_logins", "locked_until", "last_login"])
+    audit_record(actor=authed, kind=AuditRecord.Kind.AUTH, action="auth.login", object_type="user",
+                 object_id=authed.pk, summary="登录", ip=ip)
+    return authed
+
+
+@transaction.atomic
+def logout_record(*, user, ip: str = "") -> None:
+    audit_record(actor=user, kind=AuditRecord.Kind.AUTH, action="auth.logout", object_type="user",
+                 object_id=user.pk, summary="退出登录", ip=ip)
+
+
+def _token_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    key: str  # shown once
+    token: ApiToken
+
+
+@transaction.atomic
+def token_issue(*, user: User, name: str = "api", ip: str = "", now=None) -> IssuedToken:
+    now = now or timezone.now()
+    key = "zj_" + secrets.token_urlsafe(32)
+    tok = ApiToken.objects.create(user=user, name=name[:100], key_hash=_token_hash(key), prefix=key[:8],
+                                  expires_at=now + timedelta(days=settings.API_TOKEN_DAYS))
+    audit_record(actor=user, kind=AuditRecord.Kind.AUTH, action="auth.token_issue", object_type="user",
+                 object_id=user.pk, summary=f"签发 API 令牌 {tok.prefix}…（{tok.name}）", ip=ip)
+    return IssuedToken(key, tok)
+
+
+def token_user(key: str, *, now=None) -> User | None:
+    """The active user behind a bearer key, or None (unknown, expired, revoked or locked)."""
+    now = now or timezone.now()
+    tok = (ApiToken.objects.select_related("user__organisation")
+           .filter(key_hash=_token_hash(key or ""), revoked_at__isnull=True, expires_at__gt=now).first())
+    if tok is None or not tok.user.is_active:
+        return None
+    if tok.last_used_at is None or now - tok.last_used_at > timedelta(minutes=5):
+        ApiToken.objects.filter(pk=tok.pk).update(last_used_at=now)  # bookkeeping, not a change of a case
+    tok.user._api_token = tok
+    return tok.user
+
+
+@transaction.atomic
+def token_revoke(*, user: User, key: str, ip: str = "", now=None) -> bool:
+    now = now or timezone.now()
+    n = ApiToken.objects.filter(user=user, key_hash=_token_hash(key), revoked_at__isnull=True).update(revoked_at=now)
+    if n:
+        audit_record(actor=user, kind=AuditRecord.Kind.AUTH, action="auth.token_revoke", object_type="user",
+                     object_id=user.pk, summary="注销 API 令牌", ip=ip)
+    return bool(n)
+
+
+class StaffError(Exception):
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(str(errors))
+        self.errors = errors
+
+
+@transaction.atomic
+def staff_create(*, actor, username: str, full_name: str, organisation: Organisation, roles: list[str],
+                 password: str, gender: str = "", phone: str = "", minor_access: bool = False, ip: str = "") -> User:
+    """Create a staff account. `actor` None means the system itself (the demo seed, a set-up command)."""
+    if actor is not None:
+        if not actor.can(rules.Action.STAFF_MANAGE):
+            raise PermissionError("您没有管理工作人员的权限")
+        if not organisation.path.startswith(actor.scope_path):
+            raise PermissionError("该机构不在您的辖区内")
+    errors = {}
+    check = rules.check_roles_for_org(roles, organisation.kind)
+    if not check.ok:
+        errors["roles"] = check.reason
+    if User.objects.filter(username=username).exists():
+        errors["username"] = "用户名已存在"
+    user = User(username=username, full_name=full_name, organisation=organisation, roles=list(roles),
+                gender=gender, phone=phone, minor_access=minor_access)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        errors["password"] = "；".join(exc.messages)
+    if errors:
+        raise StaffError(errors)
+    user.set_password(password)
+    user.save()
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="staff.create", object_type="user",
+                 object_id=user.pk, summary=f"新增工作人员 {full_name}",
+                 after={"username": username, "organisation": organisation.pk, "roles": list(roles),
+                        "minor_access": minor_access}, ip=ip)
+    return user
+
+
+@transaction.atomic
+def staff_set_minor_access(*, actor, user: User, granted: bool, reason: str, ip: str = "") -> User:
+    """Grant or withdraw access to minors' sealed records. A reason is required and recorded."""
+    if not actor.can(rules.Action.STAFF_MANAGE):
+        raise PermissionError("您没有管理工作人员的权限")
+    if not user.organisation or not user.organisation.path.startswith(actor.scope_path):
+        raise PermissionError("该工作人员不在您的辖区内")
+    if not reason.strip():
+        raise StaffError({"reason": "请填写授权或撤销的理由"})
+    before = user.minor_access
+    user.minor_access = granted
+    user.save(update_fields=["minor_access"])
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="staff.minor_access", object_type="user",
+                 object_id=user.pk, summary=("授予" if granted else "撤销") + f"未成年人档案查阅权限：{reason.strip()[:100]}",
+                 before={"minor_access": before}, after={"minor_access": granted}, ip=ip)
+    return user
+
+
+@transaction.atomic
+def org_create(*, actor, name: str, kind: str, parent: Organisation | None, adcode: str = "",
+               oversees: Organisation | None = None, boundary=None, short_name: str = "", ip: str = "") -> Organisation:
+    """Add a node to the tree, keeping the materialised path. `actor` None = system (seed, migrations)."""
+    if actor is not None and not actor.can(rules.Action.STAFF_MANAGE):
+        raise PermissionError("您没有管理机构的权限")
+    want = rules.ALLOWED_PARENT[rules.OrgKind(kind)]
+    if (parent.kind if parent else None) != want:
+        raise StaffError({"parent": f"{rules.ORG_KIND_LABELS[rules.OrgKind(kind)]}的上级必须是"
+                                    f"{rules.ORG_KIND_LABELS[want] if want else '无'}"})
+    if kind in rules.EXTERNAL_KINDS and (oversees is None or oversees.kind != rules.OrgKind.COUNTY_AGENCY):
+        raise StaffError({"oversees": "外部机关须指明对应的县级社区矫正机构"})
+    org = Organisation.objects.create(name=name, short_name=short_name, kind=kind, parent=parent, adcode=adcode,
+                                      oversees=oversees, boundary=boundary)
+    org.path = f"{parent.path if parent else '/'}{org.pk}/"
+    org.depth = org.path.count("/") - 2
+    org.save(update_fields=["path", "depth"])
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="org.create", object_type="organisation",
+                 object_id=org.pk, summary=f"新增机构 {name}",
+                 after={"name": name, "kind": kind, "adcode": adcode, "parent": parent.pk if parent else None}, ip=ip)
+    return org

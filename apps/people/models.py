@@ -1,0 +1,127 @@
+"""Supervisees (社区矫正对象), their contacts and correction team. Writes go through services."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from apps.orgs.models import Organisation
+
+from . import rules
+
+SentenceType = models.TextChoices("SentenceType", [(k.value, v) for k, v in rules.SENTENCE_LABELS.items()])
+Level = models.TextChoices("Level", [(k.value, v) for k, v in rules.LEVEL_LABELS.items()])
+Status = models.TextChoices("Status", [(k.value, v) for k, v in rules.STATUS_LABELS.items()])
+GENDERS = [("M", "男"), ("F", "女")]
+
+
+class SuperviseeQuerySet(models.QuerySet):
+    def in_scope(self, scope_path: str) -> SuperviseeQuerySet:
+        return self.filter(org_path__startswith=scope_path)
+
+
+class Supervisee(models.Model):
+    # identity
+    name = models.CharField("姓名", max_length=30, db_index=True)
+    former_names = models.CharField("曾用名", max_length=60, blank=True)
+    gender = models.CharField("性别", max_length=1, choices=GENDERS)
+    ethnicity = models.CharField("民族", max_length=10, default="汉族")
+    id_number = models.CharField("公民身份号码", max_length=18, unique=True)
+    birth_date = models.DateField("出生日期")
+    phone = models.CharField("手机号码", max_length=20, blank=True)
+    photo = models.ImageField("照片", upload_to="photos/%Y/%m/", blank=True)
+    education = models.CharField("文化程度", max_length=20, blank=True)
+    occupation = models.CharField("就业就学情况", max_length=60, blank=True)
+    # household registration and residence
+    household_adcode = models.CharField("户籍地区划代码", max_length=6, blank=True)
+    household_address = models.CharField("户籍地址", max_length=200)
+    residence_address = models.CharField("居住地址", max_length=200)
+    residence_lon = models.FloatField("居住地经度", null=True, blank=True)
+    residence_lat = models.FloatField("居住地纬度", null=True, blank=True)
+    execution_county = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+",
+                                         verbose_name="执行地县级社区矫正机构")
+    judicial_office = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="supervisees",
+                                        verbose_name="负责司法所")
+    org_path = models.CharField(max_length=255, db_index=True, editable=False)
+    # sentence
+    sentence_type = models.CharField("矫正类别", max_length=20, choices=SentenceType.choices, db_index=True)
+    deciding_organ = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="+", verbose_name="决定机关")
+    deciding_organ_name = models.CharField("决定机关名称", max_length=100)
+    judgment_number = models.CharField("判决（裁定、决定）书文号", max_length=60)
+    crime = models.CharField("罪名", max_length=60)
+    original_penalty = models.CharField("原判刑罚", max_length=60, help_text="如：有期徒刑三年")
+    judgment_date = models.DateField("判决（裁定、决定）日期")
+    effective_date = models.DateField("生效日期")
+    term_months = models.PositiveSmallIntegerField("管制刑期/缓刑考验期（月）", null=True, blank=True)
+    detention_days = models.PositiveIntegerField("先行羁押天数", default=0)
+    release_date = models.DateField("出监（所）日期", null=True, blank=True)
+    sentence_end_date = models.DateField("原判刑期止日", null=True, blank=True)
+    supervision_start = models.DateField("矫正起始日", db_index=True)
+    supervision_end = models.DateField("矫正终止日", db_index=True)
+    # supervision state (changed by the cases and assessment issues through their services)
+    management_level = models.CharField("管理等级", max_length=10, choices=Level.choices, default=rules.Level.STRICT,
+                                        db_index=True)
+    status = models.CharField("矫正状态", max_length=12, choices=Status.choices, default=rules.Status.ACTIVE,
+                              db_index=True)
+    is_minor = models.BooleanField("未成年人", default=False, db_index=True,
+                                   help_text="矫正开始时未满18周岁（社区矫正法第58条）")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects = SuperviseeQuerySet.as_manager()
+    SCOPE_FIELD = "org_path"
+
+    class Meta:
+        verbose_name = "社区矫正对象"
+        ordering = ["-supervision_start", "id"]
+        indexes = [models.Index(fields=["org_path", "status"], name="sup_scope_status_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def masked_id(self) -> str:
+        return rules.mask_id(self.id_number)
+
+    def display_name(self, *, reveal: bool) -> str:
+        return self.name if (reveal or not self.is_minor) else rules.mask_name(self.name)
+
+    def age_on(self, day) -> int:
+        return rules.age_on(self.birth_date, day)
+
+
+class Contact(models.Model):
+    supervisee = models.ForeignKey(Supervisee, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField("姓名", max_length=30)
+    relation = models.CharField("关系", max_length=20)
+    phone = models.CharField("电话", max_length=20, blank=True)
+    address = models.CharField("地址", max_length=200, blank=True)
+    is_guardian = models.BooleanField("监护人", default=False)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class TeamMember(models.Model):
+    """A member of the correction team (矫正小组, 社区矫正法第25条)."""
+
+    class Kind(models.TextChoices):
+        OFFICE = "office", "司法所工作人员"
+        COMMUNITY = "community", "村（居）委会人员"
+        FAMILY = "family", "监护人或家庭成员"
+        WORKPLACE = "workplace", "所在单位或学校人员"
+        SOCIAL_WORKER = "social_worker", "社会工作者"
+        VOLUNTEER = "volunteer", "志愿者"
+
+    supervisee = models.ForeignKey(Supervisee, on_delete=models.CASCADE, related_name="team")
+    name = models.CharField("姓名", max_length=30)
+    kind = models.CharField("身份", max_length=20, choices=Kind.choices)
+    gender = models.CharField("性别", max_length=1, choices=GENDERS)
+    phone = models.CharField("电话", max_length=20, blank=True)
+    knows_minors = models.BooleanField("熟悉未成年人身心特点", default=False)
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+
+    class Meta:
+        ordering = ["id"]

@@ -1,0 +1,411 @@
+"""Use cases that change supervisees. Each is one transaction with its audit record."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Mapping
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.audit.models import AuditRecord
+from apps.audit.services import audit_record
+from apps.orgs.models import Organisation
+from apps.orgs.rules import Action, OrgKind
+
+from . import rules
+from .models import Contact, Supervisee, TeamMember
+
+
+class InputErrors(Exception):
+    """Field -> message, in Chinese, ready to show next to the field."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class NotPermitted(Exception):
+    pass
+
+
+EDITABLE_FIELDS = (
+    "name", "former_names", "gender", "ethnicity", "id_number", "phone", "education", "occupation",
+    "household_adcode", "household_address", "residence_address", "judicial_office", "sentence_type",
+    "deciding_organ_name", "judgment_number", "crime", "original_penalty", "judgment_date", "effective_date",
+    "term_months", "detention_days", "release_date", "sentence_end_date", "management_level",
+)
+SNAPSHOT_FIELDS = EDITABLE_FIELDS + ("execution_county", "supervision_start", "supervision_end", "is_minor", "status")
+
+
+def today_local() -> date:
+    return timezone.localdate()
+
+
+def _date(value: Any, label: str, errors: dict, key: str, required: bool) -> date | None:
+    if value in (None, ""):
+        if required:
+            errors[key] = f"请填写{label}"
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip().replace("/", "-").replace(".", "-")
+    if len(text) == 8 and text.isdigit():
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors[key] = f"{label}格式不正确，应为 2026-11-22 这样的日期"
+        return None
+
+
+def _int(value: Any, label: str, errors: dict, key: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        f = float(str(value).strip())
+    except ValueError:
+        errors[key] = f"{label}应为整数"
+        return None
+    if f != int(f) or f < 0:
+        errors[key] = f"{label}应为不小于0的整数"
+        return None
+    return int(f)
+
+
+def _choice(value: Any, choices: dict, label: str, errors: dict, key: str, default=None) -> str | None:
+    """Accept the code or its Chinese label (a sheet says 缓刑, a form sends probation)."""
+    v = str(value or "").strip()
+    if not v:
+        if default is None:
+            errors[key] = f"请选择{label}"
+        return default
+    for code, text in choices.items():
+        if v in (str(code), text):
+            return str(code)
+    errors[key] = f"{label}“{v}”无效，可选：{'、'.join(choices.values())}"
+    return None
+
+
+def supervisee_clean(raw: Mapping[str, Any], *, actor, today: date, instance: Supervisee | None = None) -> dict:
+    """Validate and normalise input from a form, a sheet row or the API. Raises InputErrors."""
+    e: dict[str, str] = {}
+    out: dict[str, Any] = {}
+
+    def text(key, label, max_len=200, required=True):
+        try:
+            out[key] = rules.clean_text(raw.get(key, ""), label=label, max_len=max_len, required=required)
+        except rules.TextError as exc:
+            e[key] = str(exc)
+
+    try:
+        out["name"] = rules.clean_person_name(raw.get("name", ""))
+    except rules.TextError as exc:
+        e["name"] = str(exc)
+    former = str(raw.get("former_names") or "").strip()
+    if former:
+        try:
+            out["former_names"] = rules.clean_text(former, label="曾用名", max_len=60)
+        except rules.TextError as exc:
+            e["former_names"] = str(exc)
+    else:
+        out["former_names"] = ""
+
+    info = None
+    try:
+        info = rules.parse_id_number(str(raw.get("id_number") or ""), today=today)
+        out["id_number"] = info.number
+        out["birth_date"] = info.birth_date
+    except rules.IdError as exc:
+        e["id_number"] = str(exc)
+
+    gender = _choice(raw.get("gender"), {"M": "男", "F": "女"}, "性别", e, "gender", default="")
+    if info:
+        if gender and gender != info.gender:
+            e["gender"] = "性别与身份证号不一致（第17位奇数为男，偶数为女）"
+        out["gender"] = info.gender
+    eth = str(raw.get("ethnicity") or "汉族").strip()
+    if eth and not eth.endswith("族") and eth + "族" in rules.ETHNICITIES:
+        eth += "族"
+    if eth not in rules.ETHNICITIES:
+        e["ethnicity"] = f"民族“{eth}”不在56个民族名称中"
+    out["ethnicity"] = eth
+    try:
+        out["phone"] = rules.clean_phone(str(raw.get("phone") or ""))
+    except rules.TextError as exc:
+        e["phone"] = str(exc)
+    text("education", "文化程度", 20, required=False)
+    text("occupation", "就业就学情况", 60, required=False)
+    text("household_address", "户籍地址")
+    text("residence_address", "居住地址")
+    hh = str(raw.get("household_adcode") or "").strip()
+    if hh and not (len(hh) == 6 and hh.isdigit()):
+        e["household_adcode"] = "户籍地区划代码应为6位数字"
+    out["household_adcode"] = hh or (info.region if info else "")
+
+    # where: the judicial office (by id or by name), which fixes the execution county
+    office_ref = raw.get("judicial_office")
+    office = None
+    if isinstance(office_ref, Organisation):
+        office = office_ref
+    elif office_ref not in (None, ""):
+        qs = Organisation.objects.filter(kind=OrgKind.JUDICIAL_OFFICE, path__startswith=actor.scope_path)
+        ref = str(office_ref).strip()
+        office = (qs.filter(pk=int(ref)).first() if ref.isdigit() else qs.filter(name=ref).first())
+    if office is None or office.kind != OrgKind.JUDICIAL_OFFICE or not office.path.startswith(actor.scope_path):
+        e["judicial_office"] = "请选择本辖区内的司法所" if office_ref in (None, "") else f"司法所“{office_ref}”不存在或不在您的辖区内"
+    else:
+        out["judicial_office"] = office
+        out["execution_county"] = office.parent
+
+    st = _choice(raw.get("sentence_type"), {k.value: v for k, v in rules.SENTENCE_LABELS.items()}, "矫正类别", e,
+                 "sentence_type")
+    out["sentence_type"] = st
+    text("deciding_organ_name", "决定机关", 100)
+    text("judgment_number", "判决（裁定、决定）书文号", 60)
+    text("crime", "罪名", 60)
+    text("original_penalty", "原判刑罚", 60)
+    out["judgment_date"] = _date(raw.get("judgment_date"), "判决（裁定、决定）日期", e, "judgment_date", True)
+    out["effective_date"] = _date(raw.get("effective_date"), "生效日期", e, "effective_date", True)
+    out["term_months"] = _int(raw.get("term_months"), "管制刑期/缓刑考验期（月）", e, "term_months")
+    out["detention_days"] = _int(raw.get("detention_days"), "先行羁押天数", e, "detention_days") or 0
+    out["release_date"] = _date(raw.get("release_date"), "出监（所）日期", e, "release_date", False)
+    out["sentence_end_date"] = _date(raw.get("sentence_end_date"), "原判刑期止日", e, "sentence_end_date", False)
+    out["management_level"] = _choice(raw.get("management_level"), {k.value: v for k, v in rules.LEVEL_LABELS.items()},
+                                      "管理等级", e, "management_level", default=rules.Level.STRICT.value)
+
+    for key in ("judgment_date", "effective_date", "release_date"):
+        if out.get(key) and out[key] > today:
+            e.setdefault(key, "日期不能晚于今天")
+    if info and out.get("judgment_date") and out["judgment_date"] < info.birth_date:
+        e.setdefault("judgment_date", "判决日期早于出生日期，请核对")
+    if st and out.get("judgment_date") and out.get("effective_date") and not ({"judgment_date", "effective_date"} & e.keys()):
+        if st in (rules.SentenceType.CONTROL, rules.SentenceType.PROBATION):
+            out["release_date"] = None
+            out["sentence_end_date"] = None
+        else:
+            out["term_months"] = None
+            out["detention_days"] = 0
+        period = rules.supervision_period(rules.Sentence(
+            sentence_type=rules.SentenceType(st), judgment_date=out["judgment_date"],
+            effective_date=out["effective_date"], term_months=out["term_months"],
+            detention_days=out["detention_days"], release_date=out["release_date"],
+            sentence_end_date=out["sentence_end_date"]))
+        for k, msg in period.errors.items():
+            e.setdefault(k, msg)
+        if period.ok:
+            out["supervision_start"], out["supervision_end"] = period.start, period.end
+            if info:
+                out["is_minor"] = rules.is_minor_case(info.birth_date, period.start)
+                if rules.age_on(info.birth_date, period.start) < 12:
+                    e.setdefault("id_number", "矫正开始时未满12周岁，请核对出生日期")
+
+    if "id_number" in out and "id_number" not in e:
+        dup = Supervisee.objects.filter(id_number=out["id_number"])
+        if instance is not None:
+            dup = dup.exclude(pk=instance.pk)
+        if dup.exists():
+            e["id_number"] = "该身份证号已有登记，不能重复录入"
+    if e:
+        raise InputErrors(e)
+    return out
+
+
+def snapshot(s: Supervisee) -> dict[str, Any]:
+    d = {}
+    for f in SNAPSHOT_FIELDS:
+        v = getattr(s, f + "_id") if f in ("judicial_office", "execution_county") else getattr(s, f)
+        d[f] = v.isoformat() if isinstance(v, date) else v
+    d["id_number"] = rules.mask_id(s.id_number) if s.id_number else ""
+    return d
+
+
+def _changes(before: dict, after: dict, raw_before: Supervisee | None, raw_after: Supervisee) -> tuple[dict, dict]:
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    if raw_before is not None and raw_before.id_number != raw_after.id_number and "id_number" not in keys:
+        keys.append("id_number")  # the masks can match while the numbers differ
+        after = {**after, "id_number": after["id_number"] + "（已更正）"}
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+def _check_scope(actor, s: Supervisee) -> None:
+    if not s.org_path.startswith(actor.scope_path):
+        raise NotPermitted("对象不在您的辖区内")
+
+
+@transaction.atomic
+def supervisee_create(*, actor, data: Mapping[str, Any], ip: str = "", today: date | None = None) -> Supervisee:
+    if not actor.can(Action.SUPERVISEE_CREATE):
+        raise NotPermitted("您没有新增社区矫正对象的权限")
+    clean = supervisee_clean(data, actor=actor, today=today or today_local())
+    s = Supervisee(**clean, created_by=actor)
+    s.org_path = s.judicial_office.path
+    _check_scope(actor, s)
+    try:
+        with transaction.atomic():
+            s.save()
+    except IntegrityError:
+        raise InputErrors({"id_number": "该身份证号已有登记，不能重复录入"}) from None
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.create", object_type="supervisee",
+                 object_id=s.pk, summary=f"新增社区矫正对象 {s.display_name(reveal=False)}", after=snapshot(s), ip=ip)
+    return s
+
+
+@transaction.atomic
+def supervisee_update(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: str = "",
+                      today: date | None = None) -> Supervisee:
+    if not actor.can(Action.SUPERVISEE_CHANGE):
+        raise NotPermitted("您没有修改社区矫正对象的权限")
+    s = Supervisee.objects.select_for_update().get(pk=supervisee.pk)
+    _check_scope(actor, s)
+    before = snapshot(s)
+    old = Supervisee(id_number=s.id_number)
+    merged = {f: data.get(f, getattr(s, f)) for f in EDITABLE_FIELDS}
+    if "judicial_office" not in data:
+        merged["judicial_office"] = s.judicial_office
+    clean = supervisee_clean(merged, actor=actor, today=today or today_local(), instance=s)
+    for k, v in clean.items():
+        setattr(s, k, v)
+    s.org_path = s.judicial_office.path
+    _check_scope(actor, s)  # the record must still be inside the editor's scope after the change
+    b, a = _changes(before, snapshot(s), old, s)
+    if not a:
+        return s
+    try:
+        with transaction.atomic():
+            s.save()
+    except IntegrityError:
+        raise InputErrors({"id_number": "该身份证号已有登记，不能重复录入"}) from None
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.update", object_type="supervisee",
+                 object_id=s.pk, summary=f"修改 {'、'.join(a)}", before=b, after=a, ip=ip)
+    return s
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: list[Supervisee]
+
+
+@transaction.atomic
+def supervisee_import(*, actor, rows: list[Mapping[str, Any]], ip: str = "", today: date | None = None) -> ImportResult:
+    """All rows or none: the first bad row rolls the whole sheet back. Call `preview` first."""
+    if not actor.can(Action.SUPERVISEE_IMPORT):
+        raise NotPermitted("您没有批量导入的权限")
+    created = [supervisee_create(actor=actor, data=row, ip=ip, today=today) for row in rows]
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.import", object_type="supervisee",
+                 summary=f"从表格导入 {len(created)} 名社区矫正对象", after={"ids": [s.pk for s in created]}, ip=ip)
+    return ImportResult(created)
+
+
+def _clean_contact(data: Mapping[str, Any]) -> dict:
+    e: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    try:
+        out["name"] = rules.clean_person_name(data.get("name", ""))
+    except rules.TextError as exc:
+        e["name"] = str(exc)
+    for key, label, n, req in (("relation", "关系", 20, True), ("address", "地址", 200, False)):
+        try:
+            out[key] = rules.clean_text(data.get(key, ""), label=label, max_len=n, required=req)
+        except rules.TextError as exc:
+            e[key] = str(exc)
+    try:
+        out["phone"] = rules.clean_phone(str(data.get("phone") or ""))
+    except rules.TextError as exc:
+        e["phone"] = str(exc)
+    if e:
+        raise InputErrors(e)
+    return out
+
+
+@transaction.atomic
+def contact_add(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: str = "") -> Contact:
+    if not actor.can(Action.SUPERVISEE_CHANGE):
+        raise NotPermitted("您没有修改社区矫正对象的权限")
+    _check_scope(actor, supervisee)
+    clean = _clean_contact(data)
+    c = Contact.objects.create(supervisee=supervisee, is_guardian=bool(data.get("is_guardian")), **clean)
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.contact_add", object_type="supervisee",
+                 object_id=supervisee.pk, summary=f"添加家庭成员/联系人（{c.relation}）",
+                 after={"contact": c.pk, "relation": c.relation, "name": c.name}, ip=ip)
+    return c
+
+
+@transaction.atomic
+def team_member_add(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: str = "") -> TeamMember:
+    if not actor.can(Action.SUPERVISEE_CHANGE):
+        raise NotPermitted("您没有修改社区矫正对象的权限")
+    _check_scope(actor, supervisee)
+    e: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    try:
+        out["name"] = rules.clean_person_name(data.get("name", ""))
+    except rules.TextError as exc:
+        e["name"] = str(exc)
+    out["kind"] = _choice(data.get("kind"), dict(TeamMember.Kind.choices), "身份", e, "kind")
+    out["gender"] = _choice(data.get("gender"), {"M": "男", "F": "女"}, "性别", e, "gender")
+    try:
+        out["phone"] = rules.clean_phone(str(data.get("phone") or ""))
+    except rules.TextError as exc:
+        e["phone"] = str(exc)
+    if e:
+        raise InputErrors(e)
+    m = TeamMember.objects.create(supervisee=supervisee, knows_minors=bool(data.get("knows_minors")), **out)
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.team_add", object_type="supervisee",
+                 object_id=supervisee.pk, summary=f"矫正小组增加成员（{m.get_kind_display()}）",
+                 after={"member": m.pk, "name": m.name, "kind": m.kind}, ip=ip)
+    return m
+
+
+@transaction.atomic
+def team_member_remove(*, actor, supervisee: Supervisee, member_id: int, ip: str = "") -> None:
+    if not actor.can(Action.SUPERVISEE_CHANGE):
+        raise NotPermitted("您没有修改社区矫正对象的权限")
+    _check_scope(actor, supervisee)
+    m = TeamMember.objects.filter(supervisee=supervisee, pk=member_id).first()
+    if m is None:
+        raise InputErrors({"member": "该成员不存在"})
+    before = {"member": m.pk, "name": m.name, "kind": m.kind}
+    m.delete()
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.team_remove", object_type="supervisee",
+                 object_id=supervisee.pk, summary="矫正小组移除成员", before=before, ip=ip)
+
+
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+
+
+@transaction.atomic
+def supervisee_set_photo(*, actor, supervisee: Supervisee, upload, ip: str = "") -> Supervisee:
+    """Store the photo used for face check-in. Only a real JPEG or PNG image is accepted."""
+    from io import BytesIO
+
+    from PIL import Image, UnidentifiedImageError
+
+    if not actor.can(Action.SUPERVISEE_CHANGE):
+        raise NotPermitted("您没有修改社区矫正对象的权限")
+    _check_scope(actor, supervisee)
+    data = upload.read(PHOTO_MAX_BYTES + 1)
+    if len(data) > PHOTO_MAX_BYTES:
+        raise InputErrors({"photo": "照片不能超过 5 MB"})
+    try:
+        img = Image.open(BytesIO(data))
+        img.verify()
+        fmt = img.format
+        img = Image.open(BytesIO(data))
+        w, h = img.size
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        raise InputErrors({"photo": "无法识别的图片，请上传 JPG 或 PNG 照片"}) from None
+    if fmt not in ("JPEG", "PNG"):
+        raise InputErrors({"photo": "照片须为 JPG 或 PNG 格式"})
+    if min(w, h) < 160:
+        raise InputErrors({"photo": "照片太小，短边至少 160 像素，才能用于人脸核验"})
+    from django.core.files.base import ContentFile
+
+    s = Supervisee.objects.select_for_update().get(pk=supervisee.pk)
+    old = s.photo.name if s.photo else ""
+    s.photo.save(f"s{s.pk}.{'jpg' if fmt == 'JPEG' else 'png'}", ContentFile(data), save=True)
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.photo", object_type="supervisee",
+                 object_id=s.pk, summary="更新照片", before={"photo": old}, after={"photo": s.photo.name}, ip=ip)
+    return s
