@@ -29,41 +29,49 @@ class LoginFailed(Exception):
 GENERIC_FAILURE = "用户名或密码错误"
 
 
-@transaction.atomic
 def login_attempt(*, username: str, password: str, ip: str = "", now=None) -> User:
     """Check a password. Repeated failures lock the account for a while; the failure message never
-    says whether the user name exists. Returns the user or raises LoginFailed."""
-    now = now or timezone.now()
+    says whether the user name exists. Returns the user or raises LoginFailed.
+
+    The failure count and its audit record must survive the failure, so the transaction commits
+    first and the exception is raised after it."""
+    user, message = _login_attempt(username=username, password=password, ip=ip, now=now or timezone.now())
+    if user is None:
+        raise LoginFailed(message)
+    return user
+
+
+@transaction.atomic
+def _login_attempt(*, username: str, password: str, ip: str, now) -> tuple[User | None, str]:
     user = User.objects.select_for_update().filter(username=username).first()
     if user is not None and user.locked_until and user.locked_until > now:
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
         audit_record(actor=user, kind=AuditRecord.Kind.AUTH, action="auth.login_locked", object_type="user",
                      object_id=user.pk, summary="账户锁定期间尝试登录", ip=ip)
-        raise LoginFailed(f"连续登录失败次数过多，账户已锁定，请 {minutes} 分钟后再试")
+        return None, f"连续登录失败次数过多，账户已锁定，请 {minutes} 分钟后再试"
     authed = authenticate(username=username, password=password) if user is not None else None
     if authed is None:
-        if user is not None:
-            user.failed_logins += 1
-            locked = rules.lockout_state(failed=user.failed_logins, max_failed=settings.ZHIJIAO_MAX_FAILED_LOGINS)
-            if locked:
-                user.locked_until = now + timedelta(minutes=settings.ZHIJIAO_LOCKOUT_MINUTES)
-                user.failed_logins = 0
-            user.save(update_fields=["failed_logins", "locked_until"])
-            audit_record(actor=user, kind=AuditRecord.Kind.AUTH, action="auth.login_failed", object_type="user",
-                         object_id=user.pk, summary="密码错误" + ("，账户已锁定" if locked else ""), ip=ip)
-            if locked:
-                raise LoginFailed(f"连续登录失败次数过多，账户已锁定 {settings.ZHIJIAO_LOCKOUT_MINUTES} 分钟")
-            left = settings.ZHIJIAO_MAX_FAILED_LOGINS - user.failed_logins
-            if left <= 2:
-                raise LoginFailed(f"{GENERIC_FAILURE}，再失败 {left} 次账户将被锁定")
-        raise LoginFailed(GENERIC_FAILURE)
+        if user is None:
+            return None, GENERIC_FAILURE
+        user.failed_logins += 1
+        locked = rules.lockout_state(failed=user.failed_logins, max_failed=settings.ZHIJIAO_MAX_FAILED_LOGINS)
+        if locked:
+            user.locked_until = now + timedelta(minutes=settings.ZHIJIAO_LOCKOUT_MINUTES)
+            user.failed_logins = 0
+        user.save(update_fields=["failed_logins", "locked_until"])
+        audit_record(actor=user, kind=AuditRecord.Kind.AUTH, action="auth.login_failed", object_type="user",
+                     object_id=user.pk, summary="密码错误" + ("，账户已锁定" if locked else ""), ip=ip)
+        if locked:
+            return None, f"连续登录失败次数过多，账户已锁定 {settings.ZHIJIAO_LOCKOUT_MINUTES} 分钟"
+        left = settings.ZHIJIAO_MAX_FAILED_LOGINS - user.failed_logins
+        return None, f"{GENERIC_FAILURE}，再失败 {left} 次账户将被锁定" if left <= 2 else GENERIC_FAILURE
     authed.failed_logins = 0
     authed.locked_until = None
     authed.last_login = now
     authed.save(update_fields=["failed_logins", "locked_until", "last_login"])
     audit_record(actor=authed, kind=AuditRecord.Kind.AUTH, action="auth.login", object_type="user",
                  object_id=authed.pk, summary="登录", ip=ip)
-    return authed
+    return authed, ""
 
 
 @transaction.atomic

@@ -93,8 +93,6 @@ def parse_id_number(raw: str, *, today: date) -> IdInfo:
         raise IdError("身份证号中的出生日期不存在") from None
     if born > today:
         raise IdError("身份证号中的出生日期晚于今天")
-    if born.year < 1900:
-        raise IdError("身份证号中的出生日期早于1900年")
     if id_check_digit(number[:17]) != number[17]:
         raise IdError("身份证号校验码错误，请核对后重新输入")
     return IdInfo(number, region, born, "M" if int(number[16]) % 2 else "F")
@@ -242,7 +240,8 @@ def supervision_period(s: Sentence) -> Period:
         return Period(None, None, "", e)
     if t == SentenceType.PAROLE:
         return Period(s.release_date, s.sentence_end_date, "刑法第83条：假释考验期限为没有执行完毕的刑期，从假释之日起计算")
-    return Period(s.release_date, s.sentence_end_date, "暂予监外执行期间计入执行刑期，至原判刑期届满")
+    return Period(s.release_date, s.sentence_end_date,
+                  "刑事诉讼法第268条：暂予监外执行期间计入执行刑期（以不正当手段取得的除外），至原判刑期届满")
 
 
 def age_on(born: date, day: date) -> int:

@@ -1,0 +1,102 @@
+"""Named, reproducible test data built through the services (so it is audited like real data).
+
+    tree = given_tree()
+    officer = given_staff(tree.donghu, "county_officer")
+    s = given_supervisee(officer, office=tree.donghu_office)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from apps.orgs.models import Organisation, User
+from apps.orgs.rules import OrgKind
+from apps.orgs.services import org_create, staff_create
+
+PASSWORD = "Zhijiao@2026-test"
+TODAY = date(2026, 11, 22)
+
+
+@dataclass
+class Tree:
+    province: Organisation
+    city: Organisation
+    donghu: Organisation
+    xihu: Organisation
+    donghu_office: Organisation
+    donghu_office2: Organisation
+    xihu_office: Organisation
+    donghu_court: Organisation
+    donghu_procuratorate: Organisation
+    donghu_police: Organisation
+    xihu_procuratorate: Organisation
+
+
+def given_tree() -> Tree:
+    p = org_create(actor=None, name="江西省社区矫正管理局", kind=OrgKind.PROVINCE, parent=None, adcode="360000")
+    c = org_create(actor=None, name="南昌市社区矫正管理局", kind=OrgKind.CITY, parent=p, adcode="360100")
+    dh = org_create(actor=None, name="东湖区社区矫正管理局", short_name="东湖区", kind=OrgKind.COUNTY_AGENCY, parent=c,
+                    adcode="360102")
+    xh = org_create(actor=None, name="西湖区社区矫正管理局", short_name="西湖区", kind=OrgKind.COUNTY_AGENCY, parent=c,
+                    adcode="360103")
+    o1 = org_create(actor=None, name="公园司法所", kind=OrgKind.JUDICIAL_OFFICE, parent=dh, adcode="360102001")
+    o2 = org_create(actor=None, name="八一桥司法所", kind=OrgKind.JUDICIAL_OFFICE, parent=dh, adcode="360102002")
+    o3 = org_create(actor=None, name="南浦司法所", kind=OrgKind.JUDICIAL_OFFICE, parent=xh, adcode="360103001")
+    court = org_create(actor=None, name="南昌市东湖区人民法院", kind=OrgKind.COURT, parent=c, oversees=dh, adcode="360102")
+    proc = org_create(actor=None, name="南昌市东湖区人民检察院", kind=OrgKind.PROCURATORATE, parent=c, oversees=dh,
+                      adcode="360102")
+    pol = org_create(actor=None, name="南昌市公安局东湖分局", kind=OrgKind.POLICE, parent=c, oversees=dh, adcode="360102")
+    xproc = org_create(actor=None, name="南昌市西湖区人民检察院", kind=OrgKind.PROCURATORATE, parent=c, oversees=xh,
+                       adcode="360103")
+    return Tree(p, c, dh, xh, o1, o2, o3, court, proc, pol, xproc)
+
+
+_counter = [0]
+
+
+def given_staff(org: Organisation, *roles: str, minor_access: bool = False, username: str | None = None) -> User:
+    _counter[0] += 1
+    return staff_create(actor=None, username=username or f"u{_counter[0]}_{roles[0]}", full_name=f"测试{_counter[0]}",
+                        organisation=org, roles=list(roles), password=PASSWORD, minor_access=minor_access)
+
+
+def id_number(region: str, born: date, seq: int, male: bool = True) -> str:
+    from apps.people.rules import id_check_digit
+
+    order = seq * 2 + (1 if male else 0)
+    first17 = f"{region}{born:%Y%m%d}{order % 1000:03d}"
+    return first17 + id_check_digit(first17)
+
+
+def supervisee_data(office: Organisation, **over) -> dict:
+    _counter[0] += 1
+    born = over.pop("born", date(1990, 5, 17))
+    male = over.pop("male", True)
+    data = {
+        "name": "王小明",
+        "id_number": id_number("360102", born, _counter[0] % 499, male),
+        "ethnicity": "汉族",
+        "phone": "13807910001",
+        "household_address": "江西省南昌市东湖区八一大道100号",
+        "residence_address": "江西省南昌市东湖区阳明路28号",
+        "judicial_office": str(office.pk),
+        "sentence_type": "probation",
+        "deciding_organ_name": "南昌市东湖区人民法院",
+        "judgment_number": f"（2026）赣0102刑初{_counter[0]}号",
+        "crime": "危险驾驶罪",
+        "original_penalty": "拘役三个月，缓刑六个月",
+        "judgment_date": "2026-09-01",
+        "effective_date": "2026-09-12",
+        "term_months": "6",
+        "management_level": "strict",
+    }
+    data.update(over)
+    return data
+
+
+def given_supervisee(actor: User, *, office: Organisation, minor: bool = False, **over):
+    from apps.people.services import supervisee_create
+
+    if minor:
+        over.setdefault("born", date(2010, 3, 3))
+    return supervisee_create(actor=actor, data=supervisee_data(office, **over), today=TODAY)

@@ -1,0 +1,42 @@
+import pytest
+
+from apps.orgs import rules
+from apps.orgs.rules import Action, Role
+
+
+@pytest.mark.parametrize("role,action,allowed", [
+    (Role.COUNTY_OFFICER, Action.SUPERVISEE_IMPORT, True),
+    (Role.OFFICE_STAFF, Action.SUPERVISEE_IMPORT, False),
+    (Role.OFFICE_STAFF, Action.SUPERVISEE_CREATE, True),
+    (Role.PROCURATOR, Action.SUPERVISEE_VIEW, True),
+    (Role.PROCURATOR, Action.SUPERVISEE_CHANGE, False),   # oversight is read-only
+    (Role.SYSADMIN, Action.SUPERVISEE_VIEW, False),       # administrators do not read case files
+    (Role.SYSADMIN, Action.STAFF_MANAGE, True),
+    (Role.VOLUNTEER, Action.SUPERVISEE_VIEW, False),
+    (Role.CITY_SUPERVISOR, Action.SUPERVISEE_CHANGE, False),
+])
+def test_permission_matrix(role, action, allowed):
+    assert rules.allowed({role.value}, action) is allowed
+
+
+def test_every_role_has_a_label_and_a_home():
+    for role in Role:
+        assert role in rules.ROLE_LABELS
+        assert any(role in roles for roles in rules.ROLES_FOR_KIND.values())
+
+
+@pytest.mark.parametrize("roles,kind,ok", [
+    (["procurator"], "procuratorate", True),
+    (["procurator"], "county_agency", False),
+    (["office_staff"], "judicial_office", True),
+    (["county_officer"], "judicial_office", False),
+    ([], "judicial_office", False),
+    (["wizard"], "judicial_office", False),
+])
+def test_roles_fit_the_organisation(roles, kind, ok):
+    assert rules.check_roles_for_org(roles, kind).ok is ok
+
+
+def test_lockout_after_repeated_failures():
+    assert not rules.lockout_state(failed=4, max_failed=5)
+    assert rules.lockout_state(failed=5, max_failed=5)

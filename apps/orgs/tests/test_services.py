@@ -1,0 +1,90 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.audit.models import AuditRecord
+from apps.orgs import services
+from apps.orgs.models import ApiToken
+from apps.orgs.testing import PASSWORD, given_staff
+
+pytestmark = pytest.mark.django_db
+
+
+def test_password_is_hashed_with_argon2(tree):
+    u = given_staff(tree.donghu, "county_officer")
+    assert u.password.startswith("argon2")
+
+
+def test_login_locks_after_repeated_failures(tree, settings):
+    settings.ZHIJIAO_MAX_FAILED_LOGINS = 3
+    u = given_staff(tree.donghu, "county_officer", username="zhang")
+    now = timezone.now()
+    for expected in ("再失败 2 次", "再失败 1 次"):
+        with pytest.raises(services.LoginFailed, match=expected):
+            services.login_attempt(username="zhang", password="wrong-password", now=now)
+    with pytest.raises(services.LoginFailed, match="已锁定"):
+        services.login_attempt(username="zhang", password="wrong-password", now=now)
+    # even the right password is refused while locked
+    with pytest.raises(services.LoginFailed, match="已锁定"):
+        services.login_attempt(username="zhang", password=PASSWORD, now=now + timedelta(minutes=1))
+    later = now + timedelta(minutes=settings.ZHIJIAO_LOCKOUT_MINUTES + 1)
+    assert services.login_attempt(username="zhang", password=PASSWORD, now=later) == u
+    actions = list(AuditRecord.objects.filter(object_type="user", object_id=str(u.pk)).values_list("action", flat=True))
+    assert actions.count("auth.login_failed") == 3 and "auth.login_locked" in actions and actions[-1] == "auth.login"
+
+
+def test_unknown_user_gets_the_same_message(tree):
+    with pytest.raises(services.LoginFailed) as exc:
+        services.login_attempt(username="nobody", password="whatever-123")
+    assert exc.value.message == "用户名或密码错误"
+
+
+def test_tokens_are_stored_hashed_expire_and_revoke(tree, settings):
+    u = given_staff(tree.donghu, "county_officer")
+    issued = services.token_issue(user=u, name="kiosk")
+    tok = ApiToken.objects.get()
+    assert issued.key not in (tok.key_hash, tok.prefix) and len(tok.key_hash) == 64
+    assert services.token_user(issued.key) == u
+    assert services.token_user(issued.key, now=timezone.now() + timedelta(days=settings.API_TOKEN_DAYS + 1)) is None
+    assert services.token_user("zj_not-a-token") is None
+    assert services.token_revoke(user=u, key=issued.key)
+    assert services.token_user(issued.key) is None
+
+
+def test_inactive_user_token_is_refused(tree):
+    u = given_staff(tree.donghu, "county_officer")
+    issued = services.token_issue(user=u)
+    u.is_active = False
+    u.save()
+    assert services.token_user(issued.key) is None
+
+
+def test_staff_create_checks_roles_and_password(tree):
+    with pytest.raises(services.StaffError) as exc:
+        services.staff_create(actor=None, username="p1", full_name="张三", organisation=tree.donghu,
+                              roles=["procurator"], password="short")
+    assert "roles" in exc.value.errors and "password" in exc.value.errors
+
+
+def test_only_administrators_grant_minor_access_with_a_reason(tree):
+    admin = given_staff(tree.province, "sysadmin")
+    officer = given_staff(tree.donghu, "county_officer")
+    with pytest.raises(PermissionError):
+        services.staff_set_minor_access(actor=officer, user=officer, granted=True, reason="需要")
+    with pytest.raises(services.StaffError):
+        services.staff_set_minor_access(actor=admin, user=officer, granted=True, reason=" ")
+    services.staff_set_minor_access(actor=admin, user=officer, granted=True, reason="负责未成年人案件")
+    officer.refresh_from_db()
+    assert officer.minor_access
+    rec = AuditRecord.objects.filter(action="staff.minor_access").get()
+    assert rec.before == {"minor_access": False} and "负责未成年人案件" in rec.summary
+
+
+def test_org_tree_paths_and_parent_rules(tree):
+    assert tree.donghu_office.path.startswith(tree.donghu.path) and tree.donghu.path.startswith(tree.city.path)
+    assert tree.donghu_procuratorate.scope_path == tree.donghu.path
+    with pytest.raises(services.StaffError):
+        services.org_create(actor=None, name="错挂司法所", kind="judicial_office", parent=tree.city)
+    with pytest.raises(services.StaffError):
+        services.org_create(actor=None, name="无主法院", kind="court", parent=tree.city)

@@ -1,0 +1,197 @@
+"""Supervisee use cases against a real database: each writes its audit record, bad input writes nothing."""
+from datetime import date
+
+import pytest
+
+from apps.audit.models import AuditRecord
+from apps.audit.services import audit_verify
+from apps.orgs.selectors import NotFound
+from apps.orgs.testing import TODAY, given_staff, given_supervisee, supervisee_data
+from apps.people import services
+from apps.people.models import Supervisee
+from apps.people.selectors import SuperviseeFilters, access_supervisee, supervisee_list
+
+pytestmark = pytest.mark.django_db
+
+
+def counts():
+    return Supervisee.objects.count(), AuditRecord.objects.count()
+
+
+def test_create_computes_the_period_and_audits(tree, officer):
+    s = given_supervisee(officer, office=tree.donghu_office)
+    assert (s.supervision_start, s.supervision_end) == (date(2026, 9, 12), date(2027, 3, 11))
+    assert s.execution_county == tree.donghu and s.org_path == tree.donghu_office.path
+    assert s.birth_date == date(1990, 5, 17) and s.gender == "M" and not s.is_minor
+    rec = AuditRecord.objects.filter(action="supervisee.create", object_id=str(s.pk)).get()
+    assert rec.actor == officer and rec.after["crime"] == "危险驾驶罪"
+    assert s.id_number not in str(rec.after)  # ID numbers never reach the log in clear
+    assert audit_verify()[1] is None
+
+
+@pytest.mark.parametrize("override,field,message", [
+    ({"id_number": "36010219900517001X"}, "id_number", "校验码"),
+    ({"effective_date": "2026-08-01"}, "effective_date", "不能早于"),
+    ({"name": "<script>alert(1)</script>"}, "name", "不能包含"),
+    ({"residence_address": "<img src=x onerror=alert(1)>"}, "residence_address", "尖括号"),
+    ({"judgment_date": "2026-13-01"}, "judgment_date", "格式不正确"),
+    ({"judgment_date": "2027-01-01", "effective_date": "2027-01-02"}, "judgment_date", "晚于今天"),
+    ({"sentence_type": "死缓"}, "sentence_type", "无效"),
+    ({"term_months": ""}, "term_months", "缓刑考验期"),
+    ({"gender": "F"}, "gender", "不一致"),
+    ({"ethnicity": "火星族"}, "ethnicity", "56个民族"),
+    ({"phone": "12345"}, "phone", "格式不正确"),
+    ({"judicial_office": "999999"}, "judicial_office", "不在您的辖区"),
+])
+def test_bad_input_gets_a_chinese_error_and_writes_nothing(tree, officer, override, field, message):
+    before = counts()
+    with pytest.raises(services.InputErrors) as exc:
+        services.supervisee_create(actor=officer, data=supervisee_data(tree.donghu_office, **override), today=TODAY)
+    assert message in exc.value.errors[field]
+    assert counts() == before
+
+
+def test_duplicate_id_number_is_refused(tree, officer):
+    s = given_supervisee(officer, office=tree.donghu_office)
+    before = counts()
+    with pytest.raises(services.InputErrors) as exc:
+        services.supervisee_create(actor=officer, data=supervisee_data(tree.donghu_office, id_number=s.id_number),
+                                   today=TODAY)
+    assert "已有登记" in exc.value.errors["id_number"]
+    assert counts() == before
+
+
+def test_office_outside_the_officers_county_is_refused(tree, officer):
+    before = counts()
+    with pytest.raises(services.InputErrors) as exc:
+        services.supervisee_create(actor=officer, data=supervisee_data(tree.xihu_office), today=TODAY)
+    assert "不在您的辖区" in exc.value.errors["judicial_office"]
+    assert counts() == before
+
+
+def test_read_only_roles_cannot_create(tree):
+    procurator = given_staff(tree.donghu_procuratorate, "procurator")
+    with pytest.raises(services.NotPermitted):
+        services.supervisee_create(actor=procurator, data=supervisee_data(tree.donghu_office), today=TODAY)
+    assert Supervisee.objects.count() == 0
+
+
+def test_update_records_before_and_after(tree, officer):
+    s = given_supervisee(officer, office=tree.donghu_office)
+    services.supervisee_update(actor=officer, supervisee=s, data={"phone": "13907910002",
+                                                                  "judicial_office": str(tree.donghu_office2.pk)},
+                               today=TODAY)
+    s.refresh_from_db()
+    assert s.phone == "13907910002" and s.org_path == tree.donghu_office2.path
+    rec = AuditRecord.objects.filter(action="supervisee.update").get()
+    assert rec.before == {"phone": "13807910001", "judicial_office": tree.donghu_office.pk}
+    assert rec.after == {"phone": "13907910002", "judicial_office": tree.donghu_office2.pk}
+
+
+def test_update_with_no_change_writes_no_record(tree, officer):
+    s = given_supervisee(officer, office=tree.donghu_office)
+    n = AuditRecord.objects.count()
+    services.supervisee_update(actor=officer, supervisee=s, data={"phone": s.phone}, today=TODAY)
+    assert AuditRecord.objects.count() == n
+
+
+def test_correcting_an_id_number_is_recorded_even_when_masks_match(tree, officer):
+    s = given_supervisee(officer, office=tree.donghu_office)
+    from apps.orgs.testing import id_number
+
+    other = id_number("360102", date(1990, 5, 17), 321)
+    assert other[:4] == s.id_number[:4]
+    services.supervisee_update(actor=officer, supervisee=s, data={"id_number": other}, today=TODAY)
+    rec = AuditRecord.objects.filter(action="supervisee.update").get()
+    assert "id_number" in rec.after and other not in str(rec.after)
+
+
+def test_bad_update_changes_nothing(tree, officer):
+    s = given_supervisee(officer, office=tree.donghu_office)
+    before = counts()
+    with pytest.raises(services.InputErrors):
+        services.supervisee_update(actor=officer, supervisee=s, data={"phone": "13907910002", "name": "x<y"},
+                                   today=TODAY)
+    s.refresh_from_db()
+    assert s.phone == "13807910001" and counts() == before
+
+
+def test_import_is_all_or_nothing(tree, officer):
+    good = [supervisee_data(tree.donghu_office) for _ in range(3)]
+    bad = supervisee_data(tree.donghu_office, id_number="36010219900517001X")
+    before = counts()
+    with pytest.raises(services.InputErrors):
+        services.supervisee_import(actor=officer, rows=good + [bad], today=TODAY)
+    assert counts() == before
+    result = services.supervisee_import(actor=officer, rows=good, today=TODAY)
+    assert len(result.created) == 3 and Supervisee.objects.count() == 3
+    assert AuditRecord.objects.filter(action="supervisee.import").count() == 1
+
+
+def test_minor_is_computed_at_start_and_sealed(tree, officer):
+    minor = given_supervisee(officer, office=tree.donghu_office, minor=True, name="李小龙")
+    assert minor.is_minor
+    with pytest.raises(NotFound):
+        access_supervisee(user=officer, supervisee_id=minor.pk)
+    granted = given_staff(tree.donghu, "county_officer", minor_access=True)
+    assert access_supervisee(user=granted, supervisee_id=minor.pk) == minor
+    # a search by name does not find a sealed record without the grant
+    assert not supervisee_list(fetched_by=officer, filters=SuperviseeFilters(q="李小龙")).exists()
+    assert supervisee_list(fetched_by=granted, filters=SuperviseeFilters(q="李小龙")).exists()
+
+
+def test_out_of_scope_looks_like_not_found(tree, officer):
+    s = given_supervisee(officer, office=tree.donghu_office)
+    xihu_officer = given_staff(tree.xihu, "county_officer")
+    with pytest.raises(NotFound) as a:
+        access_supervisee(user=xihu_officer, supervisee_id=s.pk)
+    with pytest.raises(NotFound) as b:
+        access_supervisee(user=xihu_officer, supervisee_id=987654)
+    assert str(a.value) == str(b.value)
+    assert not supervisee_list(fetched_by=xihu_officer).exists()
+
+
+def test_procurator_sees_the_county_it_oversees(tree, officer):
+    s = given_supervisee(officer, office=tree.donghu_office)
+    assert access_supervisee(user=given_staff(tree.donghu_procuratorate, "procurator"), supervisee_id=s.pk) == s
+    with pytest.raises(NotFound):
+        access_supervisee(user=given_staff(tree.xihu_procuratorate, "procurator"), supervisee_id=s.pk)
+
+
+def test_office_staff_see_only_their_office(tree, officer):
+    a = given_supervisee(officer, office=tree.donghu_office)
+    b = given_supervisee(officer, office=tree.donghu_office2)
+    staff = given_staff(tree.donghu_office, "office_staff")
+    assert list(supervisee_list(fetched_by=staff)) == [a]
+    city = given_staff(tree.city, "city_supervisor")
+    assert set(supervisee_list(fetched_by=city)) == {a, b}
+
+
+def test_team_and_contacts_are_audited(tree, officer):
+    s = given_supervisee(officer, office=tree.donghu_office, male=False)
+    services.team_member_add(actor=officer, supervisee=s, data={"name": "刘芳", "kind": "office", "gender": "F"})
+    services.contact_add(actor=officer, supervisee=s, data={"name": "王大明", "relation": "父亲",
+                                                             "phone": "13807910009"})
+    actions = list(AuditRecord.objects.filter(object_id=str(s.pk)).values_list("action", flat=True))
+    assert "supervisee.team_add" in actions and "supervisee.contact_add" in actions
+    with pytest.raises(services.InputErrors):
+        services.contact_add(actor=officer, supervisee=s, data={"name": "<b>x</b>", "relation": "父亲"})
+    assert s.contacts.count() == 1
+
+
+def test_photo_must_be_a_real_image(tree, officer, tmp_path, settings):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    settings.MEDIA_ROOT = tmp_path
+    s = given_supervisee(officer, office=tree.donghu_office)
+    with pytest.raises(services.InputErrors) as exc:
+        services.supervisee_set_photo(actor=officer, supervisee=s,
+                                      upload=SimpleUploadedFile("a.jpg", b"<?php echo 1; ?>"))
+    assert "无法识别" in exc.value.errors["photo"]
+    buf = io.BytesIO()
+    Image.new("RGB", (240, 320), (200, 180, 160)).save(buf, "JPEG")
+    s = services.supervisee_set_photo(actor=officer, supervisee=s, upload=SimpleUploadedFile("a.jpg", buf.getvalue()))
+    assert s.photo.name.endswith(".jpg") and (tmp_path / s.photo.name).exists()

@@ -1,0 +1,1 @@
+"""Developer scripts (scripts/i18n.py: the translation catalogue)."""
