@@ -338,10 +338,11 @@ class _Gen:
         self.used_ids: set[str] = set()
         self.case_numbers: dict[tuple[str, int], set[int]] = {}
         self.areas = load_areas(data_dir)
-        jx = sorted(c for c in self.areas if c.startswith("36") and not c.startswith("3601"))
-        self.jiangxi_other = jx
+        # NBS codes ending 71-79 are development zones and parks, not places an ID number comes from
+        real = sorted(c for c in self.areas if not "71" <= c[4:] <= "79")
+        self.jiangxi_other = [c for c in real if c.startswith("36") and not c.startswith("3601")]
         self.by_province: dict[str, list[str]] = {}
-        for code in sorted(self.areas):
+        for code in real:
             self.by_province.setdefault(code[:2], []).append(code)
 
     # basic draws
@@ -428,7 +429,7 @@ def _far_address(g: _Gen, adcode: str) -> str:
     a = g.areas[adcode]
     prefix = a["province"] + ("" if a["city"] in ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划") else a["city"])
     v1, v2 = g.rng.sample(_VILLAGES, 2)
-    if g.chance(0.4):
+    if a["name"].endswith("区") or g.chance(0.3):
         return f"{prefix}{a['name']}{g.pick(_TOWN_ROADS)}{g.rng.randint(1, 400)}号"
     return f"{prefix}{a['name']}{v1}村委会{v2}村{g.rng.randint(1, 150)}号"
 
@@ -459,16 +460,15 @@ class _Sampler:
 
 
 # --- staff ---------------------------------------------------------------------------------------
-def staff_plan(plan: dict, seed: int = DEMO_SEED, data_dir: str | Path | None = None) -> list[dict[str, Any]]:
+def staff_plan(plan: dict, seed: int = DEMO_SEED) -> list[dict[str, Any]]:
     """The named demo accounts, then one county officer for each county without a named one and one office
     worker per judicial office. Each: username, full_name, gender, phone, role, org (key), minor_access."""
     rng = random.Random(seed + 1)
     named = {a["username"] for a in DEMO_ACCOUNTS}
     out = []
-    for i, a in enumerate(DEMO_ACCOUNTS):
+    for a in DEMO_ACCOUNTS:
         out.append({**a, "phone": f"1{rng.choice('3578')}{rng.randint(0, 999999999):09d}", "named": True})
     used_names = {a["full_name"] for a in DEMO_ACCOUNTS}
-    g = _Gen(seed + 1, str(data_dir)) if data_dir else None
 
     def name(gender: str) -> str:
         while True:
@@ -479,7 +479,6 @@ def staff_plan(plan: dict, seed: int = DEMO_SEED, data_dir: str | Path | None = 
                 used_names.add(full)
                 return full
 
-    del g
     for c in plan["counties"]:
         username = COUNTY_OFFICER[c["adcode"]]
         if username not in named:
@@ -503,7 +502,8 @@ def _office_weight(county: str, office: dict) -> float:
 
 
 def _sentence(g: _Gen, st: rules.SentenceType, *, minor: bool, gender: str | None):
-    """-> (crime, gender, age triple or None, penalty text, term months, parole/release months, extra)."""
+    """-> (crime, gender, (min, mode, max) age or None, penalty text, months): the months are the 管制 term or
+    缓刑 probation period, or for 假释/暂予监外执行 the part of the prison term still to run."""
     if minor:
         crime, fine = g.weighted([((c, f), w) for c, w, f in _MINOR_CRIMES])
         if st == rules.SentenceType.CONTROL:
@@ -779,12 +779,8 @@ def _team(g: _Gen, gender: str, minor: bool, born: date, contacts: list[dict], o
             eg = "F" if g.chance(0.5) else "M"
             team.append({"name": g.full_name(eg, g.rng.randint(1970, 2000)), "kind": kind, "gender": eg,
                          "phone": g.phone(), "knows_minors": False, "staff": None})
-    if gender == "F":
-        team[1]["gender"] = "F"  # the residents' committee sends a woman
-        if not team[1]["name"]:
-            pass
-        elif team[1]["name"]:
-            team[1]["name"] = g.full_name("F", g.rng.randint(1965, 1995))
+    if gender == "F" and team[1]["gender"] != "F":  # the residents' committee sends a woman
+        team[1].update(gender="F", name=g.full_name("F", g.rng.randint(1965, 1995)))
     return team
 
 

@@ -1,0 +1,249 @@
+"""Officer pages through the test client: what a user sees, and what a bad request leaves behind."""
+import io
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from openpyxl import Workbook, load_workbook
+
+from apps.audit.models import AuditRecord
+from apps.orgs.testing import TODAY, given_staff, given_supervisee, supervisee_data
+from apps.people import sheets
+from apps.people.models import Supervisee
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def officer_client(client, officer):
+    client.force_login(officer)
+    return client
+
+
+def test_front_page_is_the_chinese_sign_in(client):
+    r = client.get("/")
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert "智矫社区矫正平台" in html and 'lang="zh-CN"' in html and 'name="password"' in html
+
+
+def test_sign_in_and_out_through_the_page(client, tree):
+    from apps.orgs.testing import PASSWORD
+
+    given_staff(tree.donghu, "county_officer", username="donghu_t")
+    r = client.post("/", {"username": "donghu_t", "password": "wrong-wrong"})
+    assert r.status_code == 401 and "用户名或密码错误" in r.content.decode()
+    r = client.post("/", {"username": "donghu_t", "password": PASSWORD})
+    assert r.status_code == 302 and r["Location"] == "/people/"
+    assert client.get("/people/").status_code == 200
+    client.post("/logout/")
+    assert client.get("/people/").status_code == 302
+
+
+def test_open_redirect_after_sign_in_is_refused(client, tree):
+    from apps.orgs.testing import PASSWORD
+
+    given_staff(tree.donghu, "county_officer", username="donghu_r")
+    r = client.post("/", {"username": "donghu_r", "password": PASSWORD, "next": "https://evil.example/"})
+    assert r["Location"] == "/people/"
+
+
+def test_pages_need_a_session(client):
+    r = client.get("/people/")
+    assert r.status_code == 302 and r["Location"].startswith("/?next=/people/")
+
+
+def test_session_is_an_idle_timeout(settings):
+    assert settings.SESSION_COOKIE_AGE == 30 * 60 and settings.SESSION_SAVE_EVERY_REQUEST
+
+
+def test_healthz(client):
+    r = client.get("/healthz")
+    body = r.json()
+    assert r.status_code == 200 and body["status"] == "ok" and body["database"] == connection.vendor
+    assert body["version"]
+
+
+def _many(officer, tree, n):
+    return [given_supervisee(officer, office=tree.donghu_office if i % 2 else tree.donghu_office2) for i in range(n)]
+
+
+def test_list_filters_sorts_paginates_and_logs_the_view(officer_client, officer, tree):
+    _many(officer, tree, 25)
+    minor = given_supervisee(officer, office=tree.donghu_office, minor=True, name="李小龙")
+    html = officer_client.get("/people/").content.decode()
+    assert "共 26 人" in html and "第 1 / 2 页" in html
+    html = officer_client.get("/people/?page=2").content.decode()
+    assert "李小龙" not in html and "李**" in html  # the minor's name is masked in the list
+    assert minor.id_number not in html
+    r = officer_client.get(f"/people/?office={tree.donghu_office2.pk}")
+    assert "共 13 人" in r.content.decode()  # i = 0, 2, ... 24
+    r = officer_client.get("/people/?minor=1")
+    assert "共 1 人" in r.content.decode()
+    assert AuditRecord.objects.filter(kind="view", action="supervisee.view").count() == 4
+
+
+def test_list_query_count_is_pinned(officer_client, officer, tree):
+    _many(officer, tree, 30)
+    with CaptureQueriesContext(connection) as q:
+        r = officer_client.get("/people/?per=20")
+    assert r.status_code == 200
+    # session, user, user's organisation, count, page, audit (2 savepoints, head, insert, head update),
+    # offices, counties, session save (2 savepoints): 15
+    assert len(q.captured_queries) <= 15, "\n".join(x["sql"] for x in q.captured_queries)
+    n = len(q.captured_queries)
+    _many(officer, tree, 30)
+    with CaptureQueriesContext(connection) as q2:
+        officer_client.get("/people/?per=50")
+    assert len(q2.captured_queries) == n  # no query per row
+
+
+def test_htmx_filter_returns_only_the_table(officer_client, officer, tree):
+    _many(officer, tree, 3)
+    r = officer_client.get("/people/?q=王", HTTP_HX_REQUEST="true")
+    html = r.content.decode()
+    assert "supervisee-table" in html and "<html" not in html
+
+
+def test_detail_shows_the_record_and_logs_the_view(officer_client, officer, tree):
+    s = given_supervisee(officer, office=tree.donghu_office)
+    n = AuditRecord.objects.filter(kind="view").count()
+    html = officer_client.get(f"/people/{s.pk}/").content.decode()
+    assert s.name in html and s.id_number in html and "2027-03-11" in html
+    for tab in ("案件", "报到与走访", "审批", "监控", "考核评估", "文书", "变更历史"):
+        assert tab in html
+    assert AuditRecord.objects.filter(kind="view").count() == n + 1
+    hist = officer_client.get(f"/people/{s.pk}/?tab=history").content.decode()
+    assert "新增社区矫正对象" in hist
+
+
+def test_create_with_an_error_explains_it_and_writes_nothing(officer_client, tree):
+    data = supervisee_data(tree.donghu_office, id_number="36010219900517001X", name="张<三>")
+    before = Supervisee.objects.count(), AuditRecord.objects.filter(kind="change").count()
+    r = officer_client.post("/people/new/", data)
+    html = r.content.decode()
+    assert r.status_code == 422
+    assert "身份证号校验码错误" in html and "姓名只能包含汉字" in html and "未保存" in html
+    assert 'value="（2026）赣0102刑初' in html  # what the user typed is kept
+    assert (Supervisee.objects.count(), AuditRecord.objects.filter(kind="change").count()) == before
+
+
+def test_create_through_the_page(officer_client, tree):
+    r = officer_client.post("/people/new/", supervisee_data(tree.donghu_office, name="赵六"))
+    assert r.status_code == 302
+    s = Supervisee.objects.get(name="赵六")
+    assert r["Location"] == f"/people/{s.pk}/"
+
+
+def test_edit_through_the_page(officer_client, officer, tree):
+    s = given_supervisee(officer, office=tree.donghu_office)
+    data = supervisee_data(tree.donghu_office, id_number=s.id_number, phone="13907910077")
+    assert officer_client.post(f"/people/{s.pk}/edit/", data).status_code == 302
+    s.refresh_from_db()
+    assert s.phone == "13907910077"
+
+
+def _sheet(rows, header=None):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(header or [h for _, h, _, _ in sheets.COLUMNS])
+    for row in rows:
+        ws.append([row.get(k, "") for k, *_ in sheets.COLUMNS])
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    buf.name = "sheet.xlsx"
+    return buf
+
+
+def _row(tree, **over):
+    d = supervisee_data(tree.donghu_office, **over)
+    d["judicial_office"] = tree.donghu_office.name
+    d["sentence_type"] = "缓刑"
+    return d
+
+
+def test_import_lists_every_bad_row_and_writes_nothing(officer_client, tree):
+    rows = [_row(tree), _row(tree, id_number="36010219900517001X"), _row(tree, effective_date="2026-01-01"),
+            _row(tree, name="<script>x</script>")]
+    rows.append(dict(rows[0]))  # the same person twice
+    before = Supervisee.objects.count()
+    r = officer_client.post("/people/import/", {"file": _sheet(rows)})
+    html = r.content.decode()
+    assert r.status_code == 422
+    assert "其中 4 行有误，未导入任何数据" in html
+    for n, text in ((3, "校验码错误"), (4, "不能早于"), (5, "姓名只能包含"), (6, "与第 2 行重复")):
+        assert re.search(f"第 {n} 行.*?{text}", html, re.S), (n, text)
+    assert Supervisee.objects.count() == before
+
+
+def test_import_good_sheet_previews_then_writes_all(officer_client, tree):
+    rows = [_row(tree) for _ in range(3)]
+    r = officer_client.post("/people/import/", {"file": _sheet(rows)})
+    assert r.status_code == 200 and "检查全部通过" in r.content.decode()
+    assert Supervisee.objects.count() == 0
+    token = re.search(r'name="token" value="([0-9a-f]+)"', r.content.decode()).group(1)
+    r = officer_client.post("/people/import/confirm/", {"token": token})
+    assert r.status_code == 302 and Supervisee.objects.count() == 3
+    # the same token cannot be replayed
+    officer_client.post("/people/import/confirm/", {"token": token})
+    assert Supervisee.objects.count() == 3
+
+
+@pytest.mark.parametrize("payload,message", [
+    (b"not a spreadsheet", "无法读取文件"),
+    (b"", "文件是空的"),
+])
+def test_malformed_upload_gets_a_clear_error(officer_client, payload, message):
+    f = io.BytesIO(payload)
+    f.name = "x.xlsx"
+    r = officer_client.post("/people/import/", {"file": f})
+    assert r.status_code == 422 and message in r.content.decode()
+
+
+def test_sheet_with_wrong_headers_is_refused(officer_client, tree):
+    r = officer_client.post("/people/import/", {"file": _sheet([_row(tree)], header=["名字", "号码"])})
+    assert r.status_code == 422 and "表头缺少必填列" in r.content.decode()
+
+
+def test_template_round_trips_through_the_parser(officer_client):
+    r = officer_client.get("/people/import/template.xlsx")
+    parsed = sheets.parse_sheet(r.content)
+    assert parsed.rows[0][1]["name"] == "张伟"
+    assert load_workbook(io.BytesIO(r.content)).sheetnames == ["社区矫正对象", "填写说明"]
+
+
+def test_export_follows_the_filter_and_masks_minors(officer_client, officer, tree):
+    adults = _many(officer, tree, 4)
+    minor = given_supervisee(officer, office=tree.donghu_office, minor=True, name="李小龙")
+    r = officer_client.get(f"/people/export.xlsx?office={tree.donghu_office.pk}")
+    assert r.status_code == 200
+    ws = load_workbook(io.BytesIO(r.content)).active
+    values = [[c.value for c in row] for row in ws.iter_rows(min_row=3)]
+    names = {v[0] for v in values}
+    assert {s.name for s in adults if s.judicial_office_id == tree.donghu_office.pk} <= names
+    assert "李小龙" not in names and "李**" in names
+    assert minor.id_number not in str(values)
+    assert AuditRecord.objects.filter(kind="export").count() == 1
+
+
+def test_language_switch_to_english(client, officer):
+    client.force_login(officer)
+    r = client.post("/i18n/setlang/", {"language": "en", "next": "/people/"})
+    assert r.status_code == 302
+    html = client.get("/people/").content.decode()
+    assert 'lang="en"' in html and "Supervisees" in html
+
+
+def test_contacts_and_team_through_the_page(officer_client, officer, tree):
+    s = given_supervisee(officer, office=tree.donghu_office, male=False)
+    html = officer_client.get(f"/people/{s.pk}/").content.decode()
+    assert "尚未组建矫正小组" in html
+    officer_client.post(f"/people/{s.pk}/team/", {"name": "刘芳", "kind": "office", "gender": "M"})
+    html = officer_client.get(f"/people/{s.pk}/").content.decode()
+    assert "应当有女性成员" in html
+    officer_client.post(f"/people/{s.pk}/team/", {"name": "陈静", "kind": "community", "gender": "F"})
+    html = officer_client.get(f"/people/{s.pk}/").content.decode()
+    assert "应当有女性成员" not in html and "陈静" in html
