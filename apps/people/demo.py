@@ -367,8 +367,8 @@ class _Gen:
 
     def given_name(self, gender: str, birth_year: int) -> str:
         era = 0 if birth_year < 1970 else 1 if birth_year < 1990 else 2
-        if self.chance(0.15):  # names do not follow the era strictly
-            era = self.rng.choice((0, 1, 2))
+        if self.chance(0.15):  # names do not follow the era strictly, but not by two generations
+            era = self.rng.choice((max(0, era - 1), min(2, era + 1)))
         return self.pick(_GIVEN[(gender, era)])
 
     def full_name(self, gender: str, birth_year: int, surname: str | None = None) -> str:
@@ -650,7 +650,7 @@ def _person(g: _Gen, sampler: _Sampler, county: dict, office: dict, counties: di
     while rules.age_on(born, start) < age:
         born -= timedelta(days=1)
 
-    origin = g.weighted((("local", 70), ("city", 10), ("jiangxi", 11), ("migrant", 9))) if not minor \
+    origin = g.weighted((("local", 76), ("city", 8), ("jiangxi", 9), ("migrant", 7))) if not minor \
         else g.weighted((("local", 85), ("city", 10), ("migrant", 5)))
     residence = _address(g, county, office)
     if origin == "local":

@@ -1,0 +1,137 @@
+"""What an officer does in a browser: sign in, find people, make a mistake, switch language."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.e2e
+
+
+def test_sign_in_page_is_chinese_and_refuses_a_wrong_password(page, live_site, shot, sign_in):
+    page.goto(live_site["base"] + "/")
+    expect(page.locator("h1")).to_have_text("智矫社区矫正平台")
+    shot(page, "01-login")
+    sign_in("donghu", "wrong-password")
+    expect(page.locator("#login-error")).to_contain_text("用户名或密码错误")
+    shot(page, "02-login-error")
+
+
+def test_list_filters_and_paginates(page, live_site, shot, sign_in):
+    sign_in("donghu")
+    expect(page).to_have_url(re.compile(r"/people/$"))
+    expect(page.locator("#supervisee-table tbody tr")).to_have_count(20)
+    total = int(re.search(r"共 (\d+) 人", page.locator("#result").inner_text()).group(1))
+    assert total > 20
+    shot(page, "03-list")
+    page.select_option("#type", "parole")  # htmx swaps the table in place
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#supervisee-table tbody tr").first).to_contain_text("假释")
+    filtered = int(re.search(r"共 (\d+) 人", page.locator("#result").inner_text()).group(1))
+    assert 0 < filtered < total
+    assert "type=parole" in page.url
+    page.click("a[rel=next]")
+    expect(page.locator("#result")).to_contain_text("第 2 /")
+
+
+def test_detail_page(page, live_site, shot, sign_in):
+    sign_in("donghu")
+    page.locator("#supervisee-table tbody tr a").first.click()
+    expect(page.locator("#person-name")).to_be_visible()
+    expect(page.get_by_role("link", name="变更历史")).to_be_visible()
+    shot(page, "04-detail")
+
+
+def test_create_with_an_error_then_fix_it(page, live_site, shot, sign_in):
+    sign_in("donghu")
+    page.goto(live_site["base"] + "/people/new/")
+    page.fill("#id_name", "测试<script>")
+    page.fill("#id_id_number", "36010219900517001X")
+    page.fill("#id_household_address", "江西省南昌市东湖区八一大道100号")
+    page.fill("#id_residence_address", "江西省南昌市东湖区阳明路28号")
+    page.select_option("#id_judicial_office", index=1)
+    page.select_option("#id_sentence_type", "probation")
+    page.fill("#id_deciding_organ_name", "南昌市东湖区人民法院")
+    page.fill("#id_judgment_number", "（2026）赣0102刑初999号")
+    page.fill("#id_crime", "危险驾驶罪")
+    page.fill("#id_original_penalty", "拘役三个月，缓刑六个月")
+    page.fill("#id_judgment_date", "2026-09-01")
+    page.fill("#id_effective_date", "2026-08-01")
+    page.fill("#id_term_months", "6")
+    page.click("button[type=submit]")
+    expect(page.locator("#form-errors")).to_contain_text("未保存")
+    expect(page.locator("[data-field=id_number]")).to_contain_text("校验码错误")
+    expect(page.locator("[data-field=name]")).to_contain_text("姓名只能包含")
+    expect(page.locator("[data-field=effective_date]")).to_contain_text("不能早于")
+    shot(page, "05-create-errors")
+    # fix all three: a valid ID (check digit computed the GB 11643 way), a clean name, dates in order
+    from apps.people.rules import id_check_digit
+
+    first17 = "36010219900517093"
+    page.fill("#id_name", "测试人")
+    page.fill("#id_id_number", first17 + id_check_digit(first17))
+    page.fill("#id_effective_date", "2026-09-12")
+    page.click("button[type=submit]")
+    expect(page.locator("#person-name")).to_have_text("测试人")
+    expect(page.locator(".alert-success")).to_contain_text("已新增")
+
+
+def test_minor_is_masked_for_an_officer_without_the_grant(page, live_site, shot, sign_in):
+    sign_in("donghu")
+    page.goto(live_site["base"] + "/people/?minor=1")
+    first = page.locator("#supervisee-table tbody tr").first
+    name = first.locator("td").first.inner_text()
+    assert "*" in name
+    assert re.search(r"\*{10}", first.locator("td").nth(2).inner_text())
+    shot(page, "06-minor-masked")
+    first.locator("a").first.click()
+    expect(page.locator("body")).to_contain_text("页面不存在，或您无权查看该记录")
+
+
+def test_minor_opens_for_an_officer_with_the_grant(page, live_site, sign_in, shot):
+    sign_in("donghu_minor")
+    page.goto(live_site["base"] + "/people/?minor=1")
+    page.locator("#supervisee-table tbody tr a").first.click()
+    expect(page.locator(".tag-minor").first).to_contain_text("未成年人")
+    assert "*" not in page.locator("#person-name").inner_text()
+    shot(page, "07-minor-detail-granted")
+
+
+def test_language_switch(page, live_site, shot, sign_in):
+    sign_in("donghu")
+    page.select_option("select[name=language]", "en")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("h1")).to_have_text("Supervisees")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    shot(page, "08-list-english")
+    page.select_option("select[name=language]", "zh-hans")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("h1")).to_have_text("社区矫正对象")
+
+
+def test_import_page_shows_bad_rows(page, live_site, shot, sign_in, tmp_path):
+    from openpyxl import Workbook
+
+    from apps.people import sheets
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append([h for _, h, _, _ in sheets.COLUMNS])
+    ws.append(["张三", "", "", "36010219900517001X"] + [""] * (len(sheets.COLUMNS) - 4))
+    f = tmp_path / "bad.xlsx"
+    wb.save(f)
+    sign_in("donghu")
+    page.goto(live_site["base"] + "/people/import/")
+    page.set_input_files("#file", str(f))
+    page.click("button[type=submit]")
+    expect(page.locator("#import-problems")).to_contain_text("未导入任何数据")
+    expect(page.locator("#problem-table")).to_contain_text("校验码错误")
+    shot(page, "09-import-errors")
+
+
+def test_audit_and_staff_pages(page, live_site, shot, sign_in):
+    sign_in("donghu")
+    page.goto(live_site["base"] + "/audit/")
+    expect(page.locator("h1")).to_have_text("审计日志")
+    shot(page, "10-audit")
+    page.goto(live_site["base"] + "/orgs/staff/")
+    shot(page, "11-staff")
