@@ -132,6 +132,7 @@ FORMAT_MODULE_PATH = ["zhijiao.formats"]
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -149,7 +150,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 
 # --- shared data (real public data for the demo) --------------------------
-SHARED_DATA_DIR = Path(os.environ.get("ZHIJIAO_SHARED_DATA", BASE_DIR.parent / "shared" / "data"))
+# Real public data for the demo seed: a trimmed copy of ../shared/data kept in the repository (data/demo/README.md),
+# so a fresh clone needs nothing beside it. Point ZHIJIAO_SHARED_DATA at the full shared/data to use that instead.
+SHARED_DATA_DIR = Path(os.environ.get("ZHIJIAO_SHARED_DATA", BASE_DIR / "data" / "demo"))
 
 LOGGING = {
     "version": 1,

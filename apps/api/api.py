@@ -7,7 +7,7 @@ from typing import Optional
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
@@ -84,16 +84,16 @@ def token_create(request: HttpRequest, payload: TokenIn):
         user = org_services.login_attempt(username=payload.username[:150], password=payload.password,
                                           ip=client_ip(request))
     except org_services.LoginFailed as exc:
-        return 401, {"detail": exc.message}
+        return Status(401, {"detail": exc.message})
     issued = org_services.token_issue(user=user, name=payload.name, ip=client_ip(request))
-    return 200, {"token": issued.key, "expires_at": issued.token.expires_at.isoformat()}
+    return Status(200, {"token": issued.key, "expires_at": issued.token.expires_at.isoformat()})
 
 
 @api.delete("/auth/token", response={204: None}, tags=["auth"])
 def token_delete(request: HttpRequest):
     """Sign out: revoke the token used for this request."""
     org_services.token_revoke(user=request.auth, key=request.api_key, ip=client_ip(request))
-    return 204, None
+    return Status(204, None)
 
 
 class MeOut(Schema):
@@ -239,7 +239,7 @@ class SuperviseeIn(Schema):
 @api.post("/supervisees", response={201: SuperviseeDetail}, tags=["people"])
 def supervisee_create(request, payload: SuperviseeIn):
     s = people_services.supervisee_create(actor=request.auth, data=payload.dict(), ip=client_ip(request))
-    return 201, _detail(s)
+    return Status(201, _detail(s))
 
 
 class SuperviseePatch(Schema):

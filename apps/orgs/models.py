@@ -7,13 +7,21 @@ from django.db import models
 from . import rules
 
 
+class OrganisationManager(models.Manager):
+    """Boundaries are large (a province outline is ~350 KB of GeoJSON): load them only when asked for.
+    Also the base manager, so `user.organisation` on every request stays small."""
+
+    def get_queryset(self):
+        return super().get_queryset().defer("boundary")
+
+
 class Organisation(models.Model):
     """A node of the tree province > city > county agency > judicial office, or an external organ
     (court, procuratorate, police) that oversees one county (`oversees`).
 
     `path` is the materialised path of ids ("/1/5/23/"): a subtree is one indexed prefix match."""
 
-    Kind = models.TextChoices("Kind", [(k.value, rules.ORG_KIND_LABELS[k]) for k in rules.OrgKind])
+    Kind = models.TextChoices("Kind", [(k.name, (k.value, rules.ORG_KIND_LABELS[k])) for k in rules.OrgKind])
 
     name = models.CharField("名称", max_length=100)
     short_name = models.CharField("简称", max_length=50, blank=True)
@@ -32,9 +40,12 @@ class Organisation(models.Model):
     address = models.CharField("地址", max_length=200, blank=True)
     phone = models.CharField("电话", max_length=30, blank=True)
 
+    objects = OrganisationManager()
+
     class Meta:
         ordering = ["path"]
         verbose_name = "机构"
+        base_manager_name = "objects"
         constraints = [
             models.UniqueConstraint(fields=["kind", "adcode", "name"], name="org_unique_kind_adcode_name"),
         ]

@@ -378,8 +378,9 @@ class _Gen:
         return "汉族" if self.chance(0.975) else self.pick(_OTHER_ETHNIC)
 
     def id_number(self, region: str, born: date, gender: str) -> str:
+        """Sequence codes 000-099 are never drawn: they are left for numbers typed into tests by hand."""
         while True:
-            seq = self.rng.randint(0, 99)
+            seq = self.rng.randint(10, 99)
             sex = self.rng.choice((1, 3, 5, 7, 9) if gender == "M" else (0, 2, 4, 6, 8))
             first17 = f"{region}{born:%Y%m%d}{seq:02d}{sex}"
             number = first17 + rules.id_check_digit(first17)

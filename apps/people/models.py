@@ -8,9 +8,10 @@ from apps.orgs.models import Organisation
 
 from . import rules
 
-SentenceType = models.TextChoices("SentenceType", [(k.value, v) for k, v in rules.SENTENCE_LABELS.items()])
-Level = models.TextChoices("Level", [(k.value, v) for k, v in rules.LEVEL_LABELS.items()])
-Status = models.TextChoices("Status", [(k.value, v) for k, v in rules.STATUS_LABELS.items()])
+# Choices built from the rules' enums: value = the code stored, label = the Chinese word shown.
+SentenceType = models.TextChoices("SentenceType", [(k.name, (k.value, v)) for k, v in rules.SENTENCE_LABELS.items()])
+Level = models.TextChoices("Level", [(k.name, (k.value, v)) for k, v in rules.LEVEL_LABELS.items()])
+Status = models.TextChoices("Status", [(k.name, (k.value, v)) for k, v in rules.STATUS_LABELS.items()])
 GENDERS = [("M", "男"), ("F", "女")]
 
 
