@@ -95,6 +95,18 @@ def _form_texts():
     return out
 
 
+def _role_labels():
+    from apps.orgs.rules import ROLE_LABELS
+
+    return list(ROLE_LABELS.values())
+
+
+def _team_kinds():
+    from apps.people.models import TeamMember
+
+    return [label for _value, label in TeamMember.Kind.choices]
+
+
 def _audit_kinds():
     from apps.audit.models import AuditRecord
 
@@ -107,6 +119,8 @@ DYNAMIC_SOURCES = {
     "tabs": _tab_labels,  # apps/people/views.py TABS
     "forms": _form_texts,  # apps/*/forms.py SECTIONS titles and field labels
     "audit_kinds": _audit_kinds,  # apps/audit/models.py AuditRecord.Kind
+    "roles": _role_labels,  # apps/orgs/rules.py ROLE_LABELS
+    "team_kinds": _team_kinds,  # apps/people/models.py TeamMember.Kind
 }
 
 # {% translate <variable> %} in a template (path relative to its templates dir, variable) -> source
@@ -117,6 +131,11 @@ DYNAMIC_TEMPLATE_VARS = {
     ("people/form.html", "field.label"): "forms",
     ("people/list.html", "v"): "people_labels",
     ("audit/list.html", "l"): "audit_kinds",
+    ("audit/list.html", "r.get_kind_display"): "audit_kinds",
+    ("base.html", "r"): "roles",
+    ("orgs/staff.html", "r"): "roles",
+    ("people/detail.html", "m.get_kind_display"): "team_kinds",
+    ("people/detail.html", "l"): "team_kinds",
 }
 
 # gettext(<non-literal>) in Python (path relative to BASE_DIR, enclosing function) -> source, or None

@@ -7,14 +7,6 @@ from django.db import models
 from . import rules
 
 
-class OrganisationManager(models.Manager):
-    """Boundaries are large (a province outline is ~350 KB of GeoJSON): load them only when asked for.
-    Also the base manager, so `user.organisation` on every request stays small."""
-
-    def get_queryset(self):
-        return super().get_queryset().defer("boundary")
-
-
 class Organisation(models.Model):
     """A node of the tree province > city > county agency > judicial office, or an external organ
     (court, procuratorate, police) that oversees one county (`oversees`).
@@ -34,18 +26,14 @@ class Organisation(models.Model):
     )
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
-    boundary = models.JSONField("辖区边界 (GeoJSON)", null=True, blank=True)
 
     SCOPE_FIELD = "path"
     address = models.CharField("地址", max_length=200, blank=True)
     phone = models.CharField("电话", max_length=30, blank=True)
 
-    objects = OrganisationManager()
-
     class Meta:
         ordering = ["path"]
         verbose_name = "机构"
-        base_manager_name = "objects"
         constraints = [
             models.UniqueConstraint(fields=["kind", "adcode", "name"], name="org_unique_kind_adcode_name"),
         ]
@@ -64,6 +52,14 @@ class Organisation(models.Model):
             return self.oversees.path if self.oversees_id else "/nowhere/"
         return self.path
 
+    @property
+    def boundary(self) -> dict | None:
+        """The jurisdiction's GeoJSON geometry (WGS-84 as stored), or None."""
+        try:
+            return self.boundary_row.geometry
+        except OrgBoundary.DoesNotExist:
+            return None
+
     def ancestors(self) -> list[Organisation]:
         ids = [int(p) for p in self.path.strip("/").split("/") if p]
         by_id = Organisation.objects.in_bulk(ids)
@@ -74,6 +70,16 @@ class Organisation(models.Model):
             if org.kind == rules.OrgKind.COUNTY_AGENCY:
                 return org
         return None
+
+
+class OrgBoundary(models.Model):
+    """Boundaries live apart from the tree: a province outline is ~350 KB of GeoJSON, and the tree is read
+    on every request (a user's organisation, office pickers). Read it only where geometry is needed."""
+
+    organisation = models.OneToOneField(Organisation, primary_key=True, on_delete=models.CASCADE,
+                                        related_name="boundary_row")
+    geometry = models.JSONField("辖区边界 (GeoJSON)")
+    source = models.CharField(max_length=100, blank=True, help_text="数据来源及坐标系")
 
 
 class StaffManager(UserManager):

@@ -17,7 +17,7 @@ from apps.audit.models import AuditRecord
 from apps.audit.services import audit_record
 
 from . import rules
-from .models import ApiToken, Organisation, User
+from .models import ApiToken, Organisation, OrgBoundary, User
 
 
 class LoginFailed(Exception):
@@ -182,7 +182,8 @@ def staff_set_minor_access(*, actor, user: User, granted: bool, reason: str, ip:
 
 @transaction.atomic
 def org_create(*, actor, name: str, kind: str, parent: Organisation | None, adcode: str = "",
-               oversees: Organisation | None = None, boundary=None, short_name: str = "", ip: str = "") -> Organisation:
+               oversees: Organisation | None = None, boundary=None, boundary_source: str = "", short_name: str = "",
+               ip: str = "") -> Organisation:
     """Add a node to the tree, keeping the materialised path. `actor` None = system (seed, migrations)."""
     if actor is not None and not actor.can(rules.Action.STAFF_MANAGE):
         raise PermissionError("您没有管理机构的权限")
@@ -193,7 +194,9 @@ def org_create(*, actor, name: str, kind: str, parent: Organisation | None, adco
     if kind in rules.EXTERNAL_KINDS and (oversees is None or oversees.kind != rules.OrgKind.COUNTY_AGENCY):
         raise StaffError({"oversees": "外部机关须指明对应的县级社区矫正机构"})
     org = Organisation.objects.create(name=name, short_name=short_name, kind=kind, parent=parent, adcode=adcode,
-                                      oversees=oversees, boundary=boundary)
+                                      oversees=oversees)
+    if boundary is not None:
+        OrgBoundary.objects.create(organisation=org, geometry=boundary, source=boundary_source)
     org.path = f"{parent.path if parent else '/'}{org.pk}/"
     org.depth = org.path.count("/") - 2
     org.save(update_fields=["path", "depth"])

@@ -151,7 +151,8 @@ _MARKUP_RE = re.compile(r"[<>]|javascript:", re.IGNORECASE)
 
 
 def clean_text(raw: str, *, label: str, max_len: int = 200, required: bool = False) -> str:
-    text = unicodedata.normalize("NFKC", raw or "").strip()
+    # NFC, not NFKC: full-width brackets and commas in document numbers (（2026）赣0102刑初1号) stay as written
+    text = unicodedata.normalize("NFC", str(raw or "")).strip()
     if not text:
         if required:
             raise TextError(f"请填写{label}")

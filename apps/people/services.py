@@ -89,7 +89,28 @@ def _choice(value: Any, choices: dict, label: str, errors: dict, key: str, defau
     return None
 
 
-def supervisee_clean(raw: Mapping[str, Any], *, actor, today: date, instance: Supervisee | None = None) -> dict:
+@dataclass
+class CleanContext:
+    """Look-ups prepared once for many rows (a sheet): the actor's offices and the ID numbers already known."""
+
+    offices: dict[str, Organisation]
+    existing_ids: set[str]
+
+    @classmethod
+    def for_rows(cls, *, actor, id_numbers: list[str]) -> CleanContext:
+        offices: dict[str, Organisation] = {}
+        for o in Organisation.objects.filter(kind=OrgKind.JUDICIAL_OFFICE, path__startswith=actor.scope_path):
+            offices[str(o.pk)] = offices[o.name] = o
+        wanted = {str(n).strip().upper() for n in id_numbers if n}
+        existing: set[str] = set()
+        chunk = list(wanted)
+        for i in range(0, len(chunk), 500):
+            existing.update(Supervisee.objects.filter(id_number__in=chunk[i:i + 500]).values_list("id_number", flat=True))
+        return cls(offices, existing)
+
+
+def supervisee_clean(raw: Mapping[str, Any], *, actor, today: date, instance: Supervisee | None = None,
+                     ctx: CleanContext | None = None) -> dict:
     """Validate and normalise input from a form, a sheet row or the API. Raises InputErrors."""
     e: dict[str, str] = {}
     out: dict[str, Any] = {}
@@ -150,6 +171,8 @@ def supervisee_clean(raw: Mapping[str, Any], *, actor, today: date, instance: Su
     office = None
     if isinstance(office_ref, Organisation):
         office = office_ref
+    elif office_ref not in (None, "") and ctx is not None:
+        office = ctx.offices.get(str(office_ref).strip())
     elif office_ref not in (None, ""):
         qs = Organisation.objects.filter(kind=OrgKind.JUDICIAL_OFFICE, path__startswith=actor.scope_path)
         ref = str(office_ref).strip()
@@ -202,7 +225,10 @@ def supervisee_clean(raw: Mapping[str, Any], *, actor, today: date, instance: Su
                 if rules.age_on(info.birth_date, period.start) < 12:
                     e.setdefault("id_number", "矫正开始时未满12周岁，请核对出生日期")
 
-    if "id_number" in out and "id_number" not in e:
+    if "id_number" in out and "id_number" not in e and ctx is not None:
+        if out["id_number"] in ctx.existing_ids:
+            e["id_number"] = "该身份证号已有登记，不能重复录入"
+    elif "id_number" in out and "id_number" not in e:
         dup = Supervisee.objects.filter(id_number=out["id_number"])
         if instance is not None:
             dup = dup.exclude(pk=instance.pk)

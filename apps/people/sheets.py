@@ -4,14 +4,14 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from . import rules
+from . import rules, services
 
 # (key, header, required, example)
 COLUMNS = [
@@ -168,5 +168,26 @@ def export_bytes(supervisees, *, reveal_minors: bool, title: str) -> bytes:
     return buf.getvalue()
 
 
-def today_str(d: date) -> str:
-    return d.isoformat()
+def check_rows(rows, *, actor, today):
+    """Every bad row with every reason, duplicates inside the sheet too, as (row number, row, [(header, message)]).
+    Nothing is written. Look-ups are prepared once for the whole sheet."""
+    problems = []
+    seen: dict[str, int] = {}
+    ctx = services.CleanContext.for_rows(actor=actor, id_numbers=[r.get("id_number") for _, r in rows])
+    for n, row in rows:
+        try:
+            clean = services.supervisee_clean(row, actor=actor, today=today, ctx=ctx)
+        except services.InputErrors as exc:
+            problems.append((n, row, [(header_label(k), v) for k, v in exc.errors.items()]))
+            continue
+        first = seen.setdefault(clean["id_number"], n)
+        if first != n:
+            problems.append((n, row, [("公民身份号码", f"与第 {first} 行重复")]))
+    return problems
+
+
+def header_label(key: str) -> str:
+    for k, header, _, _ in COLUMNS:
+        if k == key:
+            return header
+    return key

@@ -245,29 +245,6 @@ def import_template_view(request):
     return resp
 
 
-def check_rows(rows, *, actor, today):
-    """Every bad row with every reason; duplicates inside the sheet too. Nothing is written."""
-    problems = []
-    seen: dict[str, int] = {}
-    for n, row in rows:
-        try:
-            clean = services.supervisee_clean(row, actor=actor, today=today)
-        except services.InputErrors as exc:
-            problems.append((n, row, [(sheets_label(k), v) for k, v in exc.errors.items()]))
-            continue
-        first = seen.setdefault(clean["id_number"], n)
-        if first != n:
-            problems.append((n, row, [("公民身份号码", f"与第 {first} 行重复")]))
-    return problems
-
-
-def sheets_label(key: str) -> str:
-    for k, header, _, _ in sheets.COLUMNS:
-        if k == key:
-            return header
-    return key
-
-
 @require_http_methods(["GET", "POST"])
 def import_view(request):
     _need(request, Action.SUPERVISEE_IMPORT)
@@ -287,7 +264,7 @@ def import_view(request):
     except sheets.SheetError as exc:
         ctx["error"] = str(exc)
         return render(request, "people/import.html", ctx, status=422)
-    problems = check_rows(parsed.rows, actor=request.user, today=services.today_local())
+    problems = sheets.check_rows(parsed.rows, actor=request.user, today=services.today_local())
     ctx.update({"filename": upload.name, "total": len(parsed.rows), "problems": problems})
     if problems:
         return render(request, "people/import.html", ctx, status=422)

@@ -67,7 +67,7 @@ def sign_in(page, live_site):
         page.goto(live_site["base"] + "/")
         page.fill("#username", username)
         page.fill("#password", password)
-        page.click("button[type=submit]")
+        page.click("#login-btn")
         page.wait_for_load_state("networkidle")
         return page
 

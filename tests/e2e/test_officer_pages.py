@@ -23,14 +23,14 @@ def test_list_filters_and_paginates(page, live_site, shot, sign_in):
     total = int(re.search(r"共 (\d+) 人", page.locator("#result").inner_text()).group(1))
     assert total > 20
     shot(page, "03-list")
+    page.click("a[rel=next]")
+    expect(page.locator("#result")).to_contain_text("第 2 /")
     page.select_option("#type", "parole")  # htmx swaps the table in place
     page.wait_for_load_state("networkidle")
     expect(page.locator("#supervisee-table tbody tr").first).to_contain_text("假释")
     filtered = int(re.search(r"共 (\d+) 人", page.locator("#result").inner_text()).group(1))
     assert 0 < filtered < total
     assert "type=parole" in page.url
-    page.click("a[rel=next]")
-    expect(page.locator("#result")).to_contain_text("第 2 /")
 
 
 def test_detail_page(page, live_site, shot, sign_in):
@@ -57,7 +57,7 @@ def test_create_with_an_error_then_fix_it(page, live_site, shot, sign_in):
     page.fill("#id_judgment_date", "2026-09-01")
     page.fill("#id_effective_date", "2026-08-01")
     page.fill("#id_term_months", "6")
-    page.click("button[type=submit]")
+    page.click("#save-btn")
     expect(page.locator("#form-errors")).to_contain_text("未保存")
     expect(page.locator("[data-field=id_number]")).to_contain_text("校验码错误")
     expect(page.locator("[data-field=name]")).to_contain_text("姓名只能包含")
@@ -70,7 +70,7 @@ def test_create_with_an_error_then_fix_it(page, live_site, shot, sign_in):
     page.fill("#id_name", "测试人")
     page.fill("#id_id_number", first17 + id_check_digit(first17))
     page.fill("#id_effective_date", "2026-09-12")
-    page.click("button[type=submit]")
+    page.click("#save-btn")
     expect(page.locator("#person-name")).to_have_text("测试人")
     expect(page.locator(".alert-success")).to_contain_text("已新增")
 
@@ -122,7 +122,7 @@ def test_import_page_shows_bad_rows(page, live_site, shot, sign_in, tmp_path):
     sign_in("donghu")
     page.goto(live_site["base"] + "/people/import/")
     page.set_input_files("#file", str(f))
-    page.click("button[type=submit]")
+    page.click("#upload-btn")
     expect(page.locator("#import-problems")).to_contain_text("未导入任何数据")
     expect(page.locator("#problem-table")).to_contain_text("校验码错误")
     shot(page, "09-import-errors")
