@@ -43,6 +43,10 @@ SPECS = [
     Spec("healthz", "GET", None, (200,)),
     Spec("set_language", "POST", None, (302,), data={"language": "en", "next": "/people/"}),
     Spec("orgs:staff", "GET", A.STAFF_VIEW, (200,)),
+    Spec("orgs:minor_access", "POST", A.STAFF_MANAGE, (302,), data={"granted": "1", "reason": "负责未成年人案件"},
+         extra=lambda ctx: {"pk": ctx["staff_target"].pk}),
+    Spec("orgs:password", "GET", None, (200,)),
+    Spec("orgs:password", "POST", None, (422,), data={"old": "wrong", "new": "x", "new_again": "y"}),
     Spec("audit:list", "GET", A.AUDIT_VIEW, (200,)),
     Spec("people:list", "GET", A.SUPERVISEE_VIEW, (200,)),
     Spec("people:export", "GET", A.SUPERVISEE_EXPORT, (200,)),
@@ -59,7 +63,7 @@ SPECS = [
     Spec("people:contact_add", "POST", A.SUPERVISEE_CHANGE, (302,), per_record=True, data={"name": ""}),
     Spec("people:team_add", "POST", A.SUPERVISEE_CHANGE, (302,), per_record=True, data={"name": ""}),
     Spec("people:team_remove", "POST", A.SUPERVISEE_CHANGE, (302,), per_record=True,
-         extra=lambda: {"member_id": 999999}),
+         extra=lambda ctx: {"member_id": 999999}),
     # API (bearer token)
     Spec("api:openapi-json", "GET", None, (200,), api=True),
     Spec("api:openapi-view", "GET", None, (200,), api=True),
@@ -124,6 +128,7 @@ def test_authorization_matrix(tree, settings, tmp_path):
     }
     users = [given_staff(org, role.value) for role, org in home.items()]
     users.append(given_staff(tree.donghu, "county_officer", minor_access=True))  # holds the minors grant
+    ctx = {"staff_target": given_staff(tree.xihu_office, "office_staff")}
 
     failures = []
     checked = 0
@@ -142,7 +147,7 @@ def test_authorization_matrix(tree, settings, tmp_path):
                 if spec.per_record:
                     kwargs["supervisee_id" if spec.api else "pk"] = target.pk
                 if spec.extra:
-                    kwargs.update(spec.extra())
+                    kwargs.update(spec.extra(ctx))
                 url = reverse(spec.name, kwargs=kwargs or None)
                 if spec.api and spec.method in ("POST", "PATCH"):
                     import json

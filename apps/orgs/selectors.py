@@ -47,3 +47,4 @@ def judicial_offices_for(user) -> QuerySet[Organisation]:
 
 def staff_list(*, fetched_by) -> QuerySet[User]:
     return restrict(User.objects.select_related("organisation"), fetched_by, Action.STAFF_VIEW)
+

@@ -204,3 +204,27 @@ def org_create(*, actor, name: str, kind: str, parent: Organisation | None, adco
                  object_id=org.pk, summary=f"新增机构 {name}",
                  after={"name": name, "kind": kind, "adcode": adcode, "parent": parent.pk if parent else None}, ip=ip)
     return org
+
+
+@transaction.atomic
+def password_change(*, user: User, old: str, new: str, new_again: str, ip: str = "") -> User:
+    """A user changes their own password: the old one must be right, the new one strong."""
+    errors = {}
+    if not user.check_password(old):
+        errors["old"] = "原密码不正确"
+    if new != new_again:
+        errors["new_again"] = "两次输入的新密码不一致"
+    elif new == old:
+        errors["new"] = "新密码不能与原密码相同"
+    else:
+        try:
+            validate_password(new, user)
+        except ValidationError as exc:
+            errors["new"] = "；".join(exc.messages)
+    if errors:
+        raise StaffError(errors)
+    user.set_password(new)
+    user.save(update_fields=["password"])
+    audit_record(actor=user, kind=AuditRecord.Kind.AUTH, action="auth.password_change", object_type="user",
+                 object_id=user.pk, summary="修改密码", ip=ip)
+    return user

@@ -1,20 +1,24 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth import login, logout
+from django.contrib import messages
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.audit.services import client_ip
+from apps.people.selectors import supervisee_counts_by_org
 
 from . import services
-from .rules import ROLE_LABELS, Action
-from .selectors import staff_list
+from .models import User
+from .rules import Action
+from .selectors import NotFound, access, org_list, staff_list
 
 
 @require_http_methods(["GET", "POST"])
@@ -68,8 +72,55 @@ def healthz(request):
 
 @require_GET
 def staff_view(request):
+    """Organisations of the caller's jurisdiction, and their staff."""
     if not request.user.can(Action.STAFF_VIEW):
         raise Http404
+    orgs = list(org_list(fetched_by=request.user).select_related("oversees"))
+    counts = {}
+    if request.user.can(Action.SUPERVISEE_VIEW):
+        counts = supervisee_counts_by_org(fetched_by=request.user)
+    org = request.GET.get("org", "")
     qs = staff_list(fetched_by=request.user).order_by("organisation__path", "username")
+    if org.isdigit():
+        chosen = next((o for o in orgs if o.pk == int(org)), None)
+        qs = qs.filter(organisation__path__startswith=chosen.path) if chosen else qs.none()
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    return render(request, "orgs/staff.html", {"page": page, "role_labels": ROLE_LABELS, "active_nav": "staff"})
+    return render(request, "orgs/staff.html", {
+        "page": page, "org": org, "active_nav": "staff", "show_counts": request.user.can(Action.SUPERVISEE_VIEW),
+        "orgs": [(o, counts.get(o.pk), o.depth - min((x.depth for x in orgs), default=0)) for o in orgs],
+        "can_manage": request.user.can(Action.STAFF_MANAGE),
+    })
+
+
+@require_POST
+def minor_access_view(request, pk: int):
+    """Grant or withdraw access to minors' sealed records (administrators, with a recorded reason)."""
+    try:
+        target = access(User, user=request.user, pk=pk, action=Action.STAFF_MANAGE,
+                        qs=User.objects.select_related("organisation"))
+    except NotFound:
+        raise Http404(NotFound.message) from None
+    try:
+        services.staff_set_minor_access(actor=request.user, user=target, granted=request.POST.get("granted") == "1",
+                                        reason=request.POST.get("reason", "")[:200], ip=client_ip(request))
+        messages.success(request, f"已更新 {target} 的未成年人档案查阅权限")
+    except services.StaffError as exc:
+        messages.error(request, "未更改：" + "；".join(exc.errors.values()))
+    return HttpResponseRedirect(reverse("orgs:staff") + f"?org={target.organisation_id}")
+
+
+@require_http_methods(["GET", "POST"])
+def password_view(request):
+    errors = {}
+    if request.method == "POST":
+        try:
+            services.password_change(user=request.user, old=request.POST.get("old", ""),
+                                     new=request.POST.get("new", ""), new_again=request.POST.get("new_again", ""),
+                                     ip=client_ip(request))
+        except services.StaffError as exc:
+            errors = exc.errors
+        else:
+            update_session_auth_hash(request, request.user)
+            messages.success(request, "密码已修改")
+            return HttpResponseRedirect(reverse("orgs:password"))
+    return render(request, "orgs/password.html", {"errors": errors}, status=422 if errors else 200)

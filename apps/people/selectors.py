@@ -72,4 +72,17 @@ def access_supervisee(*, user, supervisee_id, action: Action = Action.SUPERVISEE
     return s
 
 
-__all__ = ["NotFound", "SuperviseeFilters", "supervisee_list", "access_supervisee", "can_reveal"]
+def supervisee_counts_by_org(*, fetched_by) -> dict[int, int]:
+    """Supervisees in correction per judicial office and per county agency, within the reader's scope."""
+    from django.db.models import Count
+
+    rows = (restrict(Supervisee.objects.filter(status=rules.Status.ACTIVE), fetched_by, Action.SUPERVISEE_VIEW)
+            .values("judicial_office_id", "execution_county_id").annotate(n=Count("id")))
+    counts: dict[int, int] = {}
+    for r in rows:
+        for key in ("judicial_office_id", "execution_county_id"):
+            counts[r[key]] = counts.get(r[key], 0) + r["n"]
+    return counts
+
+
+__all__ = ["NotFound", "supervisee_counts_by_org", "SuperviseeFilters", "supervisee_list", "access_supervisee", "can_reveal"]

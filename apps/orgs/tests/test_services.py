@@ -88,3 +88,13 @@ def test_org_tree_paths_and_parent_rules(tree):
         services.org_create(actor=None, name="错挂司法所", kind="judicial_office", parent=tree.city)
     with pytest.raises(services.StaffError):
         services.org_create(actor=None, name="无主法院", kind="court", parent=tree.city)
+
+
+def test_issue_token_command_prints_a_working_token(tree, capsys):
+    from django.core.management import call_command
+
+    u = given_staff(tree.donghu, "county_officer", username="kiosk_acct")
+    call_command("issue_token", "kiosk_acct", "--name", "kiosk-01")
+    key = capsys.readouterr().out.split()[0]
+    assert services.token_user(key) == u
+    assert ApiToken.objects.get().name == "kiosk-01"
