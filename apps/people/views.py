@@ -128,10 +128,45 @@ def supervisee_detail_view(request, pk: int):
         "days_left": (s.supervision_end - today).days,
         "can_change": request.user.can(Action.SUPERVISEE_CHANGE),
         "contact_form": ContactForm(), "team_form": TeamMemberForm(),
-        "history": audit_history_for(object_type="supervisee", object_id=s.pk) if tab == "history" else [],
+        "history": _history_rows(s) if tab == "history" else [],
         "sentence_label": rules.SENTENCE_LABELS[rules.SentenceType(s.sentence_type)],
     }
     return render(request, "people/detail.html", ctx)
+
+
+def _history_rows(s: Supervisee) -> list[dict]:
+    """Audit records of one person, with field names as labels and office ids as names."""
+    from apps.orgs.models import Organisation
+
+    records = list(audit_history_for(object_type="supervisee", object_id=s.pk))
+    org_ids = {v for r in records for d in (r.before or {}, r.after or {})
+               for k, v in d.items() if k in ("judicial_office", "execution_county") and isinstance(v, int)}
+    names = dict(Organisation.objects.filter(pk__in=org_ids).values_list("pk", "name"))
+    choices = {"sentence_type": rules.SENTENCE_LABELS, "management_level": rules.LEVEL_LABELS,
+               "status": rules.STATUS_LABELS, "gender": {"M": "男", "F": "女"}}
+
+    def label(key):
+        try:
+            return str(Supervisee._meta.get_field(key).verbose_name)
+        except Exception:  # noqa: BLE001 - keys that are not fields (contact, member, ids) keep their name
+            return {"contact": "联系人", "member": "小组成员", "relation": "关系", "kind": "身份", "name": "姓名"}.get(key, key)
+
+    def value(key, v):
+        if key in ("judicial_office", "execution_county"):
+            return names.get(v, v)
+        if key in choices:
+            return choices[key].get(v, v)
+        if isinstance(v, bool):
+            return "是" if v else "否"
+        return "—" if v in (None, "") else v
+
+    rows = []
+    for r in records:
+        keys = list(dict.fromkeys([*(r.before or {}), *(r.after or {})]))
+        rows.append({"at": r.at, "actor": r.actor_name, "summary": r.summary,
+                     "changes": [(label(k), value(k, (r.before or {}).get(k)), value(k, (r.after or {}).get(k)))
+                                 for k in keys]})
+    return rows
 
 
 @require_GET
@@ -139,6 +174,8 @@ def supervisee_photo_view(request, pk: int):
     s = _get(request, pk)
     if not s.photo:
         raise Http404
+    audit_view(actor=request.user, object_type="supervisee", object_ids=[s.pk], summary="查看照片",
+               ip=client_ip(request))
     return FileResponse(s.photo.open("rb"), content_type="image/jpeg" if s.photo.name.endswith(".jpg") else "image/png")
 
 
@@ -178,6 +215,8 @@ def supervisee_edit_view(request, pk: int):
     s = _get(request, pk, Action.SUPERVISEE_CHANGE)
     offices = list(judicial_offices_for(request.user))
     if request.method == "GET":
+        audit_view(actor=request.user, object_type="supervisee", object_ids=[s.pk], summary="打开档案编辑页",
+                   ip=client_ip(request))
         initial = {f: getattr(s, f) for f in services.EDITABLE_FIELDS if f != "judicial_office"}
         initial["judicial_office"] = str(s.judicial_office_id)
         return _form_page(request, SuperviseeForm(offices=offices, initial=initial), s)

@@ -247,3 +247,32 @@ def test_contacts_and_team_through_the_page(officer_client, officer, tree):
     officer_client.post(f"/people/{s.pk}/team/", {"name": "陈静", "kind": "community", "gender": "F"})
     html = officer_client.get(f"/people/{s.pk}/").content.decode()
     assert "应当有女性成员" not in html and "陈静" in html
+
+
+def test_history_tab_shows_labels_and_office_names(officer_client, officer, tree):
+    s = given_supervisee(officer, office=tree.donghu_office)
+    officer_client.post(f"/people/{s.pk}/edit/", supervisee_data(tree.donghu_office2, id_number=s.id_number,
+                                                                  management_level="normal"))
+    html = officer_client.get(f"/people/{s.pk}/?tab=history").content.decode()
+    assert "负责司法所" in html and "公园司法所" in html and "八一桥司法所" in html
+    assert "管理等级" in html and "严管" in html and "普管" in html
+
+
+def test_edit_page_and_photo_reads_are_logged(officer_client, officer, tree):
+    s = given_supervisee(officer, office=tree.donghu_office)
+    n = AuditRecord.objects.filter(kind="view", object_id=str(s.pk)).count()
+    officer_client.get(f"/people/{s.pk}/edit/")
+    assert AuditRecord.objects.filter(kind="view", object_id=str(s.pk)).count() == n + 1
+
+
+def test_idle_session_expires(client, tree, settings):
+    import time
+
+    from apps.orgs.testing import PASSWORD
+
+    settings.SESSION_COOKIE_AGE = 1
+    given_staff(tree.donghu, "county_officer", username="idle_u")
+    client.post("/", {"username": "idle_u", "password": PASSWORD})
+    assert client.get("/people/").status_code == 200
+    time.sleep(2.1)
+    assert client.get("/people/").status_code == 302
