@@ -11,7 +11,8 @@ class Organisation(models.Model):
     """A node of the tree province > city > county agency > judicial office, or an external organ
     (court, procuratorate, police) that oversees one county (`oversees`).
 
-    `path` is the materialised path of ids ("/1/5/23/"): a subtree is one indexed prefix match."""
+    `path` is the materialised path of zero-padded ids ("/00000001/00000005/"): a subtree is one indexed prefix
+    match, and ordering by path lists the tree depth-first."""
 
     Kind = models.TextChoices("Kind", [(k.name, (k.value, rules.ORG_KIND_LABELS[k])) for k in rules.OrgKind])
 

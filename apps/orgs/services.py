@@ -197,7 +197,7 @@ def org_create(*, actor, name: str, kind: str, parent: Organisation | None, adco
                                       oversees=oversees)
     if boundary is not None:
         OrgBoundary.objects.create(organisation=org, geometry=boundary, source=boundary_source)
-    org.path = f"{parent.path if parent else '/'}{org.pk}/"
+    org.path = f"{parent.path if parent else '/'}{org.pk:08d}/"  # zero-padded: sorting by path keeps the tree order
     org.depth = org.path.count("/") - 2
     org.save(update_fields=["path", "depth"])
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="org.create", object_type="organisation",

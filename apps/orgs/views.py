@@ -21,14 +21,23 @@ from .rules import Action
 from .selectors import NotFound, access, org_list, staff_list
 
 
+def home_url(user) -> str:
+    """Where a user lands: the first part of the console their roles open."""
+    for action, url in ((Action.SUPERVISEE_VIEW, "/people/"), (Action.STAFF_VIEW, "/orgs/staff/"),
+                        (Action.AUDIT_VIEW, "/audit/")):
+        if user.can(action):
+            return url
+    return "/orgs/password/"
+
+
 @require_http_methods(["GET", "POST"])
 def login_view(request):
     """The front page: sign-in."""
-    next_url = request.POST.get("next") or request.GET.get("next") or settings.LOGIN_REDIRECT_URL
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = settings.LOGIN_REDIRECT_URL
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if next_url and not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
     if request.user.is_authenticated and request.method == "GET":
-        return HttpResponseRedirect(next_url)
+        return HttpResponseRedirect(next_url or home_url(request.user))
     error = ""
     username = ""
     if request.method == "POST":
@@ -43,7 +52,7 @@ def login_view(request):
                 error = exc.message
             else:
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-                return HttpResponseRedirect(next_url)
+                return HttpResponseRedirect(next_url or home_url(user))
     return render(request, "orgs/login.html", {"error": error, "username": username, "next": next_url},
                   status=200 if not error else 401)
 

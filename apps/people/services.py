@@ -304,8 +304,9 @@ def supervisee_update(*, actor, supervisee: Supervisee, data: Mapping[str, Any],
             s.save()
     except IntegrityError:
         raise InputErrors({"id_number": "该身份证号已有登记，不能重复录入"}) from None
+    labels = "、".join(str(Supervisee._meta.get_field(k).verbose_name) for k in a)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.update", object_type="supervisee",
-                 object_id=s.pk, summary=f"修改 {'、'.join(a)}", before=b, after=a, ip=ip)
+                 object_id=s.pk, summary=f"修改{labels}", before=b, after=a, ip=ip)
     return s
 
 

@@ -152,13 +152,15 @@ def _history_rows(s: Supervisee) -> list[dict]:
             return {"contact": "联系人", "member": "小组成员", "relation": "关系", "kind": "身份", "name": "姓名"}.get(key, key)
 
     def value(key, v):
+        if v in (None, ""):
+            return "—"
         if key in ("judicial_office", "execution_county"):
             return names.get(v, v)
         if key in choices:
             return choices[key].get(v, v)
         if isinstance(v, bool):
             return "是" if v else "否"
-        return "—" if v in (None, "") else v
+        return v
 
     rows = []
     for r in records:

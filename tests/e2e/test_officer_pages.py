@@ -134,4 +134,26 @@ def test_audit_and_staff_pages(page, live_site, shot, sign_in):
     expect(page.locator("h1")).to_have_text("审计日志")
     shot(page, "10-audit")
     page.goto(live_site["base"] + "/orgs/staff/")
+    expect(page.locator("#org-tree")).to_contain_text("东湖区社区矫正管理局")
     shot(page, "11-staff")
+
+
+def test_history_tab_after_an_edit(page, live_site, shot, sign_in):
+    sign_in("donghu")
+    page.locator("#supervisee-table tbody tr a").first.click()
+    page.get_by_role("link", name="编辑").click()
+    page.fill("#id_phone", "13907919999")
+    page.click("#save-btn")
+    expect(page.locator(".alert-success")).to_contain_text("已保存")
+    page.get_by_role("link", name="变更历史").click()
+    expect(page.locator("#history-table")).to_contain_text("13907919999")
+    shot(page, "12-history")
+
+
+def test_admin_sees_staff_but_not_case_files(page, live_site, shot, sign_in):
+    sign_in("admin")
+    expect(page.locator("nav.zj-sidebar")).not_to_contain_text("社区矫正对象")
+    expect(page).to_have_url(re.compile(r"/orgs/staff/$"))  # lands on a page it may open
+    page.locator("#org-tree a", has_text="东湖区社区矫正管理局").click()
+    expect(page.locator("#staff-table")).to_contain_text("donghu_minor")
+    shot(page, "13-admin-staff")

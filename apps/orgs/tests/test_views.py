@@ -53,3 +53,16 @@ def test_password_change(client, tree):
     assert user.check_password("Ganjiang-River-88")
     assert client.get("/people/").status_code == 200  # still signed in
     assert AuditRecord.objects.filter(action="auth.password_change").count() == 1
+
+
+@pytest.mark.parametrize("role,org,landing", [
+    ("county_officer", "donghu", "/people/"),
+    ("sysadmin", "province", "/orgs/staff/"),
+    ("volunteer", "donghu_office", "/orgs/password/"),
+])
+def test_each_role_lands_on_a_page_it_may_open(client, tree, role, org, landing):
+    given_staff(getattr(tree, org), role, username=f"land_{role}")
+    r = client.post("/", {"username": f"land_{role}", "password": PASSWORD})
+    assert r["Location"] == landing
+    assert client.get(landing).status_code == 200
+    assert client.get("/")["Location"] == landing
