@@ -261,6 +261,20 @@ def _check_scope(actor, s: Supervisee) -> None:
         raise NotPermitted("对象不在您的辖区内")
 
 
+def _may_change(actor, s: Supervisee) -> None:
+    if not actor.can(Action.SUPERVISEE_CHANGE):
+        raise NotPermitted("您没有修改社区矫正对象的权限")
+    _check_scope(actor, s)
+
+
+def _field(errors: dict, out: dict, key: str, clean, *args, **kwargs) -> None:
+    """Run one cleaner; keep its value in `out` or its message in `errors`."""
+    try:
+        out[key] = clean(*args, **kwargs)
+    except rules.TextError as exc:
+        errors[key] = str(exc)
+
+
 @transaction.atomic
 def supervisee_create(*, actor, data: Mapping[str, Any], ip: str = "", today: date | None = None) -> Supervisee:
     if not actor.can(Action.SUPERVISEE_CREATE):
@@ -329,19 +343,10 @@ def supervisee_import(*, actor, rows: list[Mapping[str, Any]], ip: str = "", tod
 def _clean_contact(data: Mapping[str, Any]) -> dict:
     e: dict[str, str] = {}
     out: dict[str, Any] = {}
-    try:
-        out["name"] = rules.clean_person_name(data.get("name", ""))
-    except rules.TextError as exc:
-        e["name"] = str(exc)
-    for key, label, n, req in (("relation", "关系", 20, True), ("address", "地址", 200, False)):
-        try:
-            out[key] = rules.clean_text(data.get(key, ""), label=label, max_len=n, required=req)
-        except rules.TextError as exc:
-            e[key] = str(exc)
-    try:
-        out["phone"] = rules.clean_phone(str(data.get("phone") or ""))
-    except rules.TextError as exc:
-        e["phone"] = str(exc)
+    _field(e, out, "name", rules.clean_person_name, data.get("name", ""))
+    _field(e, out, "relation", rules.clean_text, data.get("relation", ""), label="关系", max_len=20, required=True)
+    _field(e, out, "address", rules.clean_text, data.get("address", ""), label="地址", max_len=200)
+    _field(e, out, "phone", rules.clean_phone, str(data.get("phone") or ""))
     if e:
         raise InputErrors(e)
     return out
@@ -349,9 +354,7 @@ def _clean_contact(data: Mapping[str, Any]) -> dict:
 
 @transaction.atomic
 def contact_add(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: str = "") -> Contact:
-    if not actor.can(Action.SUPERVISEE_CHANGE):
-        raise NotPermitted("您没有修改社区矫正对象的权限")
-    _check_scope(actor, supervisee)
+    _may_change(actor, supervisee)
     clean = _clean_contact(data)
     c = Contact.objects.create(supervisee=supervisee, is_guardian=bool(data.get("is_guardian")), **clean)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.contact_add", object_type="supervisee",
@@ -362,21 +365,13 @@ def contact_add(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: s
 
 @transaction.atomic
 def team_member_add(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: str = "") -> TeamMember:
-    if not actor.can(Action.SUPERVISEE_CHANGE):
-        raise NotPermitted("您没有修改社区矫正对象的权限")
-    _check_scope(actor, supervisee)
+    _may_change(actor, supervisee)
     e: dict[str, str] = {}
     out: dict[str, Any] = {}
-    try:
-        out["name"] = rules.clean_person_name(data.get("name", ""))
-    except rules.TextError as exc:
-        e["name"] = str(exc)
+    _field(e, out, "name", rules.clean_person_name, data.get("name", ""))
     out["kind"] = _choice(data.get("kind"), dict(TeamMember.Kind.choices), "身份", e, "kind")
     out["gender"] = _choice(data.get("gender"), {"M": "男", "F": "女"}, "性别", e, "gender")
-    try:
-        out["phone"] = rules.clean_phone(str(data.get("phone") or ""))
-    except rules.TextError as exc:
-        e["phone"] = str(exc)
+    _field(e, out, "phone", rules.clean_phone, str(data.get("phone") or ""))
     if e:
         raise InputErrors(e)
     m = TeamMember.objects.create(supervisee=supervisee, knows_minors=bool(data.get("knows_minors")), **out)
@@ -388,9 +383,7 @@ def team_member_add(*, actor, supervisee: Supervisee, data: Mapping[str, Any], i
 
 @transaction.atomic
 def team_member_remove(*, actor, supervisee: Supervisee, member_id: int, ip: str = "") -> None:
-    if not actor.can(Action.SUPERVISEE_CHANGE):
-        raise NotPermitted("您没有修改社区矫正对象的权限")
-    _check_scope(actor, supervisee)
+    _may_change(actor, supervisee)
     m = TeamMember.objects.filter(supervisee=supervisee, pk=member_id).first()
     if m is None:
         raise InputErrors({"member": "该成员不存在"})
@@ -410,9 +403,7 @@ def supervisee_set_photo(*, actor, supervisee: Supervisee, upload, ip: str = "")
 
     from PIL import Image, UnidentifiedImageError
 
-    if not actor.can(Action.SUPERVISEE_CHANGE):
-        raise NotPermitted("您没有修改社区矫正对象的权限")
-    _check_scope(actor, supervisee)
+    _may_change(actor, supervisee)
     data = upload.read(PHOTO_MAX_BYTES + 1)
     if len(data) > PHOTO_MAX_BYTES:
         raise InputErrors({"photo": "照片不能超过 5 MB"})

@@ -237,37 +237,30 @@ def supervisee_edit_view(request, pk: int):
     return HttpResponseRedirect(reverse("people:detail", args=[s.pk]))
 
 
-@require_POST
-def contact_add_view(request, pk: int):
+def _sub_change(request, pk: int, change, done: str, anchor: str, **kwargs):
+    """A small change on a detail page (a contact, a team member): do it, say how it went, go back."""
     s = _get(request, pk, Action.SUPERVISEE_CHANGE)
     try:
-        services.contact_add(actor=request.user, supervisee=s, data=request.POST.dict(), ip=client_ip(request))
-        messages.success(request, "已添加家庭成员/联系人")
+        change(actor=request.user, supervisee=s, ip=client_ip(request), **kwargs)
+        messages.success(request, done)
     except services.InputErrors as exc:
-        messages.error(request, "未添加：" + "；".join(exc.errors.values()))
-    return HttpResponseRedirect(reverse("people:detail", args=[s.pk]) + "?tab=profile#contacts")
+        messages.error(request, "未完成：" + "；".join(exc.errors.values()))
+    return HttpResponseRedirect(reverse("people:detail", args=[s.pk]) + f"?tab=profile#{anchor}")
+
+
+@require_POST
+def contact_add_view(request, pk: int):
+    return _sub_change(request, pk, services.contact_add, "已添加家庭成员/联系人", "contacts", data=request.POST.dict())
 
 
 @require_POST
 def team_add_view(request, pk: int):
-    s = _get(request, pk, Action.SUPERVISEE_CHANGE)
-    try:
-        services.team_member_add(actor=request.user, supervisee=s, data=request.POST.dict(), ip=client_ip(request))
-        messages.success(request, "已添加矫正小组成员")
-    except services.InputErrors as exc:
-        messages.error(request, "未添加：" + "；".join(exc.errors.values()))
-    return HttpResponseRedirect(reverse("people:detail", args=[s.pk]) + "?tab=profile#team")
+    return _sub_change(request, pk, services.team_member_add, "已添加矫正小组成员", "team", data=request.POST.dict())
 
 
 @require_POST
 def team_remove_view(request, pk: int, member_id: int):
-    s = _get(request, pk, Action.SUPERVISEE_CHANGE)
-    try:
-        services.team_member_remove(actor=request.user, supervisee=s, member_id=member_id, ip=client_ip(request))
-        messages.success(request, "已移除矫正小组成员")
-    except services.InputErrors as exc:
-        messages.error(request, "；".join(exc.errors.values()))
-    return HttpResponseRedirect(reverse("people:detail", args=[s.pk]) + "?tab=profile#team")
+    return _sub_change(request, pk, services.team_member_remove, "已移除矫正小组成员", "team", member_id=member_id)
 
 
 # --- import -------------------------------------------------------------------------------------------
