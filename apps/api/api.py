@@ -17,7 +17,7 @@ from apps.orgs.rules import Action
 from apps.orgs.selectors import NotFound, org_list
 from apps.people import rules as people_rules
 from apps.people import services as people_services
-from apps.people.selectors import SuperviseeFilters, access_supervisee, supervisee_list
+from apps.people.selectors import SuperviseeFilters, access_supervisee, can_reveal, supervisee_list
 
 
 class BearerToken(HttpBearer):
@@ -164,7 +164,7 @@ def supervisees(request, q: str = "", office: str = "", sentence_type: str = "",
     if not user.can(Action.SUPERVISEE_VIEW):
         raise HttpError(403, "您没有查看社区矫正对象的权限")
     page_size = max(1, min(page_size, 200))
-    page = max(1, page)
+    page = max(1, min(page, 100_000))
     qs = supervisee_list(fetched_by=user, filters=SuperviseeFilters(
         q=q[:40], office=office, sentence_type=sentence_type, level=level, status=status, minor=minor))
     count = qs.count()
@@ -195,13 +195,18 @@ class SuperviseeDetail(SuperviseeRow):
     sentence_end_date: Optional[date]
 
 
-def _detail(s) -> dict:
-    d = _row(s, True)
+def _detail(s, reveal: bool = True) -> dict:
+    """The full record; for a sealed minor the caller may not open, only what the list would show."""
+    d = _row(s, reveal)
     for f in ("ethnicity", "birth_date", "phone", "household_address", "residence_address", "deciding_organ_name",
               "judgment_number", "crime", "original_penalty", "judgment_date", "effective_date", "term_months",
               "detention_days", "release_date", "sentence_end_date"):
         d[f] = getattr(s, f)
     d["execution_county"] = s.execution_county.name
+    if not reveal:
+        for f in ("phone", "household_address", "residence_address", "judgment_number"):
+            d[f] = ""
+        d["birth_date"] = date(s.birth_date.year, 1, 1)
     return d
 
 
@@ -239,7 +244,7 @@ class SuperviseeIn(Schema):
 @api.post("/supervisees", response={201: SuperviseeDetail}, tags=["people"])
 def supervisee_create(request, payload: SuperviseeIn):
     s = people_services.supervisee_create(actor=request.auth, data=payload.dict(), ip=client_ip(request))
-    return Status(201, _detail(s))
+    return Status(201, _detail(s, can_reveal(request.auth, s)))
 
 
 class SuperviseePatch(Schema):

@@ -97,8 +97,6 @@ class User(AbstractUser):
     gender = models.CharField("性别", max_length=1, blank=True, choices=[("M", "男"), ("F", "女")])
     phone = models.CharField("电话", max_length=20, blank=True)
     minor_access = models.BooleanField("可查阅未成年人档案", default=False)
-    failed_logins = models.PositiveSmallIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
 
     objects = StaffManager()
     SCOPE_FIELD = "organisation__path"
@@ -124,6 +122,16 @@ class User(AbstractUser):
     @property
     def role_labels(self) -> list[str]:
         return [rules.ROLE_LABELS[rules.Role(r)] for r in self.roles if r in rules.Role.__members__.values()]
+
+
+class LoginThrottle(models.Model):
+    """Failed sign-ins counted per user name, whether or not the account exists, so the answers and the
+    lock-out never tell an outsider which names are real."""
+
+    username = models.CharField(max_length=150, unique=True)
+    failed = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
 
 class ApiToken(models.Model):

@@ -14,6 +14,19 @@ class NotFound(Exception):
     message = "记录不存在或您无权查看"
 
 
+MAX_PK = 2**63 - 1
+
+
+def parse_pk(value) -> int | None:
+    """An id from a URL, a query string or a form: ASCII digits within the database's range, else None.
+    ("²".isdigit() is True and 10**30 overflows SQLite; neither may become a 500.)"""
+    text = str(value if value is not None else "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    n = int(text)
+    return n if 0 < n <= MAX_PK else None
+
+
 def restrict(qs: QuerySet, user, action: Action | str) -> QuerySet:
     """Limit a queryset to what `user` may do `action` on: nothing without the permission, otherwise the
     caller's organisation subtree. Models declare `SCOPE_FIELD`, the path that places a row in the tree."""
@@ -26,10 +39,9 @@ def restrict(qs: QuerySet, user, action: Action | str) -> QuerySet:
 
 
 def access(model: type[Model], *, user, pk, action: Action | str, qs: QuerySet | None = None) -> Model:
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound() from None
+    pk = parse_pk(pk)
+    if pk is None:
+        raise NotFound()
     obj = restrict(qs if qs is not None else model.objects.all(), user, action).filter(pk=pk).first()
     if obj is None:
         raise NotFound()

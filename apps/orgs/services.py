@@ -17,7 +17,7 @@ from apps.audit.models import AuditRecord
 from apps.audit.services import audit_record
 
 from . import rules
-from .models import ApiToken, Organisation, OrgBoundary, User
+from .models import ApiToken, LoginThrottle, Organisation, OrgBoundary, User
 
 
 class LoginFailed(Exception):
@@ -34,41 +34,61 @@ def login_attempt(*, username: str, password: str, ip: str = "", now=None) -> Us
     says whether the user name exists. Returns the user or raises LoginFailed.
 
     The failure count and its audit record must survive the failure, so the transaction commits
-    first and the exception is raised after it."""
+    first and the exception is raised after it. Unknown and known names get the same answers, the same
+    lock-out and the same time."""
     user, message = _login_attempt(username=username, password=password, ip=ip, now=now or timezone.now())
     if user is None:
         raise LoginFailed(message)
     return user
 
 
+_DUMMY_HASH: list[str] = []
+
+
+def _burn_password_check(password: str) -> None:
+    """Spend the same time on an unknown name as on a known one (one hash), so timing tells nothing."""
+    from django.contrib.auth.hashers import check_password, make_password
+
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(make_password("zhijiao-not-a-user"))
+    check_password(password, _DUMMY_HASH[0])
+
+
 @transaction.atomic
 def _login_attempt(*, username: str, password: str, ip: str, now) -> tuple[User | None, str]:
-    user = User.objects.select_for_update().filter(username=username).first()
-    if user is not None and user.locked_until and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+    throttle, _ = LoginThrottle.objects.select_for_update().get_or_create(username=username[:150])
+    user = User.objects.filter(username=username).first()
+    if throttle.locked_until and throttle.locked_until > now:
+        minutes = max(1, int((throttle.locked_until - now).total_seconds() // 60) + 1)
         audit_record(actor=user, kind=AuditRecord.Kind.AUTH, action="auth.login_locked", object_type="user",
-                     object_id=user.pk, summary="账户锁定期间尝试登录", ip=ip)
-        return None, f"连续登录失败次数过多，账户已锁定，请 {minutes} 分钟后再试"
-    authed = authenticate(username=username, password=password) if user is not None else None
+                     object_id=user.pk if user else "", summary=f"锁定期间尝试登录（{username[:40]}）", ip=ip)
+        return None, f"连续登录失败次数过多，请 {minutes} 分钟后再试"
+    if user is None:
+        _burn_password_check(password)
+        authed = None
+    else:
+        authed = authenticate(username=username, password=password)
     if authed is None:
-        if user is None:
-            return None, GENERIC_FAILURE
-        user.failed_logins += 1
-        locked = rules.lockout_state(failed=user.failed_logins, max_failed=settings.ZHIJIAO_MAX_FAILED_LOGINS)
+        throttle.failed += 1
+        locked = rules.lockout_state(failed=throttle.failed, max_failed=settings.ZHIJIAO_MAX_FAILED_LOGINS)
+        left = settings.ZHIJIAO_MAX_FAILED_LOGINS - throttle.failed
         if locked:
-            user.locked_until = now + timedelta(minutes=settings.ZHIJIAO_LOCKOUT_MINUTES)
-            user.failed_logins = 0
-        user.save(update_fields=["failed_logins", "locked_until"])
+            throttle.locked_until = now + timedelta(minutes=settings.ZHIJIAO_LOCKOUT_MINUTES)
+            throttle.failed = 0
+        throttle.save()
         audit_record(actor=user, kind=AuditRecord.Kind.AUTH, action="auth.login_failed", object_type="user",
-                     object_id=user.pk, summary="密码错误" + ("，账户已锁定" if locked else ""), ip=ip)
+                     object_id=user.pk if user else "",
+                     summary=("密码错误" if user else f"用户名不存在（{username[:40]}）") + ("，已锁定" if locked else ""),
+                     ip=ip)
         if locked:
-            return None, f"连续登录失败次数过多，账户已锁定 {settings.ZHIJIAO_LOCKOUT_MINUTES} 分钟"
-        left = settings.ZHIJIAO_MAX_FAILED_LOGINS - user.failed_logins
-        return None, f"{GENERIC_FAILURE}，再失败 {left} 次账户将被锁定" if left <= 2 else GENERIC_FAILURE
-    authed.failed_logins = 0
-    authed.locked_until = None
+            return None, f"连续登录失败次数过多，请 {settings.ZHIJIAO_LOCKOUT_MINUTES} 分钟后再试"
+        return None, f"{GENERIC_FAILURE}，再失败 {left} 次将被锁定 {settings.ZHIJIAO_LOCKOUT_MINUTES} 分钟" \
+            if left <= 2 else GENERIC_FAILURE
+    throttle.failed = 0
+    throttle.locked_until = None
+    throttle.save()
     authed.last_login = now
-    authed.save(update_fields=["failed_logins", "locked_until", "last_login"])
+    authed.save(update_fields=["last_login"])
     audit_record(actor=authed, kind=AuditRecord.Kind.AUTH, action="auth.login", object_type="user",
                  object_id=authed.pk, summary="登录", ip=ip)
     return authed, ""

@@ -18,7 +18,7 @@ from apps.people.selectors import supervisee_counts_by_org
 from . import services
 from .models import User
 from .rules import Action
-from .selectors import NotFound, access, org_list, staff_list
+from .selectors import NotFound, access, org_list, parse_pk, staff_list
 
 
 def home_url(user) -> str:
@@ -90,8 +90,8 @@ def staff_view(request):
         counts = supervisee_counts_by_org(fetched_by=request.user)
     org = request.GET.get("org", "")
     qs = staff_list(fetched_by=request.user).order_by("organisation__path", "username")
-    if org.isdigit():
-        chosen = next((o for o in orgs if o.pk == int(org)), None)
+    if org:
+        chosen = next((o for o in orgs if o.pk == parse_pk(org)), None)
         qs = qs.filter(organisation__path__startswith=chosen.path) if chosen else qs.none()
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "orgs/staff.html", {

@@ -54,7 +54,7 @@ assert len(ETHNICITIES) == 56
 # --- national ID number (GB 11643-1999) ------------------------------------
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_ID_RE = re.compile(r"^\d{17}[\dX]$")
+_ID_RE = re.compile(r"^[0-9]{17}[0-9X]$")  # ASCII only: full-width digits are normalised first
 
 
 def id_check_digit(first17: str) -> str:
@@ -77,12 +77,14 @@ class IdError(ValueError):
 def parse_id_number(raw: str, *, today: date) -> IdInfo:
     """Validate an 18-digit ID number and read region, birth date and gender from it.
     A lower-case x is accepted and normalised. The legacy 15-digit form is refused."""
-    number = (raw or "").strip().upper()
-    if len(number) == 15 and number.isdigit():
+    # NFKC turns full-width digits and Ｘ into ASCII, so one person cannot be registered twice
+    # under two spellings of the same number.
+    number = unicodedata.normalize("NFKC", str(raw or "")).strip().upper()
+    if len(number) == 15 and number.isascii() and number.isdigit():
         raise IdError("这是旧式15位身份证号，请填写18位公民身份号码")
     if len(number) != 18:
         raise IdError(f"身份证号应为18位，现为{len(number)}位")
-    if not _ID_RE.match(number):
+    if not _ID_RE.fullmatch(number):
         raise IdError("身份证号前17位须为数字，最后一位为数字或X")
     region = number[:6]
     if region[:2] in ("00", "99") or region == "999999":
@@ -122,27 +124,27 @@ class TextError(ValueError):
 def clean_person_name(raw: str) -> str:
     """A person's name: Chinese characters, the middle dot of minority names, or Latin letters.
     Markup, digits and control characters are refused, so a script in a name never reaches a page."""
-    name = unicodedata.normalize("NFKC", raw or "").strip()
+    name = unicodedata.normalize("NFKC", str(raw or "")).strip()
     name = name.replace("•", "·")
     if not name:
         raise TextError("请填写姓名")
     if len(name) > 30:
         raise TextError("姓名不能超过30个字符")
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         raise TextError("姓名只能包含汉字、间隔号“·”或英文字母，不能包含数字、符号或代码")
     return name
 
 
-_PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+_PHONE_RE = re.compile(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$")
 
 
 def clean_phone(raw: str, *, required: bool = False) -> str:
-    phone = re.sub(r"[\s]", "", raw or "")
+    phone = re.sub(r"\s", "", unicodedata.normalize("NFKC", str(raw or "")))
     if not phone:
         if required:
             raise TextError("请填写联系电话")
         return ""
-    if not _PHONE_RE.match(phone):
+    if not _PHONE_RE.fullmatch(phone):
         raise TextError("电话号码格式不正确（手机11位，以1开头；座机如 0791-86123456）")
     return phone
 
@@ -159,8 +161,10 @@ def clean_text(raw: str, *, label: str, max_len: int = 200, required: bool = Fal
         return ""
     if len(text) > max_len:
         raise TextError(f"{label}不能超过{max_len}个字符")
-    if _MARKUP_RE.search(text) or any(unicodedata.category(c) == "Cc" for c in text):
+    if _MARKUP_RE.search(text) or any(unicodedata.category(c) in ("Cc", "Cf") for c in text):
         raise TextError(f"{label}不能包含尖括号、代码或控制字符")
+    if text[0] in "=+-@":
+        raise TextError(f"{label}不能以 = + - @ 开头（会被表格软件当作公式）")
     return text
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from apps.orgs.rules import Action
-from apps.orgs.selectors import NotFound, access, restrict
+from apps.orgs.selectors import NotFound, access, parse_pk, restrict
 
 from . import rules
 from .models import Supervisee
@@ -44,10 +44,10 @@ def supervisee_list(*, fetched_by, filters: SuperviseeFilters = SuperviseeFilter
             # Sealed records (法54) are never found by name, ID or phone without the grant.
             match &= Q(is_minor=False)
         qs = qs.filter(match)
-    if f.office.isdigit():
-        qs = qs.filter(judicial_office_id=int(f.office))
-    if f.county.isdigit():
-        qs = qs.filter(execution_county_id=int(f.county))
+    if f.office:
+        qs = qs.filter(judicial_office_id=parse_pk(f.office) or 0)
+    if f.county:
+        qs = qs.filter(execution_county_id=parse_pk(f.county) or 0)
     if f.sentence_type in rules.SENTENCE_LABELS:
         qs = qs.filter(sentence_type=f.sentence_type)
     if f.level in rules.LEVEL_LABELS:

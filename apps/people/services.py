@@ -1,6 +1,9 @@
 """Use cases that change supervisees. Each is one transaction with its audit record."""
 from __future__ import annotations
 
+import functools
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Mapping
@@ -12,6 +15,7 @@ from apps.audit.models import AuditRecord
 from apps.audit.services import audit_record
 from apps.orgs.models import Organisation
 from apps.orgs.rules import Action, OrgKind
+from apps.orgs.selectors import parse_pk
 
 from . import rules
 from .models import Contact, Supervisee, TeamMember
@@ -20,9 +24,10 @@ from .models import Contact, Supervisee, TeamMember
 class InputErrors(Exception):
     """Field -> message, in Chinese, ready to show next to the field."""
 
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, str], *, duplicate_id: str = ""):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+        self.duplicate_id = duplicate_id
 
 
 class NotPermitted(Exception):
@@ -55,24 +60,38 @@ def _date(value: Any, label: str, errors: dict, key: str, required: bool) -> dat
     if len(text) == 8 and text.isdigit():
         text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
     try:
-        return date.fromisoformat(text)
+        d = date.fromisoformat(text)
+        if not 1900 <= d.year <= 2100:
+            errors[key] = f"{label}超出合理范围（1900—2100年）"
+            return None
+        return d
     except ValueError:
         errors[key] = f"{label}格式不正确，应为 2026-11-22 这样的日期"
         return None
+    except OverflowError:
+        errors[key] = f"{label}超出范围"
+        return None
 
 
-def _int(value: Any, label: str, errors: dict, key: str) -> int | None:
+_INT_RE = re.compile(r"([0-9]{1,9})(\.0*)?")
+
+
+def _int(value: Any, label: str, errors: dict, key: str, *, maximum: int) -> int | None:
+    """A whole number from 0 to `maximum` ("6", 6, 6.0 from a sheet); anything else is an error, never a 500."""
     if value in (None, ""):
         return None
-    try:
-        f = float(str(value).strip())
-    except ValueError:
-        errors[key] = f"{label}应为整数"
-        return None
-    if f != int(f) or f < 0:
+    if isinstance(value, bool):
+        value = ""
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    m = _INT_RE.fullmatch(text)
+    if not m:
         errors[key] = f"{label}应为不小于0的整数"
         return None
-    return int(f)
+    n = int(m.group(1))
+    if n > maximum:
+        errors[key] = f"{label}不能超过{maximum}"
+        return None
+    return n
 
 
 def _choice(value: Any, choices: dict, label: str, errors: dict, key: str, default=None) -> str | None:
@@ -176,7 +195,7 @@ def supervisee_clean(raw: Mapping[str, Any], *, actor, today: date, instance: Su
     elif office_ref not in (None, ""):
         qs = Organisation.objects.filter(kind=OrgKind.JUDICIAL_OFFICE, path__startswith=actor.scope_path)
         ref = str(office_ref).strip()
-        office = (qs.filter(pk=int(ref)).first() if ref.isdigit() else qs.filter(name=ref).first())
+        office = qs.filter(pk=parse_pk(ref)).first() if parse_pk(ref) else qs.filter(name=ref[:100]).first()
     if office is None or office.kind != OrgKind.JUDICIAL_OFFICE or not office.path.startswith(actor.scope_path):
         e["judicial_office"] = "请选择本辖区内的司法所" if office_ref in (None, "") else f"司法所“{office_ref}”不存在或不在您的辖区内"
     else:
@@ -192,8 +211,8 @@ def supervisee_clean(raw: Mapping[str, Any], *, actor, today: date, instance: Su
     text("original_penalty", "原判刑罚", 60)
     out["judgment_date"] = _date(raw.get("judgment_date"), "判决（裁定、决定）日期", e, "judgment_date", True)
     out["effective_date"] = _date(raw.get("effective_date"), "生效日期", e, "effective_date", True)
-    out["term_months"] = _int(raw.get("term_months"), "管制刑期/缓刑考验期（月）", e, "term_months")
-    out["detention_days"] = _int(raw.get("detention_days"), "先行羁押天数", e, "detention_days") or 0
+    out["term_months"] = _int(raw.get("term_months"), "管制刑期/缓刑考验期（月）", e, "term_months", maximum=600)
+    out["detention_days"] = _int(raw.get("detention_days"), "先行羁押天数", e, "detention_days", maximum=36500) or 0
     out["release_date"] = _date(raw.get("release_date"), "出监（所）日期", e, "release_date", False)
     out["sentence_end_date"] = _date(raw.get("sentence_end_date"), "原判刑期止日", e, "sentence_end_date", False)
     out["management_level"] = _choice(raw.get("management_level"), {k.value: v for k, v in rules.LEVEL_LABELS.items()},
@@ -225,18 +244,34 @@ def supervisee_clean(raw: Mapping[str, Any], *, actor, today: date, instance: Su
                 if rules.age_on(info.birth_date, period.start) < 12:
                     e.setdefault("id_number", "矫正开始时未满12周岁，请核对出生日期")
 
+    duplicate = False
     if "id_number" in out and "id_number" not in e and ctx is not None:
-        if out["id_number"] in ctx.existing_ids:
-            e["id_number"] = "该身份证号已有登记，不能重复录入"
+        duplicate = out["id_number"] in ctx.existing_ids
     elif "id_number" in out and "id_number" not in e:
         dup = Supervisee.objects.filter(id_number=out["id_number"])
         if instance is not None:
             dup = dup.exclude(pk=instance.pk)
-        if dup.exists():
-            e["id_number"] = "该身份证号已有登记，不能重复录入"
+        duplicate = dup.exists()
+    if duplicate:
+        e["id_number"] = DUPLICATE_ID
     if e:
-        raise InputErrors(e)
+        raise InputErrors(e, duplicate_id=out["id_number"] if duplicate else "")
     return out
+
+
+DUPLICATE_ID = "该身份证号已有登记，不能重复录入；如需核对，请联系上级社区矫正机构"
+
+
+def record_duplicate_hits(*, actor, id_numbers: list[str], ip: str = "") -> None:
+    """A duplicate-ID answer tells the asker that a person is registered somewhere (perhaps a sealed minor in
+    another county), so every such answer is itself logged, in its own transaction (the failed write rolled back)."""
+    hits = list(Supervisee.objects.filter(id_number__in=id_numbers[:5000]).values_list("pk", flat=True))
+    if not hits:
+        return
+    with transaction.atomic():
+        audit_record(actor=actor, kind=AuditRecord.Kind.VIEW, action="supervisee.id_lookup", object_type="supervisee",
+                     object_id=hits[0] if len(hits) == 1 else "", after={"ids": hits} if len(hits) > 1 else None,
+                     summary=f"身份证号查重命中 {len(hits)} 条已有登记", ip=ip)
 
 
 def snapshot(s: Supervisee) -> dict[str, Any]:
@@ -275,6 +310,21 @@ def _field(errors: dict, out: dict, key: str, clean, *args, **kwargs) -> None:
         errors[key] = str(exc)
 
 
+def _logs_duplicate_probes(service):
+    """Run the service; if it refused a duplicate ID, log that answer after the rollback."""
+    @functools.wraps(service)
+    def wrapper(*, actor, ip: str = "", **kwargs):
+        try:
+            return service(actor=actor, ip=ip, **kwargs)
+        except InputErrors as exc:
+            if exc.duplicate_id:
+                record_duplicate_hits(actor=actor, id_numbers=[exc.duplicate_id], ip=ip)
+            raise
+
+    return wrapper
+
+
+@_logs_duplicate_probes
 @transaction.atomic
 def supervisee_create(*, actor, data: Mapping[str, Any], ip: str = "", today: date | None = None) -> Supervisee:
     if not actor.can(Action.SUPERVISEE_CREATE):
@@ -287,12 +337,15 @@ def supervisee_create(*, actor, data: Mapping[str, Any], ip: str = "", today: da
         with transaction.atomic():
             s.save()
     except IntegrityError:
-        raise InputErrors({"id_number": "该身份证号已有登记，不能重复录入"}) from None
+        raise InputErrors({"id_number": DUPLICATE_ID}, duplicate_id=s.id_number) from None
+    # No names in summaries: the audit list is read by administrators, who do not read case files.
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.create", object_type="supervisee",
-                 object_id=s.pk, summary=f"新增社区矫正对象 {s.display_name(reveal=False)}", after=snapshot(s), ip=ip)
+                 object_id=s.pk, summary=f"新增社区矫正对象（{rules.SENTENCE_LABELS[rules.SentenceType(s.sentence_type)]}）",
+                 after=snapshot(s), ip=ip)
     return s
 
 
+@_logs_duplicate_probes
 @transaction.atomic
 def supervisee_update(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: str = "",
                       today: date | None = None) -> Supervisee:
@@ -317,7 +370,7 @@ def supervisee_update(*, actor, supervisee: Supervisee, data: Mapping[str, Any],
         with transaction.atomic():
             s.save()
     except IntegrityError:
-        raise InputErrors({"id_number": "该身份证号已有登记，不能重复录入"}) from None
+        raise InputErrors({"id_number": DUPLICATE_ID}, duplicate_id=s.id_number) from None
     labels = "、".join(str(Supervisee._meta.get_field(k).verbose_name) for k in a)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.update", object_type="supervisee",
                  object_id=s.pk, summary=f"修改{labels}", before=b, after=a, ip=ip)
@@ -394,36 +447,51 @@ def team_member_remove(*, actor, supervisee: Supervisee, member_id: int, ip: str
 
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
+PHOTO_MAX_PIXELS = 40_000_000
 
 
-@transaction.atomic
-def supervisee_set_photo(*, actor, supervisee: Supervisee, upload, ip: str = "") -> Supervisee:
-    """Store the photo used for face check-in. Only a real JPEG or PNG image is accepted."""
+@dataclass(frozen=True)
+class CheckedPhoto:
+    data: bytes
+    ext: str
+
+
+def photo_check(upload) -> CheckedPhoto:
+    """Is this a real JPEG or PNG, of a sane size, usable for face check-in? Reads nothing into the database,
+    so a form can check the photo before it writes anything else."""
     from io import BytesIO
 
     from PIL import Image, UnidentifiedImageError
 
-    _may_change(actor, supervisee)
     data = upload.read(PHOTO_MAX_BYTES + 1)
     if len(data) > PHOTO_MAX_BYTES:
         raise InputErrors({"photo": "照片不能超过 5 MB"})
     try:
-        img = Image.open(BytesIO(data))
-        img.verify()
-        fmt = img.format
-        img = Image.open(BytesIO(data))
-        w, h = img.size
-    except (UnidentifiedImageError, OSError, SyntaxError):
+        with Image.open(BytesIO(data)) as img:
+            fmt, (w, h) = img.format, img.size
+            if w * h > PHOTO_MAX_PIXELS:
+                raise InputErrors({"photo": "照片像素过大，请上传普通证件照"})
+            img.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise InputErrors({"photo": "无法识别的图片，请上传 JPG 或 PNG 照片"}) from None
     if fmt not in ("JPEG", "PNG"):
         raise InputErrors({"photo": "照片须为 JPG 或 PNG 格式"})
     if min(w, h) < 160:
         raise InputErrors({"photo": "照片太小，短边至少 160 像素，才能用于人脸核验"})
+    return CheckedPhoto(data, "jpg" if fmt == "JPEG" else "png")
+
+
+@transaction.atomic
+def supervisee_set_photo(*, actor, supervisee: Supervisee, upload=None, photo: CheckedPhoto | None = None,
+                         ip: str = "") -> Supervisee:
+    """Store the photo used for face check-in (checked here unless the caller checked it already)."""
     from django.core.files.base import ContentFile
 
+    _may_change(actor, supervisee)
+    photo = photo or photo_check(upload)
     s = Supervisee.objects.select_for_update().get(pk=supervisee.pk)
     old = s.photo.name if s.photo else ""
-    s.photo.save(f"s{s.pk}.{'jpg' if fmt == 'JPEG' else 'png'}", ContentFile(data), save=True)
+    s.photo.save(f"s{s.pk}.{photo.ext}", ContentFile(photo.data), save=True)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.photo", object_type="supervisee",
                  object_id=s.pk, summary="更新照片", before={"photo": old}, after={"photo": s.photo.name}, ip=ip)
     return s

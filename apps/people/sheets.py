@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -18,7 +19,7 @@ COLUMNS = [
     ("name", "姓名", True, "张伟"),
     ("gender", "性别", False, "男"),
     ("ethnicity", "民族", False, "汉族"),
-    ("id_number", "公民身份号码", True, "360102199001011234"),
+    ("id_number", "公民身份号码", True, "36010219900101123X"),  # a valid example (GB 11643 check digit)
     ("phone", "手机号码", False, "13807910001"),
     ("household_address", "户籍地址", True, "江西省南昌市东湖区八一大道100号"),
     ("residence_address", "居住地址", True, "江西省南昌市东湖区八一大道100号"),
@@ -46,7 +47,7 @@ class SheetError(ValueError):
     pass
 
 
-def template_bytes() -> bytes:
+def template_bytes(*, example_office: str = "") -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "社区矫正对象"
@@ -57,7 +58,7 @@ def template_bytes() -> bytes:
         c.font = bold
         if required:
             c.fill = req_fill
-        ws.cell(row=2, column=i, value=example)
+        ws.cell(row=2, column=i, value=example_office if (key == "judicial_office" and example_office) else example)
         ws.column_dimensions[get_column_letter(i)].width = max(12, len(header) * 2 + 2)
     col = {k: get_column_letter(i) for i, (k, *_rest) in enumerate(COLUMNS, start=1)}
     for key, options in (("sentence_type", rules.SENTENCE_LABELS.values()), ("gender", ["男", "女"]),
@@ -116,7 +117,10 @@ def parse_sheet(data: bytes) -> ParsedSheet:
         keys = []
         for h in header:
             h = str(h).strip() if h is not None else ""
-            keys.append(HEADER_TO_KEY.get(h))
+            key = HEADER_TO_KEY.get(h)
+            if key and key in keys:
+                raise SheetError(f"表头“{h}”出现了两次，请删除重复的列")
+            keys.append(key)
         missing = [h for k, h, req, _ in COLUMNS if req and k not in keys]
         if missing:
             raise SheetError(f"表头缺少必填列：{'、'.join(missing)}。请使用下载的模板")
@@ -147,6 +151,15 @@ def export_bytes(supervisees, *, reveal_minors: bool, title: str) -> bytes:
     grant (社区矫正法 第54条)."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("社区矫正对象")
+
+    def text_cell(v):
+        # Everything we write is data: a value that looks like a formula (=, +, -, @) stays text.
+        if isinstance(v, str):
+            c = WriteOnlyCell(ws, value=v)
+            c.data_type = "s"
+            return c
+        return v
+
     for i, (_, width) in enumerate(EXPORT_COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.append([title])
@@ -154,7 +167,7 @@ def export_bytes(supervisees, *, reveal_minors: bool, title: str) -> bytes:
     g = {"M": "男", "F": "女"}
     for s in supervisees:
         masked = s.is_minor and not reveal_minors
-        ws.append([
+        ws.append([text_cell(v) for v in [
             rules.mask_name(s.name) if masked else s.name, g.get(s.gender, ""),
             rules.mask_id(s.id_number) if masked else s.id_number,
             "" if masked else s.birth_date, "" if masked else s.phone, s.execution_county.name,
@@ -162,16 +175,17 @@ def export_bytes(supervisees, *, reveal_minors: bool, title: str) -> bytes:
             s.original_penalty, s.supervision_start, s.supervision_end,
             rules.LEVEL_LABELS[rules.Level(s.management_level)], rules.STATUS_LABELS[rules.Status(s.status)],
             "是" if s.is_minor else "", "" if masked else s.residence_address,
-        ])
+        ]])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
 
 
-def check_rows(rows, *, actor, today):
+def check_rows(rows, *, actor, today, ip: str = ""):
     """Every bad row with every reason, duplicates inside the sheet too, as (row number, row, [(header, message)]).
     Nothing is written. Look-ups are prepared once for the whole sheet."""
     problems = []
+    hits: list[str] = []
     seen: dict[str, int] = {}
     ctx = services.CleanContext.for_rows(actor=actor, id_numbers=[r.get("id_number") for _, r in rows])
     for n, row in rows:
@@ -179,10 +193,14 @@ def check_rows(rows, *, actor, today):
             clean = services.supervisee_clean(row, actor=actor, today=today, ctx=ctx)
         except services.InputErrors as exc:
             problems.append((n, row, [(header_label(k), v) for k, v in exc.errors.items()]))
+            if exc.duplicate_id:
+                hits.append(exc.duplicate_id)
             continue
         first = seen.setdefault(clean["id_number"], n)
         if first != n:
             problems.append((n, row, [("公民身份号码", f"与第 {first} 行重复")]))
+    if hits:
+        services.record_duplicate_hits(actor=actor, id_numbers=hits, ip=ip)
     return problems
 
 

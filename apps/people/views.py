@@ -95,7 +95,8 @@ def supervisee_export_view(request):
     with transaction.atomic():
         audit_record(actor=request.user, kind=AuditRecord.Kind.EXPORT, action="supervisee.export",
                      object_type="supervisee", summary=f"导出社区矫正对象名单 {len(rows)} 人",
-                     after={"filters": f.__dict__, "count": len(rows)}, ip=client_ip(request))
+                     after={"filters": f.__dict__, "count": len(rows), "ids": [s.pk for s in rows]},
+                     ip=client_ip(request))
     resp = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     resp["Content-Disposition"] = f"attachment; filename=\"supervisees-{today.isoformat()}.xlsx\""
     return resp
@@ -185,6 +186,16 @@ def _form_page(request, form, s=None, status=200):
     return render(request, "people/form.html", {"form": form, "s": s, "active_nav": "people"}, status=status)
 
 
+def _form_errors(request, offices, errors: dict[str, str], s=None):
+    """The form again, with what the user typed and every error next to its field."""
+    form = SuperviseeForm(request.POST, offices=offices)
+    form.is_valid()  # binds the posted values so they are shown again; the service decides what is valid
+    form._errors = {}
+    form.cleaned_data = {}
+    form.apply_errors({k if k != "photo" else "__all__": v for k, v in errors.items()})
+    return _form_page(request, form, s, status=422)
+
+
 @require_http_methods(["GET", "POST"])
 def supervisee_create_view(request):
     _need(request, Action.SUPERVISEE_CREATE)
@@ -192,22 +203,14 @@ def supervisee_create_view(request):
     if request.method == "GET":
         initial = {"judicial_office": str(offices[0].pk)} if len(offices) == 1 else {}
         return _form_page(request, SuperviseeForm(offices=offices, initial=initial))
-    form = SuperviseeForm(request.POST, offices=offices)
-    form.is_valid()  # renders the posted values back; the service decides what is valid
     try:
+        # the photo is checked before anything is written, so a bad photo leaves no half-saved record
+        photo = services.photo_check(request.FILES["photo"]) if request.FILES.get("photo") else None
         s = services.supervisee_create(actor=request.user, data=request.POST.dict(), ip=client_ip(request))
+        if photo:
+            services.supervisee_set_photo(actor=request.user, supervisee=s, photo=photo, ip=client_ip(request))
     except services.InputErrors as exc:
-        form = SuperviseeForm(request.POST, offices=offices)
-        form._errors = {}
-        form.cleaned_data = {}
-        form.apply_errors(exc.errors)
-        return _form_page(request, form, status=422)
-    if request.FILES.get("photo"):
-        try:
-            services.supervisee_set_photo(actor=request.user, supervisee=s, upload=request.FILES["photo"],
-                                          ip=client_ip(request))
-        except services.InputErrors as exc:
-            messages.warning(request, "已保存，但照片未上传：" + exc.errors["photo"])
+        return _form_errors(request, offices, exc.errors)
     messages.success(request, f"已新增社区矫正对象 {s.display_name(reveal=can_reveal(request.user, s))}")
     return HttpResponseRedirect(reverse("people:detail", args=[s.pk]))
 
@@ -223,16 +226,12 @@ def supervisee_edit_view(request, pk: int):
         initial["judicial_office"] = str(s.judicial_office_id)
         return _form_page(request, SuperviseeForm(offices=offices, initial=initial), s)
     try:
+        photo = services.photo_check(request.FILES["photo"]) if request.FILES.get("photo") else None
         services.supervisee_update(actor=request.user, supervisee=s, data=request.POST.dict(), ip=client_ip(request))
-        if request.FILES.get("photo"):
-            services.supervisee_set_photo(actor=request.user, supervisee=s, upload=request.FILES["photo"],
-                                          ip=client_ip(request))
+        if photo:
+            services.supervisee_set_photo(actor=request.user, supervisee=s, photo=photo, ip=client_ip(request))
     except services.InputErrors as exc:
-        form = SuperviseeForm(request.POST, offices=offices)
-        form._errors = {}
-        form.cleaned_data = {}
-        form.apply_errors({k if k != "photo" else "__all__": v for k, v in exc.errors.items()})
-        return _form_page(request, form, s, status=422)
+        return _form_errors(request, offices, exc.errors, s)
     messages.success(request, "已保存修改")
     return HttpResponseRedirect(reverse("people:detail", args=[s.pk]))
 
@@ -270,10 +269,21 @@ def _import_dir():
     return d
 
 
+def _sweep_imports(user_id: int, max_age_s: int = 24 * 3600) -> None:
+    """One pending sheet per user; anyone's sheet older than a day is removed."""
+    import time
+
+    now = time.time()
+    for f in _import_dir().glob("*.xlsx"):
+        if f.name.startswith(f"{user_id}-") or now - f.stat().st_mtime > max_age_s:
+            f.unlink(missing_ok=True)
+
+
 @require_GET
 def import_template_view(request):
     _need(request, Action.SUPERVISEE_IMPORT)
-    resp = HttpResponse(sheets.template_bytes(),
+    first = judicial_offices_for(request.user).first()
+    resp = HttpResponse(sheets.template_bytes(example_office=first.name if first else ""),
                         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     resp["Content-Disposition"] = 'attachment; filename="supervisee-import-template.xlsx"'
     return resp
@@ -298,11 +308,13 @@ def import_view(request):
     except sheets.SheetError as exc:
         ctx["error"] = str(exc)
         return render(request, "people/import.html", ctx, status=422)
-    problems = sheets.check_rows(parsed.rows, actor=request.user, today=services.today_local())
+    problems = sheets.check_rows(parsed.rows, actor=request.user, today=services.today_local(),
+                                 ip=client_ip(request))
     ctx.update({"filename": upload.name, "total": len(parsed.rows), "problems": problems})
     if problems:
         return render(request, "people/import.html", ctx, status=422)
     token = secrets.token_hex(16)
+    _sweep_imports(request.user.pk)
     (_import_dir() / f"{request.user.pk}-{token}.xlsx").write_bytes(data)
     request.session["import_token"] = token
     ctx.update({"token": token, "preview": parsed.rows[:20]})

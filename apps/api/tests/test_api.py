@@ -83,3 +83,24 @@ def test_patch_is_audited(client, auth, tree):
 def test_openapi_schema_is_published(client):
     schema = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/supervisees" in schema["paths"] and "/api/v1/auth/token" in schema["paths"]
+
+
+def test_creating_a_minor_without_the_grant_returns_only_the_masked_record(client, auth, tree):
+    data = supervisee_data(tree.donghu_office, name="李小龙")
+    data["term_months"] = 6
+    from apps.orgs.testing import id_number
+    from datetime import date
+
+    data["id_number"] = id_number("360102", date(2010, 3, 3), 77)
+    r = client.post("/api/v1/supervisees", json.dumps(data), content_type="application/json", **auth)
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert body["is_minor"] and body["name"] == "李**" and body["id_number"] != data["id_number"]
+    assert body["residence_address"] == "" and body["phone"] == ""
+
+
+def test_huge_page_numbers_are_clamped(client, auth):
+    r = client.get("/api/v1/supervisees?page=99999999999999999999", **auth)
+    assert r.status_code in (200, 422)
+    r = client.get("/api/v1/supervisees?office=²", **auth)
+    assert r.status_code == 200 and r.json()["count"] == 0

@@ -23,21 +23,36 @@ def test_login_locks_after_repeated_failures(tree, settings):
     for expected in ("再失败 2 次", "再失败 1 次"):
         with pytest.raises(services.LoginFailed, match=expected):
             services.login_attempt(username="zhang", password="wrong-password", now=now)
-    with pytest.raises(services.LoginFailed, match="已锁定"):
+    with pytest.raises(services.LoginFailed, match="分钟后再试"):
         services.login_attempt(username="zhang", password="wrong-password", now=now)
     # even the right password is refused while locked
-    with pytest.raises(services.LoginFailed, match="已锁定"):
+    with pytest.raises(services.LoginFailed, match="分钟后再试"):
         services.login_attempt(username="zhang", password=PASSWORD, now=now + timedelta(minutes=1))
     later = now + timedelta(minutes=settings.ZHIJIAO_LOCKOUT_MINUTES + 1)
     assert services.login_attempt(username="zhang", password=PASSWORD, now=later) == u
     actions = list(AuditRecord.objects.filter(object_type="user", object_id=str(u.pk)).values_list("action", flat=True))
     assert actions.count("auth.login_failed") == 3 and "auth.login_locked" in actions and actions[-1] == "auth.login"
+    # a success resets the count
+    with pytest.raises(services.LoginFailed, match="再失败 2 次"):  # counting starts again
+        services.login_attempt(username="zhang", password="wrong-password", now=later)
 
 
-def test_unknown_user_gets_the_same_message(tree):
-    with pytest.raises(services.LoginFailed) as exc:
-        services.login_attempt(username="nobody", password="whatever-123")
-    assert exc.value.message == "用户名或密码错误"
+def test_unknown_and_known_names_get_the_same_answers(tree, settings):
+    """An outsider cannot tell which user names exist: same messages, same lock-out, one hash each."""
+    settings.ZHIJIAO_MAX_FAILED_LOGINS = 3
+    given_staff(tree.donghu, "county_officer", username="real_name")
+    now = timezone.now()
+
+    def answers(username):
+        out = []
+        for _ in range(4):
+            with pytest.raises(services.LoginFailed) as exc:
+                services.login_attempt(username=username, password="wrong-password", now=now)
+            out.append(exc.value.message)
+        return out
+
+    assert answers("real_name") == answers("no_such_name")
+    assert AuditRecord.objects.filter(action="auth.login_failed", summary__contains="no_such_name").count() == 3
 
 
 def test_tokens_are_stored_hashed_expire_and_revoke(tree, settings):

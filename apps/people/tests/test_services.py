@@ -58,6 +58,34 @@ def test_duplicate_id_number_is_refused(tree, officer):
         services.supervisee_create(actor=officer, data=supervisee_data(tree.donghu_office, id_number=s.id_number),
                                    today=TODAY)
     assert "已有登记" in exc.value.errors["id_number"]
+    assert Supervisee.objects.count() == before[0]
+    # the answer reveals that the person is registered somewhere, so the question itself is logged
+    probe = AuditRecord.objects.get(action="supervisee.id_lookup")
+    assert probe.actor == officer and probe.object_id == str(s.pk) and AuditRecord.objects.count() == before[1] + 1
+
+
+def test_full_width_digits_cannot_register_the_same_person_twice(tree, officer):
+    s = given_supervisee(officer, office=tree.donghu_office)
+    wide = s.id_number.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    with pytest.raises(services.InputErrors) as exc:
+        services.supervisee_create(actor=officer, data=supervisee_data(tree.donghu_office, id_number=wide),
+                                   today=TODAY)
+    assert "已有登记" in exc.value.errors["id_number"]
+
+
+@pytest.mark.parametrize("override,field", [
+    ({"term_months": "nan"}, "term_months"), ({"term_months": "inf"}, "term_months"),
+    ({"term_months": "99999999999"}, "term_months"), ({"detention_days": "999999999999"}, "detention_days"),
+    ({"term_months": "6.5"}, "term_months"), ({"judicial_office": "²"}, "judicial_office"),
+    ({"judicial_office": "99999999999999999999999"}, "judicial_office"), ({"name": 12345}, "name"),
+    ({"judgment_date": "0001-01-01"}, "judgment_date"), ({"residence_address": "=HYPERLINK(\"x\")"}, "residence_address"),
+    ({"residence_address": "八一大道\u202e001"}, "residence_address"), ({"phone": "１３８０７９１０００１x"}, "phone"),
+])
+def test_odd_values_are_clear_errors_not_crashes(tree, officer, override, field):
+    before = counts()
+    with pytest.raises(services.InputErrors) as exc:
+        services.supervisee_create(actor=officer, data=supervisee_data(tree.donghu_office, **override), today=TODAY)
+    assert field in exc.value.errors
     assert counts() == before
 
 
