@@ -170,7 +170,7 @@ def staff_create(*, actor, username: str, full_name: str, organisation: Organisa
     try:
         validate_password(password, user)
     except ValidationError as exc:
-        errors["password"] = "；".join(exc.messages)
+        errors["password"] = "".join(exc.messages)
     if errors:
         raise StaffError(errors)
     user.set_password(password)
@@ -240,7 +240,7 @@ def password_change(*, user: User, old: str, new: str, new_again: str, ip: str =
         try:
             validate_password(new, user)
         except ValidationError as exc:
-            errors["new"] = "；".join(exc.messages)
+            errors["new"] = "".join(exc.messages)
     if errors:
         raise StaffError(errors)
     user.set_password(new)

@@ -157,3 +157,53 @@ def test_admin_sees_staff_but_not_case_files(page, live_site, shot, sign_in):
     page.locator("#org-tree a", has_text="东湖区社区矫正管理局").click()
     expect(page.locator("#staff-table")).to_contain_text("donghu_minor")
     shot(page, "13-admin-staff")
+
+
+def test_import_the_template_through_the_browser(page, live_site, shot, sign_in, tmp_path):
+    sign_in("donghu")
+    page.goto(live_site["base"] + "/people/import/")
+    shot(page, "14-import")
+    with page.expect_download() as dl:
+        page.click("#template-link")
+    template = tmp_path / "template.xlsx"
+    dl.value.save_as(template)
+    # fill in a second person below the example row, as an officer would
+    from openpyxl import load_workbook
+
+    from apps.people.rules import id_check_digit
+
+    wb = load_workbook(template)
+    ws = wb.active
+    row = [c.value for c in ws[2]]
+    first17 = "36010219851203051"
+    row[0], row[3] = "章晓燕", first17 + id_check_digit(first17)
+    ws.append(row)
+    wb.save(template)
+    page.set_input_files("#file", str(template))
+    page.click("#upload-btn")
+    expect(page.locator("#import-ready")).to_contain_text("共 2 行，检查全部通过")
+    shot(page, "15-import-preview")
+    page.click("#confirm-import")
+    expect(page.locator(".alert-success")).to_contain_text("已导入 2 名")
+    page.fill("#q", "章晓燕")
+    page.press("#q", "Enter")
+    expect(page.locator("#supervisee-table")).to_contain_text("章晓燕")
+
+
+def test_password_and_not_found_pages(page, live_site, shot, sign_in):
+    sign_in("office")
+    page.goto(live_site["base"] + "/orgs/password/")
+    page.fill("#old", "wrong")
+    page.fill("#new", "1234567890")
+    page.fill("#new_again", "1234567890")
+    page.click("#save-btn")
+    expect(page.locator(".invalid-feedback").first).to_be_visible()
+    shot(page, "16-password-errors")
+    page.goto(live_site["base"] + "/people/999999/")
+    expect(page.locator("body")).to_contain_text("页面不存在，或您无权查看该记录")
+    shot(page, "17-not-found")
+    page.goto(live_site["base"] + "/people/")
+    page.locator("#supervisee-table tbody tr a").first.click()
+    page.get_by_role("link", name="审批").click()
+    expect(page.locator(".empty-state")).to_contain_text("此栏目暂无记录")
+    shot(page, "18-empty-tab")
