@@ -89,6 +89,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")} if os.environ.get("ZHIJIAO_TEST_DB_FILE") else {}
+elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    # Chinese text needs a UTF-8 database whatever locale the server was initialised with.
+    DATABASES["default"]["TEST"] = {"CHARSET": "UTF8", "TEMPLATE": "template0"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- accounts -------------------------------------------------------------
