@@ -134,6 +134,7 @@ DYNAMIC_TEMPLATE_VARS = {
     ("audit/list.html", "r.get_kind_display"): "audit_kinds",
     ("base.html", "r"): "roles",
     ("orgs/staff.html", "r"): "roles",
+    ("orgs/staff_form.html", "label"): "roles",
     ("people/detail.html", "m.get_kind_display"): "team_kinds",
     ("people/detail.html", "l"): "team_kinds",
 }

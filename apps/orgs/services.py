@@ -248,3 +248,24 @@ def password_change(*, user: User, old: str, new: str, new_again: str, ip: str =
     audit_record(actor=user, kind=AuditRecord.Kind.AUTH, action="auth.password_change", object_type="user",
                  object_id=user.pk, summary="修改密码", ip=ip)
     return user
+
+
+@transaction.atomic
+def staff_set_active(*, actor, user: User, active: bool, reason: str, ip: str = "") -> User:
+    """Disable an account (someone left) or enable it again. A disabled account cannot sign in and its
+    tokens stop working; its history stays."""
+    if not actor.can(rules.Action.STAFF_MANAGE):
+        raise PermissionError("您没有管理工作人员的权限")
+    if not user.organisation or not user.organisation.path.startswith(actor.scope_path):
+        raise PermissionError("该工作人员不在您的辖区内")
+    if user.pk == actor.pk:
+        raise StaffError({"active": "不能停用自己的账号"})
+    if not reason.strip():
+        raise StaffError({"reason": "请填写停用或启用的理由"})
+    before = user.is_active
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="staff.active", object_type="user",
+                 object_id=user.pk, summary=("启用" if active else "停用") + f"账号：{reason.strip()[:100]}",
+                 before={"is_active": before}, after={"is_active": active}, ip=ip)
+    return user

@@ -5,6 +5,8 @@ from . import views
 app_name = "orgs"
 urlpatterns = [
     path("staff/", views.staff_view, name="staff"),
+    path("staff/new/", views.staff_create_view, name="staff_create"),
     path("staff/<int:pk>/minor-access/", views.minor_access_view, name="minor_access"),
+    path("staff/<int:pk>/active/", views.staff_active_view, name="staff_active"),
     path("password/", views.password_view, name="password"),
 ]

@@ -17,7 +17,7 @@ from apps.people.selectors import supervisee_counts_by_org
 
 from . import services
 from .models import User
-from .rules import Action
+from .rules import ROLE_LABELS, Action, Role
 from .selectors import NotFound, access, org_list, parse_pk, staff_list
 
 
@@ -101,14 +101,62 @@ def staff_view(request):
     })
 
 
+@require_http_methods(["GET", "POST"])
+def staff_create_view(request):
+    """An administrator adds a staff account in their jurisdiction."""
+    if not request.user.can(Action.STAFF_MANAGE):
+        raise Http404
+    orgs = list(org_list(fetched_by=request.user))
+    errors, values = {}, {}
+    if request.method == "POST":
+        values = request.POST
+        org = next((o for o in orgs if o.pk == parse_pk(values.get("organisation"))), None)
+        try:
+            if org is None:
+                raise services.StaffError({"organisation": "请选择本辖区内的机构"})
+            full_name = values.get("full_name", "").strip()[:50]
+            if not full_name:
+                raise services.StaffError({"full_name": "请填写姓名"})
+            user = services.staff_create(
+                actor=request.user, username=values.get("username", "").strip()[:150], full_name=full_name,
+                organisation=org, roles=values.getlist("roles"), password=values.get("password", ""),
+                gender=values.get("gender", "") if values.get("gender") in ("M", "F") else "",
+                phone=values.get("phone", "").strip()[:20], ip=client_ip(request))
+        except services.StaffError as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, f"已新增工作人员 {user}，请将初始密码告知本人并提醒其修改")
+            return HttpResponseRedirect(reverse("orgs:staff") + f"?org={org.pk}")
+    return render(request, "orgs/staff_form.html", {
+        "orgs": orgs, "errors": errors, "values": values, "active_nav": "staff",
+        "roles": [(r.value, ROLE_LABELS[r]) for r in Role],
+    }, status=422 if errors else 200)
+
+
+def _staff_target(request, pk):
+    try:
+        return access(User, user=request.user, pk=pk, action=Action.STAFF_MANAGE,
+                      qs=User.objects.select_related("organisation"))
+    except NotFound:
+        raise Http404(NotFound.message) from None
+
+
+@require_POST
+def staff_active_view(request, pk: int):
+    target = _staff_target(request, pk)
+    try:
+        services.staff_set_active(actor=request.user, user=target, active=request.POST.get("active") == "1",
+                                  reason=request.POST.get("reason", "")[:200], ip=client_ip(request))
+        messages.success(request, f"已更新 {target} 的账号状态")
+    except services.StaffError as exc:
+        messages.error(request, "未更改：" + "；".join(exc.errors.values()))
+    return HttpResponseRedirect(reverse("orgs:staff") + f"?org={target.organisation_id}")
+
+
 @require_POST
 def minor_access_view(request, pk: int):
     """Grant or withdraw access to minors' sealed records (administrators, with a recorded reason)."""
-    try:
-        target = access(User, user=request.user, pk=pk, action=Action.STAFF_MANAGE,
-                        qs=User.objects.select_related("organisation"))
-    except NotFound:
-        raise Http404(NotFound.message) from None
+    target = _staff_target(request, pk)
     try:
         services.staff_set_minor_access(actor=request.user, user=target, granted=request.POST.get("granted") == "1",
                                         reason=request.POST.get("reason", "")[:200], ip=client_ip(request))

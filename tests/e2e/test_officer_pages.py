@@ -157,6 +157,21 @@ def test_admin_sees_staff_but_not_case_files(page, live_site, shot, sign_in):
     page.locator("#org-tree a", has_text="东湖区社区矫正管理局").click()
     expect(page.locator("#staff-table")).to_contain_text("donghu_minor")
     shot(page, "13-admin-staff")
+    page.get_by_role("link", name="新增工作人员").click()
+    page.fill("#username", "e2e_new")
+    page.fill("#full_name", "程雪")
+    page.select_option("#organisation", label="滕王阁司法所")
+    page.check("#role-county_officer")
+    page.fill("#password", "short")
+    page.click("#save-btn")
+    expect(page.locator("#form-errors")).to_be_visible()
+    expect(page.locator(".invalid-feedback").first).to_contain_text("不能属于司法所")
+    shot(page, "19-staff-create-errors")
+    page.uncheck("#role-county_officer")
+    page.check("#role-office_staff")
+    page.fill("#password", "Bayi-Square-2026")
+    page.click("#save-btn")
+    expect(page.locator(".alert-success")).to_contain_text("已新增工作人员 程雪")
 
 
 def test_import_the_template_through_the_browser(page, live_site, shot, sign_in, tmp_path):

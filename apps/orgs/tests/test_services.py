@@ -113,3 +113,25 @@ def test_issue_token_command_prints_a_working_token(tree, capsys):
     key = capsys.readouterr().out.split()[0]
     assert services.token_user(key) == u
     assert ApiToken.objects.get().name == "kiosk-01"
+
+
+def test_a_real_installation_starts_with_the_tree_and_an_administrator(db, monkeypatch, capsys):
+    from django.core.management import call_command
+
+    from apps.orgs.models import Organisation, User
+    from apps.people.models import Supervisee
+
+    call_command("seed_demo", "--orgs-only")
+    assert Organisation.objects.filter(kind="county_agency").count() == 9 and Supervisee.objects.count() == 0
+    assert User.objects.count() == 0
+    monkeypatch.setenv("ZHIJIAO_NEW_PASSWORD", "Poyang-Lake-2026")
+    call_command("create_staff", "root", "--full-name", "管理员", "--org", "360000", "--kind", "province",
+                 "--role", "sysadmin")
+    u = services.login_attempt(username="root", password="Poyang-Lake-2026")
+    assert u.organisation.adcode == "360000" and u.roles == ["sysadmin"]
+    from django.core.management.base import CommandError
+
+    monkeypatch.setenv("ZHIJIAO_NEW_PASSWORD", "123")
+    with pytest.raises(CommandError, match="password"):
+        call_command("create_staff", "weak", "--full-name", "弱", "--org", "360000", "--kind", "province",
+                     "--role", "sysadmin")

@@ -45,6 +45,8 @@ def test_password_change(client, tree):
     client.force_login(user)
     r = client.post("/orgs/password/", {"old": PASSWORD, "new": "1234567890", "new_again": "1234567890"})
     assert r.status_code == 422 and "数字" in r.content.decode()  # Django's validators, in Chinese
+    r = client.post("/orgs/password/", {"old": PASSWORD, "new": "Gan-1", "new_again": "Gan-1"})
+    assert "密码太短，至少需要 10 个字符" in r.content.decode()
     r = client.post("/orgs/password/", {"old": "wrong", "new": "Ganjiang-River-88", "new_again": "Ganjiang-River-88"})
     assert r.status_code == 422 and "原密码不正确" in r.content.decode()
     r = client.post("/orgs/password/", {"old": PASSWORD, "new": "Ganjiang-River-88", "new_again": "Ganjiang-River-88"})
@@ -66,3 +68,42 @@ def test_each_role_lands_on_a_page_it_may_open(client, tree, role, org, landing)
     assert r["Location"] == landing
     assert client.get(landing).status_code == 200
     assert client.get("/")["Location"] == landing
+
+
+def test_admin_adds_a_staff_member_who_can_sign_in(client, tree):
+    admin = given_staff(tree.donghu, "sysadmin")
+    client.force_login(admin)
+    bad = client.post("/orgs/staff/new/", {"username": "new_officer", "full_name": "周敏",
+                                           "organisation": tree.donghu_office.pk, "roles": ["county_officer"],
+                                           "password": "Tengwang-Pavilion-9"})
+    assert bad.status_code == 422 and "不能属于司法所" in bad.content.decode()
+    outside = client.post("/orgs/staff/new/", {"username": "new_officer", "full_name": "周敏",
+                                               "organisation": tree.xihu_office.pk, "roles": ["office_staff"],
+                                               "password": "Tengwang-Pavilion-9"})
+    assert outside.status_code == 422 and "本辖区" in outside.content.decode()
+    ok = client.post("/orgs/staff/new/", {"username": "new_officer", "full_name": "周敏", "gender": "F",
+                                          "organisation": tree.donghu_office.pk, "roles": ["office_staff"],
+                                          "password": "Tengwang-Pavilion-9"})
+    assert ok.status_code == 302
+    from apps.orgs import services
+
+    u = services.login_attempt(username="new_officer", password="Tengwang-Pavilion-9")
+    assert u.organisation == tree.donghu_office and u.roles == ["office_staff"]
+    assert AuditRecord.objects.filter(action="staff.create", object_id=str(u.pk), actor=admin).exists()
+
+
+def test_disabled_account_cannot_sign_in_or_use_tokens(client, tree):
+    from apps.orgs import services
+
+    admin = given_staff(tree.province, "sysadmin")
+    u = given_staff(tree.donghu, "county_officer", username="leaver")
+    key = services.token_issue(user=u).key
+    client.force_login(admin)
+    assert client.post(f"/orgs/staff/{admin.pk}/active/", {"active": "0", "reason": "x"}).status_code == 302
+    admin.refresh_from_db()
+    assert admin.is_active  # not yourself
+    client.post(f"/orgs/staff/{u.pk}/active/", {"active": "0", "reason": "调离"})
+    u.refresh_from_db()
+    assert not u.is_active and services.token_user(key) is None
+    with pytest.raises(services.LoginFailed):
+        services.login_attempt(username="leaver", password=PASSWORD)

@@ -35,8 +35,10 @@ class Command(BaseCommand):
         parser.add_argument("--if-empty", action="store_true",
                             help="only seed an empty database (the default behaviour; kept for scripts)")
         parser.add_argument("--quiet", action="store_true", help="print one summary line only")
+        parser.add_argument("--orgs-only", action="store_true",
+                            help="a real installation for 南昌: only the organisation tree, no accounts, no people")
 
-    def handle(self, *args, count: int, seed: int, quiet: bool, **options):
+    def handle(self, *args, count: int, seed: int, quiet: bool, orgs_only: bool = False, **options):
         if Organisation.objects.exists():
             self.stdout.write("演示数据已存在，跳过 (demo data already present; nothing to do)")
             return
@@ -45,6 +47,12 @@ class Command(BaseCommand):
         t0 = time.perf_counter()
         data_dir = str(settings.SHARED_DATA_DIR)
         plan = demo.org_plan(data_dir)
+        if orgs_only:
+            with transaction.atomic():
+                orgs = self._organisations(plan)
+            self.stdout.write(f"机构树已建立 (organisation tree created): {len(orgs)} 个机构。"
+                              "下一步：manage.py create_staff 建立系统管理员账号。")
+            return
         with transaction.atomic():
             orgs = self._organisations(plan)
             users = self._staff(plan, orgs, seed)
