@@ -182,22 +182,30 @@ def staff_create(*, actor, username: str, full_name: str, organisation: Organisa
     return user
 
 
-@transaction.atomic
-def staff_set_minor_access(*, actor, user: User, granted: bool, reason: str, ip: str = "") -> User:
-    """Grant or withdraw access to minors' sealed records. A reason is required and recorded."""
+def _staff_flag(*, actor, user: User, field: str, value: bool, reason: str, action: str, summary: str,
+                missing_reason: str, ip: str) -> User:
+    """Set one yes/no flag on a staff account: administrators only, inside their jurisdiction, with a reason
+    that goes into the audit record."""
     if not actor.can(rules.Action.STAFF_MANAGE):
         raise PermissionError("您没有管理工作人员的权限")
     if not user.organisation or not user.organisation.path.startswith(actor.scope_path):
         raise PermissionError("该工作人员不在您的辖区内")
     if not reason.strip():
-        raise StaffError({"reason": "请填写授权或撤销的理由"})
-    before = user.minor_access
-    user.minor_access = granted
-    user.save(update_fields=["minor_access"])
-    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="staff.minor_access", object_type="user",
-                 object_id=user.pk, summary=("授予" if granted else "撤销") + f"未成年人档案查阅权限：{reason.strip()[:100]}",
-                 before={"minor_access": before}, after={"minor_access": granted}, ip=ip)
+        raise StaffError({"reason": missing_reason})
+    before = getattr(user, field)
+    setattr(user, field, value)
+    user.save(update_fields=[field])
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action=action, object_type="user", object_id=user.pk,
+                 summary=f"{summary}：{reason.strip()[:100]}", before={field: before}, after={field: value}, ip=ip)
     return user
+
+
+@transaction.atomic
+def staff_set_minor_access(*, actor, user: User, granted: bool, reason: str, ip: str = "") -> User:
+    """Grant or withdraw access to minors' sealed records. A reason is required and recorded."""
+    return _staff_flag(actor=actor, user=user, field="minor_access", value=granted, reason=reason,
+                       action="staff.minor_access", summary=("授予" if granted else "撤销") + "未成年人档案查阅权限",
+                       missing_reason="请填写授权或撤销的理由", ip=ip)
 
 
 @transaction.atomic
@@ -254,18 +262,8 @@ def password_change(*, user: User, old: str, new: str, new_again: str, ip: str =
 def staff_set_active(*, actor, user: User, active: bool, reason: str, ip: str = "") -> User:
     """Disable an account (someone left) or enable it again. A disabled account cannot sign in and its
     tokens stop working; its history stays."""
-    if not actor.can(rules.Action.STAFF_MANAGE):
-        raise PermissionError("您没有管理工作人员的权限")
-    if not user.organisation or not user.organisation.path.startswith(actor.scope_path):
-        raise PermissionError("该工作人员不在您的辖区内")
     if user.pk == actor.pk:
         raise StaffError({"active": "不能停用自己的账号"})
-    if not reason.strip():
-        raise StaffError({"reason": "请填写停用或启用的理由"})
-    before = user.is_active
-    user.is_active = active
-    user.save(update_fields=["is_active"])
-    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="staff.active", object_type="user",
-                 object_id=user.pk, summary=("启用" if active else "停用") + f"账号：{reason.strip()[:100]}",
-                 before={"is_active": before}, after={"is_active": active}, ip=ip)
-    return user
+    return _staff_flag(actor=actor, user=user, field="is_active", value=active, reason=reason,
+                       action="staff.active", summary=("启用" if active else "停用") + "账号",
+                       missing_reason="请填写停用或启用的理由", ip=ip)

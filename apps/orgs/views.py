@@ -141,29 +141,26 @@ def _staff_target(request, pk):
         raise Http404(NotFound.message) from None
 
 
-@require_POST
-def staff_active_view(request, pk: int):
+def _staff_flag_view(request, pk: int, change, value_field: str, done: str):
     target = _staff_target(request, pk)
     try:
-        services.staff_set_active(actor=request.user, user=target, active=request.POST.get("active") == "1",
-                                  reason=request.POST.get("reason", "")[:200], ip=client_ip(request))
-        messages.success(request, f"已更新 {target} 的账号状态")
+        change(actor=request.user, user=target, **{value_field: request.POST.get(value_field) == "1"},
+               reason=request.POST.get("reason", "")[:200], ip=client_ip(request))
+        messages.success(request, f"已更新 {target} 的{done}")
     except services.StaffError as exc:
         messages.error(request, "未更改：" + "；".join(exc.errors.values()))
     return HttpResponseRedirect(reverse("orgs:staff") + f"?org={target.organisation_id}")
+
+
+@require_POST
+def staff_active_view(request, pk: int):
+    return _staff_flag_view(request, pk, services.staff_set_active, "active", "账号状态")
 
 
 @require_POST
 def minor_access_view(request, pk: int):
     """Grant or withdraw access to minors' sealed records (administrators, with a recorded reason)."""
-    target = _staff_target(request, pk)
-    try:
-        services.staff_set_minor_access(actor=request.user, user=target, granted=request.POST.get("granted") == "1",
-                                        reason=request.POST.get("reason", "")[:200], ip=client_ip(request))
-        messages.success(request, f"已更新 {target} 的未成年人档案查阅权限")
-    except services.StaffError as exc:
-        messages.error(request, "未更改：" + "；".join(exc.errors.values()))
-    return HttpResponseRedirect(reverse("orgs:staff") + f"?org={target.organisation_id}")
+    return _staff_flag_view(request, pk, services.staff_set_minor_access, "granted", "未成年人档案查阅权限")
 
 
 @require_http_methods(["GET", "POST"])

@@ -7,6 +7,7 @@ from datetime import date
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -90,8 +91,6 @@ def supervisee_export_view(request):
     today = services.today_local()
     data = sheets.export_bytes(rows, reveal_minors=bool(request.user.minor_access),
                                title=f"社区矫正对象名单（导出：{request.user}，{today.isoformat()}，共{len(rows)}人）")
-    from django.db import transaction
-
     with transaction.atomic():
         audit_record(actor=request.user, kind=AuditRecord.Kind.EXPORT, action="supervisee.export",
                      object_type="supervisee", summary=f"导出社区矫正对象名单 {len(rows)} 人",
