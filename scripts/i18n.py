@@ -8,6 +8,11 @@
     python scripts/i18n.py compile   write locale/<lang>/LC_MESSAGES/django.mo from the .po
     python scripts/i18n.py list      print every msgid found, with where it is used
 
+The .po and .mo files are read and written by polib (requirements.txt). This script adds what is
+particular to the project: extraction, the merge done by `update`, and `check`. `update` writes polib's
+layout without line wrapping, except that each `#:` reference gets its own line, so running it again
+on an unchanged tree changes nothing.
+
 Extraction uses Django's own template parser, so msgids are exactly the strings looked up at run
 time: `{% translate "x" %}` and `{% blocktranslate %}` (variables become %(name)s, literal % becomes
 %%, `trimmed`, `count`/`plural`, `context`), the literal label arguments of translating template
@@ -23,26 +28,24 @@ from __future__ import annotations
 import ast
 import os
 import re
-import struct
 import sys
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import polib
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCALE_DIR = BASE_DIR / "locale"
 LANGUAGES = ["en"]
 DOMAIN = "django"
 
-HEADER = (
-    "Project-Id-Version: zhijiao\n"
-    "Report-Msgid-Bugs-To: \n"
-    "Language: {lang}\n"
-    "MIME-Version: 1.0\n"
-    "Content-Type: text/plain; charset=UTF-8\n"
-    "Content-Transfer-Encoding: 8bit\n"
-    "Plural-Forms: nplurals=2; plural=(n != 1);\n"
-)
+HEADER_COMMENT = ("English translation of the Zhijiao officer interface.\n"
+                  "Managed with scripts/i18n.py (update / check / compile); msgfmt is not needed.\n")
+METADATA = {
+    "Project-Id-Version": "zhijiao", "Report-Msgid-Bugs-To": "", "Language": "{lang}", "MIME-Version": "1.0",
+    "Content-Type": "text/plain; charset=UTF-8", "Content-Transfer-Encoding": "8bit",
+    "Plural-Forms": "nplurals=2; plural=(n != 1);",
+}
 
 # Template tags (other than translate/blocktranslate) that pass a literal argument through gettext:
 # tag name -> positional argument indexes.  apps/people/templatetags/zj.py: sort_link(current, key, label, base)
@@ -149,177 +152,36 @@ DYNAMIC_PY_CALLS = {
 }
 
 
-# --- the .po format ---------------------------------------------------------------------------
-@dataclass
-class Entry:
-    msgid: str
-    msgid_plural: str | None = None
-    msgctxt: str | None = None
-    msgstr: list[str] = field(default_factory=lambda: [""])
-    comments: list[str] = field(default_factory=list)  # translator comments ("# ...") and "#." lines
-    flags: list[str] = field(default_factory=list)
-    refs: list[str] = field(default_factory=list)
-
-    @property
-    def key(self):
-        return (self.msgctxt, self.msgid, self.msgid_plural)
-
-    @property
-    def translated(self) -> bool:
-        return "fuzzy" not in self.flags and all(s != "" for s in self.msgstr)
+# --- the .po files (polib) --------------------------------------------------------------------
+def po_path(lang: str) -> Path:
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-_ESC = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
+def read_po(path: Path) -> polib.POFile:
+    """The catalogue at path, or a new empty one (header and metadata for its language) if there is none."""
+    if path.exists():
+        return polib.pofile(str(path), wrapwidth=0)
+    po = polib.POFile(wrapwidth=0)
+    po.header = HEADER_COMMENT
+    po.metadata = {k: v.format(lang=path.parent.parent.name) for k, v in METADATA.items()}
+    return po
 
 
-def _unquote(s: str) -> str:
-    s = s.strip()
-    if len(s) < 2 or s[0] != '"' or s[-1] != '"':
-        raise ValueError(f"not a quoted string: {s!r}")
-    return re.sub(r"\\(.)", lambda m: _ESC.get(m[1], "\\" + m[1]), s[1:-1])
-
-
-def _quote(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t").replace("\r", "\\r").replace(
-        "\n", "\\n") + '"'
-
-
-def read_po(path: Path) -> tuple[str, list[Entry]]:
-    """Returns (header msgstr, entries). Obsolete (#~) entries are dropped."""
-    header = ""
-    entries: list[Entry] = []
-    cur: Entry | None = None
-    pending_comments: list[str] = []
-    pending_flags: list[str] = []
-    pending_refs: list[str] = []
-    target = None  # (attr, index)
-
-    def finish():
-        nonlocal cur, header
-        if cur is not None:
-            if cur.msgid == "" and cur.msgctxt is None:
-                header = cur.msgstr[0]
-            else:
-                entries.append(cur)
-        cur = None
-
-    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        line = raw.strip()
-        try:
-            if not line:
-                continue
-            if line.startswith("#~"):
-                continue
-            if line.startswith("#"):
-                if cur is not None and target is not None and target[0] == "msgstr":
-                    finish()
-                    target = None
-                if line.startswith("#,"):
-                    pending_flags += [f.strip() for f in line[2:].split(",") if f.strip()]
-                elif line.startswith("#:"):
-                    pending_refs += line[2:].split()
-                elif line.startswith("#|"):
-                    pass
-                else:
-                    pending_comments.append(raw)
-                continue
-            m = re.match(r"^(msgctxt|msgid_plural|msgid|msgstr(?:\[(\d+)\])?)\s+(\".*\")$", line)
-            if m:
-                kw, idx, value = m[1], m[2], _unquote(m[3])
-                if kw == "msgctxt" or (kw == "msgid" and (cur is None or target[0] != "msgctxt")):
-                    finish()
-                    cur = Entry(msgid="", msgstr=[], comments=pending_comments, flags=pending_flags,
-                                refs=pending_refs)
-                    pending_comments, pending_flags, pending_refs = [], [], []
-                if cur is None:
-                    raise ValueError(f"{kw} without msgid")
-                if kw == "msgctxt":
-                    cur.msgctxt, target = value, ("msgctxt", None)
-                elif kw == "msgid":
-                    cur.msgid, target = value, ("msgid", None)
-                elif kw == "msgid_plural":
-                    cur.msgid_plural, target = value, ("msgid_plural", None)
-                else:
-                    i = int(idx) if idx is not None else 0
-                    while len(cur.msgstr) <= i:
-                        cur.msgstr.append("")
-                    cur.msgstr[i], target = value, ("msgstr", i)
-                continue
-            if line.startswith('"') and cur is not None and target is not None:
-                value = _unquote(line)
-                if target[0] == "msgstr":
-                    cur.msgstr[target[1]] += value
-                else:
-                    setattr(cur, target[0], getattr(cur, target[0]) + value)
-                continue
-            raise ValueError("unrecognised line")
-        except ValueError as exc:
-            raise ValueError(f"{path}:{lineno}: {exc}: {raw!r}") from None
-    finish()
-    for e in entries:
-        if not e.msgstr:
-            e.msgstr = [""]
-    return header, entries
-
-
-def _po_string(keyword: str, s: str) -> list[str]:
-    if "\n" in s[:-1]:
-        parts = s.splitlines(keepends=True)
-        return [f'{keyword} ""'] + [_quote(p) for p in parts]
-    return [f"{keyword} {_quote(s)}"]
-
-
-def write_po(path: Path, header: str, entries: list[Entry]) -> None:
-    out = ["# English translation of the Zhijiao officer interface.",
-           "# Managed with scripts/i18n.py (update / check / compile); msgfmt is not needed.",
-           "#", 'msgid ""', 'msgstr ""'] + [_quote(line) for line in header.splitlines(keepends=True)] + [""]
-    for e in entries:
-        out += e.comments
-        out += [f"#: {r}" for r in e.refs]
-        if e.flags:
-            out.append("#, " + ", ".join(e.flags))
-        if e.msgctxt is not None:
-            out += _po_string("msgctxt", e.msgctxt)
-        out += _po_string("msgid", e.msgid)
-        if e.msgid_plural is not None:
-            out += _po_string("msgid_plural", e.msgid_plural)
-            strs = e.msgstr + [""] * (2 - len(e.msgstr))
-            for i, s in enumerate(strs):
-                out += _po_string(f"msgstr[{i}]", s)
-        else:
-            out += _po_string("msgstr", e.msgstr[0])
-        out.append("")
+def write_po(po: polib.POFile, path: Path) -> None:
+    """polib's text, with one reference per `#:` line (so a new use of a msgid is a one-line diff)."""
+    text = re.sub(r"^#: (.+)$", lambda m: "\n".join("#: " + ref for ref in m[1].split()), str(po), flags=re.M)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(out), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
 
 
-def mo_bytes(header: str, entries: list[Entry]) -> bytes:
-    """GNU .mo (little-endian, revision 0, no hash table). Untranslated and fuzzy entries are left out."""
-    cat = {b"": header.encode("utf-8")}
-    for e in entries:
-        if not e.translated:
-            continue
-        k = e.msgid if e.msgid_plural is None else e.msgid + "\0" + e.msgid_plural
-        if e.msgctxt is not None:
-            k = e.msgctxt + "\x04" + k
-        v = e.msgstr[0] if e.msgid_plural is None else "\0".join(e.msgstr)
-        cat[k.encode("utf-8")] = v.encode("utf-8")
-    keys = sorted(cat)
-    n = len(keys)
-    orig_table, trans_table = 28, 28 + 8 * n
-    data_start = 28 + 16 * n
-    ids = b"".join(k + b"\0" for k in keys)
-    strs = b"".join(cat[k] + b"\0" for k in keys)
-    otab, ttab = [], []
-    off = data_start
-    for k in keys:
-        otab += [len(k), off]
-        off += len(k) + 1
-    for k in keys:
-        ttab += [len(cat[k]), off]
-        off += len(cat[k]) + 1
-    head = struct.pack("<7I", 0x950412DE, 0, n, orig_table, trans_table, 0, data_start)
-    return head + struct.pack(f"<{2 * n}I", *otab) + struct.pack(f"<{2 * n}I", *ttab) + ids + strs
+def entry_key(e: polib.POEntry) -> tuple:
+    """(msgctxt, msgid, msgid_plural), None for what is absent: the keys of Found.msgs."""
+    return (e.msgctxt, e.msgid, e.msgid_plural or None)
+
+
+def _occurrence(where: str) -> tuple[str, str]:
+    path, _sep, line = where.rpartition(":")
+    return (path, line) if line.isdigit() else (where, "")
 
 
 # --- extraction -------------------------------------------------------------------------------
@@ -501,10 +363,6 @@ def extract() -> Found:
 
 
 # --- commands ---------------------------------------------------------------------------------
-def po_path(lang: str) -> Path:
-    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
-
-
 def _placeholders(s: str) -> list[str]:
     return sorted(re.findall(r"%\([^)]+\)[sd]|%[sd]", s.replace("%%", "")))
 
@@ -518,65 +376,63 @@ def check(langs=None, found: Found | None = None) -> list[str]:
         if not path.exists():
             problems.append(f"{path.relative_to(BASE_DIR)} does not exist; run: python scripts/i18n.py update")
             continue
-        header, entries = read_po(path)
-        by_key = {e.key: e for e in entries}
+        po = read_po(path)
+        by_key = {entry_key(e): e for e in po if not e.obsolete}
         for key, where in found.msgs.items():
             e = by_key.get(key)
             label = f"[{lang}] {key[1]!r}" + (f" (plural {key[2]!r})" if key[2] else "") + (
                 f" (context {key[0]!r})" if key[0] else "")
             if e is None:
                 problems.append(f"{label} used at {', '.join(where)} is missing from the catalogue")
-            elif not e.translated:
+            elif not e.translated():
                 problems.append(f"{label} used at {', '.join(where)} has no translation"
-                                + (" (fuzzy)" if "fuzzy" in e.flags else ""))
-        for e in entries:
-            if e.translated:
-                for s in e.msgstr:
-                    if _placeholders(s) != _placeholders(e.msgid):
-                        problems.append(f"[{lang}] {e.msgid!r}: translation {s!r} has different placeholders")
+                                + (" (fuzzy)" if e.fuzzy else ""))
+        for e in po.translated_entries():
+            for s in e.msgstr_plural.values() if e.msgid_plural else [e.msgstr]:
+                if _placeholders(s) != _placeholders(e.msgid):
+                    problems.append(f"[{lang}] {e.msgid!r}: translation {s!r} has different placeholders")
         mo = path.with_suffix(".mo")
-        if not mo.exists() or mo.read_bytes() != mo_bytes(header, entries):
+        if not mo.exists() or mo.read_bytes() != po.to_binary():
             problems.append(f"{mo.relative_to(BASE_DIR)} is out of date; run: python scripts/i18n.py compile")
     return problems
 
 
-def obsolete(lang: str = "en", found: Found | None = None) -> list[Entry]:
+def obsolete(lang: str = "en", found: Found | None = None) -> list[polib.POEntry]:
     found = found or extract()
-    _h, entries = read_po(po_path(lang))
-    return [e for e in entries if e.key not in found.msgs]
+    return [e for e in read_po(po_path(lang)) if not e.obsolete and entry_key(e) not in found.msgs]
 
 
-def update(langs=None) -> None:
-    found = extract()
+def update(langs=None, found: Found | None = None) -> None:
+    found = found or extract()
     for lang in langs or LANGUAGES:
         path = po_path(lang)
-        header, entries = read_po(path) if path.exists() else (HEADER.format(lang=lang), [])
-        by_key = {e.key: e for e in entries}
-        out = []
+        po = read_po(path)
+        # an obsolete (#~) entry comes back if its msgid is used again, unless a live one has the same key
+        by_key = {entry_key(e): e for e in sorted(po, key=lambda e: not e.obsolete)}
+        entries = []
         for key, where in found.msgs.items():
-            e = by_key.pop(key, None) or Entry(msgctxt=key[0], msgid=key[1], msgid_plural=key[2],
-                                               msgstr=["", ""] if key[2] else [""])
-            e.refs = where
-            if "%(" in key[1] or key[2]:
-                if "python-format" not in e.flags:
-                    e.flags.append("python-format")
-            out.append(e)
+            e = by_key.pop(key, None) or polib.POEntry(
+                msgctxt=key[0], msgid=key[1], msgid_plural=key[2] or "", msgstr_plural={0: "", 1: ""} if key[2] else {})
+            e.obsolete, e.occurrences = False, [_occurrence(w) for w in where]
+            if ("%(" in key[1] or key[2]) and "python-format" not in e.flags:
+                e.flags.append("python-format")
+            entries.append(e)
         # Entries no longer found stay (at the end) so translations are not lost when a string moves.
         for e in by_key.values():
-            e.refs = []
-            out.append(e)
-        write_po(path, header, out)
-        missing = sum(1 for e in out if not e.translated and e.key in found.msgs)
+            e.occurrences = []
+            entries.append(e)
+        po[:] = entries
+        write_po(po, path)
+        missing = sum(1 for e in entries if not e.translated() and entry_key(e) in found.msgs)
         print(f"{path.relative_to(BASE_DIR)}: {len(found.msgs)} msgids, {missing} to translate")
 
 
 def compile_(langs=None) -> None:
     for lang in langs or LANGUAGES:
-        path = po_path(lang)
-        header, entries = read_po(path)
-        mo = path.with_suffix(".mo")
-        mo.write_bytes(mo_bytes(header, entries))
-        print(f"{mo.relative_to(BASE_DIR)}: {sum(e.translated for e in entries)} translations")
+        po = read_po(po_path(lang))
+        mo = po_path(lang).with_suffix(".mo")
+        po.save_as_mofile(str(mo))
+        print(f"{mo.relative_to(BASE_DIR)}: {len(po.translated_entries())} translations")
 
 
 def main(argv: list[str]) -> int:

@@ -37,17 +37,55 @@ def test_check_reports_an_untranslated_string(found):
     assert any("尚未翻译的新字符串" in p for p in i18n.check(found=extra))
 
 
+def _mo_text(mo, e, n=1):
+    """What the compiled catalogue gives for entry e (form n when plural)."""
+    if e.msgid_plural:
+        if e.msgctxt is not None:
+            return mo.npgettext(e.msgctxt, e.msgid, e.msgid_plural, n)
+        return mo.ngettext(e.msgid, e.msgid_plural, n)
+    return mo.gettext(e.msgid) if e.msgctxt is None else mo.pgettext(e.msgctxt, e.msgid)
+
+
 def test_compiled_catalogue_matches_the_po():
-    header, entries = i18n.read_po(i18n.po_path("en"))
+    po = i18n.read_po(i18n.po_path("en"))
     with open(i18n.po_path("en").with_suffix(".mo"), "rb") as fh:
         mo = gnu_gettext.GNUTranslations(fh)
     assert mo.info()["plural-forms"] == "nplurals=2; plural=(n != 1);"
-    for e in entries:
-        if e.msgid_plural is None:
-            assert mo.gettext(e.msgid) == e.msgstr[0]
+    for e in po:
+        if not e.msgid_plural:
+            assert _mo_text(mo, e) == e.msgstr
         else:
-            assert mo.ngettext(e.msgid, e.msgid_plural, 1) == e.msgstr[0]
-            assert mo.ngettext(e.msgid, e.msgid_plural, 5) == e.msgstr[1]
+            assert _mo_text(mo, e, 1) == e.msgstr_plural[0]
+            assert _mo_text(mo, e, 5) == e.msgstr_plural[1]
+
+
+def test_contexts_and_plurals_survive_update_and_compile(tmp_path, monkeypatch):
+    monkeypatch.setattr(i18n, "BASE_DIR", tmp_path)
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path / "locale")
+    found = i18n.Found()
+    found.add(("月份", "五月", None), "templates/a.html")
+    found.add((None, "共 %(n)s 人", "共 %(n)s 人"), "apps/x/views.py:3")
+    found.add(("名单", "%(n)s 项", "%(n)s 项"), "templates/b.html")
+    i18n.update(found=found)
+    path = i18n.po_path("en")
+    po = i18n.read_po(path)
+    assert [i18n.entry_key(e) for e in po] == list(found.msgs)
+    assert all(e.msgstr_plural == {0: "", 1: ""} for e in po if e.msgid_plural)
+    po[0].msgstr, po[0].tcomment = "May", "the month"
+    po[1].msgstr_plural = {0: "%(n)s person", 1: "%(n)s people"}
+    po[2].msgstr_plural = {0: "%(n)s item", 1: "%(n)s items"}
+    i18n.write_po(po, path)
+    before = path.read_bytes()
+    i18n.update(found=found)
+    assert path.read_bytes() == before  # idempotent; translations and comments kept
+    i18n.compile_()
+    assert i18n.check(found=found) == []
+    with open(path.with_suffix(".mo"), "rb") as fh:
+        mo = gnu_gettext.GNUTranslations(fh)
+    assert mo.pgettext("月份", "五月") == "May" and mo.gettext("五月") == "五月"
+    assert mo.ngettext("共 %(n)s 人", "共 %(n)s 人", 2) == "%(n)s people"
+    assert mo.npgettext("名单", "%(n)s 项", "%(n)s 项", 1) == "%(n)s item"
+    assert mo.npgettext("名单", "%(n)s 项", "%(n)s 项", 3) == "%(n)s items"
 
 
 def test_django_translates_to_english():
