@@ -27,3 +27,29 @@ def browser_type_launch_args(browser_type_launch_args):
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--lang=zh-CN"],
     }
+
+
+def pytest_configure(config):
+    """Tests seal the audit log themselves (audit_seal), so no sealer thread runs behind their backs."""
+    from django.conf import settings
+
+    settings.AUDIT_SEALER = "off"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_lifts_the_audit_triggers():
+    """Transactional tests (real commits from several connections) end with a flush of every table, which the
+    audit log's triggers refuse by design; lift them for the flush alone, as a database owner would."""
+    from django.test import TransactionTestCase
+
+    from apps.audit.testing import triggers_off
+
+    original = TransactionTestCase._fixture_teardown
+
+    def teardown(self):
+        with triggers_off():
+            original(self)
+
+    TransactionTestCase._fixture_teardown = teardown
+    yield
+    TransactionTestCase._fixture_teardown = original

@@ -1,4 +1,5 @@
-"""A real Celery worker on Redis runs the audit-chain check against a real database file.
+"""A real Celery worker and beat on Redis seal the audit log on schedule and check the chain against a real
+database file.
 
 The worker is a separate process (as at scale), so it cannot see pytest's test database: this test
 prepares its own SQLite file with migrate + seed_demo, exactly as an installation would."""
@@ -27,9 +28,13 @@ def test_worker_verifies_the_chain_and_finds_tampering(tmp_path):
     subprocess.run([py, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run([py, "manage.py", "seed_demo", "--count", "30", "--quiet"], cwd=ROOT, env=env, check=True)
     queue = f"test-{uuid.uuid4().hex[:8]}"
+    env["ZHIJIAO_CELERY_QUEUE"] = queue  # the worker and beat use a queue of their own
     worker = subprocess.Popen([py, "-m", "celery", "-A", "zhijiao", "worker", "--pool=solo", "-Q", queue,
                                "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    beat = subprocess.Popen([py, "-m", "celery", "-A", "zhijiao", "beat", "--loglevel=WARNING",
+                             "-s", str(tmp_path / "beat-schedule")], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
     sender = Celery("sender", broker=REDIS, backend=REDIS)
     try:
         with sqlite3.connect(db) as con:
@@ -37,16 +42,33 @@ def test_worker_verifies_the_chain_and_finds_tampering(tmp_path):
         assert n > 30
         t0 = time.time()
         result = sender.send_task("audit.verify_chain", queue=queue).get(timeout=90)
-        assert result == {"count": n, "broken_seq": None, "reason": ""}
+        assert (result["ok"], result["count"], result["broken_seq"]) == (True, n, None)
+        # records written with REDIS_URL set are sealed by the worker's audit.seal task (Celery beat's schedule)
+        subprocess.run([py, "manage.py", "shell", "-c",
+                        "from django.db import transaction\n"
+                        "from apps.audit.services import audit_record\n"
+                        "with transaction.atomic():\n"
+                        "    [audit_record(actor=None, kind='change', action='test.worker') for _ in range(3)]"],
+                       cwd=ROOT, env=env, check=True)
+        with sqlite3.connect(db) as con:
+            assert con.execute("SELECT COUNT(*) FROM audit_auditrecord WHERE seq IS NULL").fetchone() == (3,)
+        for _ in range(300):  # beat sends audit.seal every 2 s; the worker seals
+            with sqlite3.connect(db) as con:
+                if con.execute("SELECT COUNT(*) FROM audit_auditrecord WHERE seq IS NULL").fetchone() == (0,):
+                    break
+            time.sleep(0.2)
+        with sqlite3.connect(db) as con:
+            assert con.execute("SELECT MAX(seq), COUNT(*) FROM audit_auditrecord").fetchone() == (n + 3, n + 3)
         with sqlite3.connect(db) as con:  # tamper as a database owner could, bypassing the triggers
             con.execute("DROP TRIGGER audit_no_update")
             con.execute("UPDATE audit_auditrecord SET summary = '篡改' WHERE seq = 7")
-        result = sender.send_task("audit.verify_chain", queue=queue).get(timeout=60)
-        assert result["broken_seq"] == 7 and result["count"] == 6
+        result = sender.send_task("audit.verify_chain", kwargs={"full": True}, queue=queue).get(timeout=60)
+        assert (result["ok"], result["broken_seq"], result["count"]) == (False, 7, 6)
         assert time.time() - t0 < 120
     finally:
-        worker.terminate()
-        try:
-            worker.wait(15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        for proc in (beat, worker):
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()

@@ -2,10 +2,12 @@
 DATABASE_URL, REDIS_URL and MEDIA_ROOT are read from the environment; nothing else changes."""
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("ZHIJIAO_VAR", BASE_DIR / "var"))
@@ -53,7 +55,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "apps.orgs.middleware.LoginRequiredMiddleware",
+    "apps.orgs.middleware.IdleTimeoutMiddleware",
+    # every page needs a signed-in user unless its view is marked @login_not_required (sign-in, health, the API,
+    # which authenticates each request with its bearer token)
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "zhijiao.urls"
@@ -88,7 +93,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")} if os.environ.get("ZHIJIAO_TEST_DB_FILE") else {}
+    # Tests use a file in WAL mode, as an installation does (an in-memory database shares one cache whose table
+    # locks fail at once instead of waiting, which concurrent-writer tests would trip on).
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # Chinese text needs a UTF-8 database whatever locale the server was initialised with.
     DATABASES["default"]["TEST"] = {"CHARSET": "UTF8", "TEMPLATE": "template0"}
@@ -111,8 +118,13 @@ LOGIN_REDIRECT_URL = "/people/"
 # Lock-out after repeated failures, and idle session timeout (seconds).
 ZHIJIAO_MAX_FAILED_LOGINS = int(os.environ.get("ZHIJIAO_MAX_FAILED_LOGINS", 5))
 ZHIJIAO_LOCKOUT_MINUTES = int(os.environ.get("ZHIJIAO_LOCKOUT_MINUTES", 15))
-SESSION_COOKIE_AGE = int(os.environ.get("ZHIJIAO_SESSION_SECONDS", 30 * 60))
-SESSION_SAVE_EVERY_REQUEST = True  # idle timeout: each request pushes the expiry forward
+# Idle timeout without a session write on every page: the session records when it was last seen, refreshed at
+# most once a minute (apps.orgs.middleware.IdleTimeoutMiddleware), so a page view costs one write of its own, the
+# read log. The database row expires a little after the idle limit as a backstop.
+ZHIJIAO_IDLE_SECONDS = int(os.environ.get("ZHIJIAO_SESSION_SECONDS", 30 * 60))
+ZHIJIAO_SESSION_REFRESH_SECONDS = 60
+SESSION_COOKIE_AGE = ZHIJIAO_IDLE_SECONDS + 2 * ZHIJIAO_SESSION_REFRESH_SECONDS
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = os.environ.get("ZHIJIAO_SECURE_COOKIES", "0") == "1"
@@ -149,8 +161,29 @@ CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # embedded default: run in-process
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("ZHIJIAO_CELERY_QUEUE", "celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
+CELERY_BEAT_SCHEDULE = {
+    # link committed audit records into the chain (ADR 0004); a few seconds behind the writers
+    "audit-seal": {"task": "audit.seal", "schedule": float(os.environ.get("ZHIJIAO_AUDIT_SEAL_SECONDS", 2))},
+    # check the chain from the last verified checkpoint, every night at 02:30 Beijing time
+    "audit-verify-nightly": {"task": "audit.verify_chain", "schedule": crontab(hour=2, minute=30)},
+}
+
+# --- audit log (ADR 0004) -------------------------------------------------------------------
+# Who seals: "thread" (a thread in each web process: the embedded default), "celery" (beat runs audit.seal: set
+# automatically with REDIS_URL), or "off" (tests, and commands that call audit_seal themselves).
+AUDIT_SEALER = os.environ.get("ZHIJIAO_AUDIT_SEALER") or ("celery" if REDIS_URL else "thread")
+AUDIT_SEAL_SECONDS = float(os.environ.get("ZHIJIAO_AUDIT_SEAL_SECONDS", 2))
+AUDIT_SEAL_BATCH = 5000
+# A record still unsealed after this long is flagged by audit_verify (the sealer is down or stuck).
+AUDIT_SEAL_WINDOW_SECONDS = int(os.environ.get("ZHIJIAO_AUDIT_SEAL_WINDOW_SECONDS", 300))
+# Checkpoints are signed with this key. Keep it outside the database (and away from whoever administers the
+# database): then a chain rewritten inside the database fails verification. Derived from SECRET_KEY by default.
+_audit_key = os.environ.get("ZHIJIAO_AUDIT_KEY", "")
+AUDIT_SEAL_KEY = (_audit_key.encode() if _audit_key else
+                  hashlib.sha256(b"zhijiao-audit-seal\n" + SECRET_KEY.encode()).digest())
 
 # --- shared data (real public data for the demo) --------------------------
 # Real public data for the demo seed: a trimmed copy of ../shared/data kept in the repository (data/demo/README.md),

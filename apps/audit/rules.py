@@ -1,11 +1,17 @@
-"""The hash chain, as pure functions. Each record's hash covers its own fields and the previous hash,
-so changing, removing or re-ordering any record breaks every hash after it."""
+"""The audit log's integrity rules, as pure functions (ADR 0004).
+
+Writers append records; each record carries a content hash over its own fields. A sealer later gives the
+records a dense sequence number and links them into a hash chain in batches, and signs the head of each batch
+(a checkpoint). Verification walks the chain from the last verified checkpoint: a changed record breaks its
+content hash, a removed one leaves a gap in the sequence, a reordered or inserted one breaks the links, and a
+rewritten chain fails the signatures, which need a key the database does not hold."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 GENESIS = "0" * 64
 
@@ -14,26 +20,81 @@ def canonical(fields: dict[str, Any]) -> bytes:
     return json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-def chain_hash(prev_hash: str, fields: dict[str, Any]) -> str:
-    return hashlib.sha256(prev_hash.encode() + b"\n" + canonical(fields)).hexdigest()
+def content_hash(fields: dict[str, Any]) -> str:
+    """What the writer stores with its record: SHA-256 over the record's canonical fields."""
+    return hashlib.sha256(canonical(fields)).hexdigest()
+
+
+def link_hash(prev_hash: str, seq: int, record_hash: str) -> str:
+    """The chain: each link covers the previous link, the record's position and its content hash."""
+    return hashlib.sha256(f"{prev_hash}\n{seq}\n{record_hash}".encode()).hexdigest()
+
+
+def key_id(key: bytes) -> str:
+    """Names the signing key without revealing it, so a checkpoint says which key signed it."""
+    return hashlib.sha256(b"zhijiao-audit-key-id\n" + key).hexdigest()[:16]
+
+
+def sign_checkpoint(key: bytes, last_seq: int, last_hash: str) -> str:
+    return hmac.new(key, f"{last_seq}\n{last_hash}".encode(), hashlib.sha256).hexdigest()
+
+
+def checkpoint_ok(key: bytes, last_seq: int, last_hash: str, signature: str) -> bool:
+    return hmac.compare_digest(sign_checkpoint(key, last_seq, last_hash), signature)
+
+
+@dataclass(frozen=True)
+class Link:
+    seq: int
+    chain_hash: str
+
+
+def seal(prev_seq: int, prev_hash: str, record_hashes: Iterable[str]) -> Iterator[Link]:
+    """The links for the next records, in the order given."""
+    seq, h = prev_seq, prev_hash
+    for rh in record_hashes:
+        seq += 1
+        h = link_hash(h, seq, rh)
+        yield Link(seq, h)
 
 
 @dataclass(frozen=True)
 class ChainBreak:
     seq: int
     reason: str
+    record_id: int | None = None
 
 
-def verify(records: Iterable[tuple[int, str, str, dict[str, Any]]], start_hash: str = GENESIS) -> ChainBreak | None:
-    """records: (seq, prev_hash, hash, fields) in seq order. Returns the first break, or None."""
-    expected_prev = start_hash
-    for seq, prev_hash, digest, fields in records:
-        if prev_hash != expected_prev:
-            return ChainBreak(seq, "prev_hash 与上一条记录不符（记录被删除、插入或改动）")
-        if chain_hash(prev_hash, fields) != digest:
-            return ChainBreak(seq, "内容与哈希不符（记录被改动）")
-        expected_prev = digest
-    return None
+CHANGED = "内容与哈希不符（记录被改动）"
+REMOVED = "序号不连续（记录被删除）"
+RELINKED = "链接哈希不符（记录被插入、删除或调换了顺序）"
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """One sealed record as verification reads it."""
+
+    record_id: int
+    seq: int
+    chain_hash: str
+    stored_hash: str
+    fields: dict[str, Any]
+
+
+def verify(records: Iterable[Sealed], *, start_seq: int = 0, start_hash: str = GENESIS
+           ) -> tuple[int, str, ChainBreak | None]:
+    """Walk sealed records in seq order from (start_seq, start_hash). Returns (last seq, last hash, first break)."""
+    seq, h = start_seq, start_hash
+    for r in records:
+        if r.seq != seq + 1:
+            return seq, h, ChainBreak(seq + 1, REMOVED, None)
+        if content_hash(r.fields) != r.stored_hash:
+            return seq, h, ChainBreak(r.seq, CHANGED, r.record_id)
+        expected = link_hash(h, r.seq, r.stored_hash)
+        if expected != r.chain_hash:
+            return seq, h, ChainBreak(r.seq, RELINKED, r.record_id)
+        seq, h = r.seq, expected
+    return seq, h, None
 
 
 SENSITIVE_KEYS = frozenset({"id_number", "password", "key_hash"})

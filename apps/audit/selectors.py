@@ -8,4 +8,4 @@ from .models import AuditRecord
 def audit_history_for(*, object_type: str, object_id, limit: int = 200) -> QuerySet[AuditRecord]:
     """Change history of one object, newest first. The caller has already been granted the object."""
     return (AuditRecord.objects.filter(object_type=object_type, object_id=str(object_id), kind=AuditRecord.Kind.CHANGE)
-            .select_related("actor").order_by("-seq")[:limit])
+            .select_related("actor").order_by("-id")[:limit])

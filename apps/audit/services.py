@@ -1,15 +1,25 @@
-"""Writing to the audit log. Call inside the caller's transaction: the record commits or rolls back
-with the change it describes."""
+"""Writing, sealing and verifying the audit log (ADR 0004).
+
+A writer calls `audit_record` inside the transaction of the change it records: the record commits or rolls back
+with that change, and the writer takes no lock shared with other writers. `audit_seal` (a Celery beat task, or a
+thread in the web process by default) links committed records into the chain in batches. `audit_verify` walks the
+chain from the last verified checkpoint."""
 from __future__ import annotations
 
 import json
-from typing import Any
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Iterable
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from . import rules
-from .models import AuditRecord, ChainHead
+from .models import AuditCheckpoint, AuditRecord, AuditVerification, ChainHead
+
+log = logging.getLogger(__name__)
 
 
 def _jsonable(value: Any) -> Any:
@@ -18,84 +28,229 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
 
-def audit_record(
-    *,
-    actor,
-    kind: str,
-    action: str,
-    object_type: str = "",
-    object_id: Any = "",
-    summary: str = "",
-    before: dict | None = None,
-    after: dict | None = None,
-    ip: str = "",
-) -> AuditRecord:
-    """Append one record to the chain. Needs an open transaction (services are atomic)."""
-    if not connection.in_atomic_block:
-        raise RuntimeError("audit_record must run inside the transaction of the change it records")
-    head = ChainHead.objects.select_for_update().filter(id=1).first()
-    if head is None:  # a fresh or flushed database; the migration normally creates it
-        head, _ = ChainHead.objects.select_for_update().get_or_create(id=1, defaults={"last_hash": rules.GENESIS})
-    rec = AuditRecord(
-        seq=head.last_seq + 1,
-        at=timezone.now(),
-        actor=actor if getattr(actor, "pk", None) else None,
-        actor_name=(str(actor) if getattr(actor, "pk", None) else (actor or "系统"))[:150],
-        kind=kind,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id or ""),
-        summary=summary[:300],
-        before=_jsonable(before),
-        after=_jsonable(after),
-        ip=ip or "",
-        prev_hash=head.last_hash,
-    )
-    rec.hash = rules.chain_hash(rec.prev_hash, rec.hashed_fields())
-    rec.save(force_insert=True)
-    ChainHead.objects.filter(id=1).update(last_seq=rec.seq, last_hash=rec.hash)
+def _actor_fields(actor) -> dict:
+    if getattr(actor, "pk", None):
+        return {"actor": actor, "actor_name": str(actor)[:150]}
+    return {"actor": None, "actor_name": (actor or "系统")[:150]}
+
+
+def _build(*, actor, kind: str, action: str, object_type: str = "", object_id: Any = "", summary: str = "",
+           before: dict | None = None, after: dict | None = None, ip: str = "", at=None) -> AuditRecord:
+    rec = AuditRecord(at=at or timezone.now(), kind=kind, action=action, object_type=object_type,
+                      object_id=str(object_id if object_id not in (None, "") else ""), summary=summary[:300],
+                      before=_jsonable(before), after=_jsonable(after), ip=(ip or "")[:45], **_actor_fields(actor))
+    rec.content_hash = rules.content_hash(rec.hashed_fields())
     return rec
 
 
-def audit_view(*, actor, object_type: str, object_ids: list, summary: str, ip: str = "") -> AuditRecord:
+def _need_transaction() -> None:
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit_record must run inside the transaction of the change it records")
+
+
+def audit_record(*, actor, kind: str, action: str, object_type: str = "", object_id: Any = "", summary: str = "",
+                 before: dict | None = None, after: dict | None = None, ip: str = "") -> AuditRecord:
+    """Append one record. Needs an open transaction (services are atomic). One INSERT, no shared lock."""
+    _need_transaction()
+    rec = _build(actor=actor, kind=kind, action=action, object_type=object_type, object_id=object_id,
+                 summary=summary, before=before, after=after, ip=ip)
+    rec.save(force_insert=True)
+    _sealer_started()
+    return rec
+
+
+def audit_records(entries: Iterable[dict]) -> list[AuditRecord]:
+    """Append many records in one statement per 1,000 (an import, a seed). Each entry takes audit_record's
+    keyword arguments."""
+    _need_transaction()
+    now = timezone.now()
+    recs = [_build(at=now, **e) for e in entries]
+    AuditRecord.objects.bulk_create(recs, batch_size=1000)
+    _sealer_started()
+    return recs
+
+
+def audit_view(*, actor, object_type: str, object_ids: list, summary: str, ip: str = "",
+               action: str = "") -> AuditRecord:
     """Log a read of personal data (a record, a list page, an export) in its own small transaction."""
     with transaction.atomic():
         ids = [str(i) for i in object_ids]
         return audit_record(
-            actor=actor, kind=AuditRecord.Kind.VIEW, action=f"{object_type}.view",
+            actor=actor, kind=AuditRecord.Kind.VIEW, action=action or f"{object_type}.view",
             object_type=object_type, object_id=ids[0] if len(ids) == 1 else "",
             summary=summary, after={"ids": ids} if len(ids) > 1 else None, ip=ip,
         )
-
-
-def audit_verify(*, batch: int = 5000) -> tuple[int, rules.ChainBreak | None]:
-    """Walk the chain in seq order. Returns (records checked, first break or None)."""
-    head = ChainHead.objects.filter(id=1).first() or ChainHead(last_seq=0, last_hash=rules.GENESIS)
-    count = 0
-    expected_prev = rules.GENESIS
-    expected_seq = 1
-    last_seq = 0
-    while True:
-        chunk = list(AuditRecord.objects.filter(seq__gt=last_seq).order_by("seq")[:batch])
-        if not chunk:
-            break
-        for rec in chunk:
-            if rec.seq != expected_seq:
-                return count, rules.ChainBreak(expected_seq, "记录缺失（序号不连续）")
-            brk = rules.verify([(rec.seq, rec.prev_hash, rec.hash, rec.hashed_fields())], expected_prev)
-            if brk:
-                return count, brk
-            expected_prev = rec.hash
-            expected_seq += 1
-            count += 1
-        last_seq = chunk[-1].seq
-    if head.last_seq != count or (count and head.last_hash != expected_prev):
-        return count, rules.ChainBreak(count + 1 if head.last_seq > count else head.last_seq,
-                                       "链头与最后一条记录不符（末尾记录被删除）")
-    return count, None
 
 
 def client_ip(request) -> str:
     if request is None:
         return ""
     return (request.META.get("REMOTE_ADDR") or "")[:45]
+
+
+# --- sealing ----------------------------------------------------------------------------------------
+def _sealer_started() -> None:
+    if settings.AUDIT_SEALER == "thread":
+        from .sealer import ensure_running
+
+        ensure_running()
+
+
+def seal_key() -> bytes:
+    return settings.AUDIT_SEAL_KEY
+
+
+@dataclass(frozen=True)
+class SealResult:
+    sealed: int
+    batches: int
+    last_seq: int
+
+
+def audit_seal(*, batch: int | None = None, max_batches: int | None = None) -> SealResult:
+    """Link every committed unsealed record into the chain, one transaction per batch. Sealers exclude each
+    other through the chain head; writers are never blocked by it."""
+    batch = batch or settings.AUDIT_SEAL_BATCH
+    sealed = batches = 0
+    last = 0
+    while max_batches is None or batches < max_batches:
+        n, last_seq = _seal_batch(batch)
+        if n == 0:
+            break
+        sealed += n
+        batches += 1
+        last = last_seq
+    return SealResult(sealed, batches, last)
+
+
+@transaction.atomic(durable=True)
+def _seal_batch(limit: int) -> tuple[int, int]:
+    pg = connection.vendor == "postgresql"
+    head = ChainHead.objects.select_for_update(skip_locked=pg).filter(id=1).first()
+    if head is None:
+        if ChainHead.objects.filter(id=1).exists():
+            return 0, 0  # another sealer holds the head: it will seal these records
+        head = ChainHead.objects.create(id=1, last_seq=0, last_hash=rules.GENESIS)
+    rows = list(AuditRecord.objects.filter(seq__isnull=True).order_by("id").values_list("id", "content_hash")[:limit])
+    if not rows:
+        return 0, head.last_seq
+    links = list(rules.seal(head.last_seq, head.last_hash, (h for _, h in rows)))
+    updates = [(link.seq, link.chain_hash, rid) for (rid, _), link in zip(rows, links)]
+    with connection.cursor() as cur:
+        if pg:
+            values = ",".join(["(%s::bigint,%s,%s::bigint)"] * len(updates))
+            cur.execute(f"UPDATE audit_auditrecord AS a SET seq = v.seq, chain_hash = v.h FROM (VALUES {values}) "
+                        "AS v(seq, h, id) WHERE a.id = v.id AND a.seq IS NULL",
+                        [x for u in updates for x in u])
+            changed = cur.rowcount
+        else:
+            cur.executemany("UPDATE audit_auditrecord SET seq = %s, chain_hash = %s WHERE id = %s AND seq IS NULL",
+                            updates)
+            changed = len(updates) if cur.rowcount in (-1, None) else cur.rowcount
+    if changed != len(updates):
+        raise RuntimeError(f"sealer: {changed} of {len(updates)} records updated; another sealer ran unlocked")
+    last = links[-1]
+    key = seal_key()
+    AuditCheckpoint.objects.create(first_seq=head.last_seq + 1, last_seq=last.seq, last_hash=last.chain_hash,
+                                   count=len(rows), sealed_at=timezone.now(), key_id=rules.key_id(key),
+                                   signature=rules.sign_checkpoint(key, last.seq, last.chain_hash))
+    ChainHead.objects.filter(id=1).update(last_seq=last.seq, last_hash=last.chain_hash)
+    return len(rows), last.seq
+
+
+# --- verifying --------------------------------------------------------------------------------------
+@dataclass
+class VerifyResult:
+    checked: int
+    from_seq: int
+    to_seq: int
+    broken: rules.ChainBreak | None = None
+    overdue: int = 0  # records left unsealed longer than the sealing window
+    overdue_first: list[int] = field(default_factory=list)  # their ids (up to 10)
+    checkpoints: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.broken is None and self.overdue == 0
+
+
+_FIELDS = ("id", "seq", "chain_hash", "content_hash", "at", "actor_id", "actor_name", "kind", "action",
+           "object_type", "object_id", "summary", "before", "after", "ip")
+
+
+def _sealed_rows(start_seq: int, batch: int):
+    last = start_seq
+    while True:
+        chunk = list(AuditRecord.objects.filter(seq__gt=last).order_by("seq").values_list(*_FIELDS)[:batch])
+        if not chunk:
+            return
+        for (rid, seq, chain, stored, at, actor, actor_name, kind, action, otype, oid, summary, before, after,
+             ip) in chunk:
+            yield rules.Sealed(rid, seq, chain, stored, {
+                "at": at.isoformat(), "actor": actor, "actor_name": actor_name, "kind": kind, "action": action,
+                "object_type": otype, "object_id": oid, "summary": summary, "before": before, "after": after,
+                "ip": ip})
+        last = chunk[-1][1]
+
+
+def _start_point(full: bool) -> tuple[int, str, rules.ChainBreak | None]:
+    if full:
+        return 0, rules.GENESIS, None
+    done = AuditVerification.objects.filter(ok=True).order_by("-id").first()
+    if done is None or done.to_seq == 0:
+        return 0, rules.GENESIS, None
+    still = AuditRecord.objects.filter(seq=done.to_seq).values_list("chain_hash", flat=True).first()
+    if still != done.to_hash:
+        return 0, rules.GENESIS, rules.ChainBreak(done.to_seq, "上次核验通过的检查点已被改动，请做完整核验（--full）")
+    return done.to_seq, done.to_hash, None
+
+
+def audit_verify(*, full: bool = False, now=None, batch: int = 5000, record: bool = True) -> VerifyResult:
+    """Check the chain from the last verified checkpoint (or from the start with `full`): content hashes,
+    links, the gapless sequence, every checkpoint's signature and hash, the head, and records left unsealed
+    longer than the sealing window. The outcome is recorded, so the next run starts where this one ended."""
+    now = now or timezone.now()
+    start_seq, start_hash, brk = _start_point(full)
+    key = seal_key()
+    kid = rules.key_id(key)
+    checkpoints = list(AuditCheckpoint.objects.filter(last_seq__gt=start_seq).order_by("last_seq"))
+    by_seq = {c.last_seq: c for c in checkpoints}
+    seq, h, n = start_seq, start_hash, 0
+    if brk is None:
+        for r in _sealed_rows(start_seq, batch):
+            seq_before, h_before = seq, h
+            seq, h, brk = rules.verify([r], start_seq=seq, start_hash=h)
+            if brk:
+                break
+            n += 1
+            cp = by_seq.get(seq)
+            if cp is not None:
+                if cp.last_hash != h:
+                    brk = rules.ChainBreak(seq, "检查点哈希与链不符（检查点之前的记录被改写）", r.record_id)
+                elif cp.key_id != kid or not rules.checkpoint_ok(key, cp.last_seq, cp.last_hash, cp.signature):
+                    brk = rules.ChainBreak(seq, "检查点签名无效（链被整体改写，或签名密钥不同）", r.record_id)
+                if brk:
+                    seq, h = seq_before, h_before
+                    break
+    if brk is None:
+        last_cp = checkpoints[-1] if checkpoints else None
+        head = ChainHead.objects.filter(id=1).first()
+        if last_cp is not None and last_cp.last_seq > seq:
+            brk = rules.ChainBreak(seq + 1, "末尾记录被删除（检查点记载的记录多于现存记录）")
+        elif last_cp is not None and seq > last_cp.last_seq or last_cp is None and seq > start_seq:
+            first = AuditRecord.objects.filter(seq__gt=last_cp.last_seq if last_cp else start_seq).order_by("seq").first()
+            brk = rules.ChainBreak(first.seq, "记录带有序号却不在任何检查点内（被插入）", first.pk)
+        elif head is not None and head.last_seq > seq:
+            brk = rules.ChainBreak(seq + 1, "链头记载的记录多于现存记录（末尾记录被删除）")
+    window = timedelta(seconds=settings.AUDIT_SEAL_WINDOW_SECONDS)
+    late = AuditRecord.objects.filter(seq__isnull=True, at__lt=now - window)
+    result = VerifyResult(checked=n, from_seq=start_seq, to_seq=seq, broken=brk, checkpoints=len(by_seq))
+    result.overdue = late.count()
+    if result.overdue:
+        result.overdue_first = list(late.order_by("id").values_list("id", flat=True)[:10])
+    if record:
+        with transaction.atomic():
+            AuditVerification.objects.create(
+                at=now, full=full, from_seq=start_seq, to_seq=seq, to_hash=h, checked=n, ok=result.ok,
+                broken_seq=brk.seq if brk else None, reason=(brk.reason if brk else "")[:200], overdue=result.overdue)
+    return result

@@ -13,7 +13,7 @@ from .models import AuditRecord
 def audit_list_view(request):
     if not request.user.can(Action.AUDIT_VIEW):
         raise Http404
-    qs = restrict(AuditRecord.objects.select_related("actor"), request.user, Action.AUDIT_VIEW).order_by("-seq")
+    qs = restrict(AuditRecord.objects.select_related("actor"), request.user, Action.AUDIT_VIEW).order_by("-id")
     kind = request.GET.get("kind", "")
     if kind in AuditRecord.Kind.values:
         qs = qs.filter(kind=kind)

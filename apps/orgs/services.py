@@ -95,9 +95,10 @@ def _login_attempt(*, username: str, password: str, ip: str, now) -> tuple[User 
 
 
 @transaction.atomic
-def logout_record(*, user, ip: str = "") -> None:
-    audit_record(actor=user, kind=AuditRecord.Kind.AUTH, action="auth.logout", object_type="user",
-                 object_id=user.pk, summary="退出登录", ip=ip)
+def logout_record(*, user, ip: str = "", reason: str = "") -> None:
+    timeout = reason == "timeout"
+    audit_record(actor=user, kind=AuditRecord.Kind.AUTH, action="auth.timeout" if timeout else "auth.logout",
+                 object_type="user", object_id=user.pk, summary="长时间未操作，自动退出" if timeout else "退出登录", ip=ip)
 
 
 def _token_hash(key: str) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpResponseRedirect, JsonResponse
@@ -16,6 +17,7 @@ from apps.audit.services import client_ip
 from apps.people.selectors import supervisee_counts_by_org
 
 from . import services
+from .middleware import mark_seen
 from .models import User
 from .rules import ROLE_LABELS, Action, Role
 from .selectors import NotFound, access, org_list, parse_pk, staff_list
@@ -30,6 +32,7 @@ def home_url(user) -> str:
     return "/orgs/password/"
 
 
+@login_not_required
 @require_http_methods(["GET", "POST"])
 def login_view(request):
     """The front page: sign-in."""
@@ -52,11 +55,13 @@ def login_view(request):
                 error = exc.message
             else:
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                mark_seen(request)
                 return HttpResponseRedirect(next_url or home_url(user))
     return render(request, "orgs/login.html", {"error": error, "username": username, "next": next_url},
                   status=200 if not error else 401)
 
 
+@login_not_required
 @require_POST
 def logout_view(request):
     if request.user.is_authenticated:
@@ -65,6 +70,7 @@ def logout_view(request):
     return HttpResponseRedirect(settings.LOGIN_URL)
 
 
+@login_not_required
 @require_GET
 def healthz(request):
     try:

@@ -1,29 +1,77 @@
+"""Writers append, the sealer chains in batches, verification names what was changed (ADR 0004).
+Not transactional: the triggers refuse a flush, by design (tests that commit for real are in
+tests/test_audit_concurrency.py)."""
+from datetime import timedelta
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
-from apps.audit.models import AuditRecord
-from apps.audit.services import audit_record, audit_verify
+from apps.audit import rules
+from apps.audit.models import AuditCheckpoint, AuditRecord, AuditVerification, ChainHead
+from apps.audit.services import audit_record, audit_records, audit_seal, audit_verify
+from apps.audit.testing import bypass
 
-pytestmark = pytest.mark.django_db  # not transactional: the triggers refuse the flush, by design
+pytestmark = pytest.mark.django_db
 
 
-def _write(n):
+def _write(n, **kw):
+    out = []
     for i in range(n):
         with transaction.atomic():
-            audit_record(actor=None, kind="change", action="test.write", object_type="t", object_id=i,
-                         summary=f"记录{i}", after={"i": i, "名": "值"})
+            out.append(audit_record(actor=None, kind="change", action="test.write", object_type="t", object_id=i,
+                                    summary=f"记录{i}", after={"i": i, "名": "值"}, **kw))
+    return out
 
 
-def test_chain_verifies_and_command_says_so(capsys):
-    _write(5)
-    assert audit_verify() == (5, None)
+def test_writer_only_inserts_and_the_sealer_chains_in_batches(capsys):
+    recs = _write(5)
+    assert all(r.seq is None and r.chain_hash == "" and len(r.content_hash) == 64 for r in recs)
+    assert ChainHead.objects.get().last_seq == 0  # writers never touch the head
+    result = audit_seal(batch=2)
+    assert (result.sealed, result.batches, result.last_seq) == (5, 3, 5)
+    assert list(AuditRecord.objects.order_by("id").values_list("seq", flat=True)) == [1, 2, 3, 4, 5]
+    assert list(AuditCheckpoint.objects.values_list("first_seq", "last_seq", "count")) == [(1, 2, 2), (3, 4, 2), (5, 5, 1)]
+    assert audit_seal().sealed == 0
+    r = audit_verify()
+    assert r.ok and r.checked == 5 and (r.from_seq, r.to_seq) == (0, 5)
     call_command("audit_verify")
-    assert "审计链完好：共 5 条记录" in capsys.readouterr().out
+    assert "审计链完好：核验 0 条记录" in capsys.readouterr().out  # the second run starts at the checkpoint
+
+
+def test_verification_continues_from_the_last_verified_checkpoint():
+    _write(3)
+    audit_seal()
+    assert audit_verify().checked == 3
+    _write(2)
+    audit_seal()
+    r = audit_verify()
+    assert (r.checked, r.from_seq, r.to_seq) == (2, 3, 5) and r.ok
+    assert audit_verify(full=True).checked == 5
+    assert AuditVerification.objects.filter(ok=True).count() == 3
+
+
+def test_a_rolled_back_writer_leaves_no_record_and_no_gap():
+    _write(1)
+    with pytest.raises(ZeroDivisionError):
+        with transaction.atomic():
+            audit_record(actor=None, kind="change", action="test.rollback")
+            1 / 0
+    _write(1)
+    audit_seal()
+    assert list(AuditRecord.objects.values_list("seq", flat=True)) == [1, 2]
+    assert audit_verify().ok
+
+
+def test_bulk_records_are_sealed_like_single_ones():
+    with transaction.atomic():
+        audit_records([{"actor": None, "kind": "change", "action": "test.bulk", "object_id": i} for i in range(2500)])
+    assert audit_seal(batch=1000).batches == 3
+    assert audit_verify().checked == 2500
 
 
 def test_audit_record_outside_a_transaction_is_refused(monkeypatch):
-    # Tests run inside a transaction (a flush would be refused by the triggers), so stand outside one:
     from django.db import connections
 
     monkeypatch.setattr(connections["default"], "in_atomic_block", False)
@@ -34,8 +82,7 @@ def test_audit_record_outside_a_transaction_is_refused(monkeypatch):
 
 
 def test_model_refuses_update_and_delete():
-    _write(1)
-    rec = AuditRecord.objects.get()
+    rec = _write(1)[0]
     rec.summary = "改"
     with pytest.raises(PermissionError):
         rec.save()
@@ -43,45 +90,127 @@ def test_model_refuses_update_and_delete():
         rec.delete()
 
 
-def test_database_refuses_update_and_delete():
+def _sql_refused(sql, params=None):
+    with pytest.raises(DatabaseError, match="append-only"):
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute(sql, params)
+
+
+def test_database_refuses_every_update_but_the_sealers_one():
     _write(2)
-    for sql in ("UPDATE audit_auditrecord SET summary = 'x' WHERE seq = 1", "DELETE FROM audit_auditrecord WHERE seq = 2"):
-        with pytest.raises(DatabaseError, match="append-only"):
-            with transaction.atomic(), connection.cursor() as cur:
-                cur.execute(sql)
-    assert AuditRecord.objects.count() == 2 and audit_verify()[1] is None
+    first = AuditRecord.objects.order_by("id").first().pk
+    _sql_refused("UPDATE audit_auditrecord SET summary = 'x' WHERE id = %s", [first])
+    _sql_refused("DELETE FROM audit_auditrecord WHERE id = %s", [first])
+    # sealing may not change anything else at the same time
+    _sql_refused("UPDATE audit_auditrecord SET seq = 1, chain_hash = 'a', summary = 'x' WHERE id = %s", [first])
+    audit_seal()
+    # and a sealed record cannot be re-sealed
+    _sql_refused("UPDATE audit_auditrecord SET seq = 9, chain_hash = 'b' WHERE id = %s", [first])
+    _sql_refused("UPDATE audit_auditcheckpoint SET last_hash = 'x'")
+    _sql_refused("DELETE FROM audit_auditcheckpoint")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # or PostgreSQL refuses for pending FK checks instead
+        _sql_refused("TRUNCATE audit_auditrecord")
+    assert audit_verify().ok
 
 
-def _bypass_triggers(sql):
-    """What an attacker with the database owner's rights could do."""
-    with connection.cursor() as cur:
-        if connection.vendor == "sqlite":
-            cur.execute("DROP TRIGGER audit_no_update")
-            cur.execute("DROP TRIGGER audit_no_delete")
-            cur.execute(sql)
-        else:
-            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # fire the deferred FK checks first
-            cur.execute("ALTER TABLE audit_auditrecord DISABLE TRIGGER USER")
-            cur.execute(sql)
-            cur.execute("ALTER TABLE audit_auditrecord ENABLE TRIGGER USER")
+def _sealed(n):
+    _write(n)
+    audit_seal()
+    return {r.seq: r for r in AuditRecord.objects.all()}
 
 
-def test_tampered_record_is_named(capsys):
-    _write(5)
-    _bypass_triggers("UPDATE audit_auditrecord SET summary = '篡改' WHERE seq = 3")
-    count, brk = audit_verify()
-    assert (count, brk.seq) == (2, 3)
-    with pytest.raises(CommandError, match="第 3 条记录"):
+def test_changed_record_is_named_with_its_id(capsys):
+    recs = _sealed(5)
+    bypass("UPDATE audit_auditrecord SET summary = '篡改' WHERE seq = 3")
+    r = audit_verify()
+    assert (r.checked, r.broken.seq, r.broken.record_id, r.broken.reason) == (2, 3, recs[3].pk, rules.CHANGED)
+    with pytest.raises(CommandError, match=f"第 3 条记录（记录 ID {recs[3].pk}）"):
         call_command("audit_verify")
 
 
 def test_removed_record_is_named():
-    _write(5)
-    _bypass_triggers("DELETE FROM audit_auditrecord WHERE seq = 4")
-    assert audit_verify()[1].seq == 4
+    _sealed(5)
+    bypass("DELETE FROM audit_auditrecord WHERE seq = 4")
+    assert (audit_verify().broken.seq, audit_verify().broken.reason) == (4, rules.REMOVED)
 
 
-def test_removed_last_record_is_noticed():
-    _write(3)
-    _bypass_triggers("DELETE FROM audit_auditrecord WHERE seq = 3")
-    assert audit_verify()[1] is not None
+def test_removed_tail_is_noticed():
+    _sealed(3)
+    bypass("DELETE FROM audit_auditrecord WHERE seq = 3")
+    brk = audit_verify().broken
+    assert brk.seq == 3 and "末尾" in brk.reason
+
+
+def test_reordered_records_are_named():
+    recs = _sealed(5)
+    a, b = recs[2].pk, recs[3].pk
+    bypass("UPDATE audit_auditrecord SET seq = -1 WHERE id = %s" % a,
+           "UPDATE audit_auditrecord SET seq = 2 WHERE id = %s" % b,
+           "UPDATE audit_auditrecord SET seq = 3 WHERE id = %s" % a)
+    brk = audit_verify().broken
+    assert (brk.seq, brk.record_id, brk.reason) == (2, b, rules.RELINKED)
+
+
+def test_record_inserted_after_the_last_checkpoint_is_named():
+    _sealed(3)
+    at = timezone.now()
+    forged = {"at": at.isoformat(), "actor": None, "actor_name": "x", "kind": "change", "action": "forged",
+              "object_type": "", "object_id": "", "summary": "", "before": None, "after": None, "ip": ""}
+    head = ChainHead.objects.get()
+    ch = rules.content_hash(forged)
+    link = rules.link_hash(head.last_hash, 4, ch)
+    bypass("INSERT INTO audit_auditrecord (at, actor_name, kind, action, object_type, object_id, summary, ip, "
+           "content_hash, seq, chain_hash) VALUES (%s, 'x', 'change', 'forged', '', '', '', '', %s, 4, %s)",
+           params=[at, ch, link])
+    brk = audit_verify().broken
+    assert brk.seq == 4 and "被插入" in brk.reason
+
+
+def test_a_chain_rewritten_inside_the_database_fails_the_signatures(settings):
+    """An attacker who changes a record and recomputes every hash after it, and the checkpoints' hashes too,
+    still cannot sign the checkpoints without the key that lives outside the database."""
+    recs = _sealed(4)
+    fields = recs[2].hashed_fields() | {"summary": "改写"}
+    ch = rules.content_hash(fields)
+    h = recs[1].chain_hash
+    new = {}
+    for seq in (2, 3, 4):
+        rh = ch if seq == 2 else recs[seq].content_hash
+        h = rules.link_hash(h, seq, rh)
+        new[seq] = (rh, h)
+    stmts = ["UPDATE audit_auditrecord SET summary = '改写', content_hash = '%s', chain_hash = '%s' WHERE seq = 2"
+             % new[2]]
+    stmts += ["UPDATE audit_auditrecord SET chain_hash = '%s' WHERE seq = %d" % (new[s][1], s) for s in (3, 4)]
+    stmts.append("UPDATE audit_auditcheckpoint SET last_hash = '%s' WHERE last_seq = 4" % new[4][1])
+    bypass(*stmts)
+    brk = audit_verify(full=True).broken
+    assert brk.seq == 4 and "签名无效" in brk.reason
+
+
+def test_records_left_unsealed_too_long_are_flagged(settings):
+    settings.AUDIT_SEAL_WINDOW_SECONDS = 60
+    late = _write(2)
+    r = audit_verify(now=timezone.now() + timedelta(seconds=61))
+    assert not r.ok and r.broken is None and r.overdue == 2 and r.overdue_first == [x.pk for x in late]
+    assert audit_verify(now=timezone.now() + timedelta(seconds=30)).overdue == 0
+    audit_seal()
+    assert audit_verify(now=timezone.now() + timedelta(seconds=61)).ok
+
+
+def test_command_fails_on_overdue_records(settings):
+    settings.AUDIT_SEAL_WINDOW_SECONDS = 0
+    _write(1)
+    with pytest.raises(CommandError, match="超过封存时限仍未封存"):
+        call_command("audit_verify")
+    call_command("audit_seal")
+    call_command("audit_verify")
+
+
+def test_changing_an_already_verified_record_is_caught_by_the_full_check():
+    _sealed(3)
+    assert audit_verify().ok
+    bypass("UPDATE audit_auditrecord SET summary = '篡改' WHERE seq = 2")
+    assert audit_verify().ok  # the incremental run starts after seq 3 ...
+    assert audit_verify(full=True).broken.seq == 2  # ... the full run reads everything

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from apps.audit.models import AuditRecord
-from apps.audit.services import audit_record
+from apps.audit.services import audit_record, audit_seal
 from apps.orgs import rules as org_rules
 from apps.orgs.models import Organisation, User
 from apps.orgs.services import org_create, staff_create
@@ -67,6 +67,7 @@ class Command(BaseCommand):
                          after={**counts, "seed": seed, "today": demo.DEMO_TODAY.isoformat(),
                                 "set_after_create": ["status", "residence_lon", "residence_lat", "deciding_organ"],
                                 "supervisee_ids": [s.pk for s in created]})
+        audit_seal()  # a seed is one big write: chain its records now rather than a few seconds later
         elapsed = time.perf_counter() - t0
         self._report(counts, created, elapsed, orgs, quiet)
 
