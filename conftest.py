@@ -34,6 +34,7 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.AUDIT_SEALER = "off"
+    settings.ZHIJIAO_EAGER_IN_THREAD = False  # background jobs run inline in tests, after the commit
 
 
 @pytest.fixture(scope="session", autouse=True)

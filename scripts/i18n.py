@@ -116,7 +116,31 @@ def _audit_kinds():
     return [label for _value, label in AuditRecord.Kind.choices]
 
 
+def _audit_labels():
+    from apps.oversight.labels import ACTION_LABELS, OBJECT_LABELS
+
+    return [*ACTION_LABELS.values(), *OBJECT_LABELS.values()]
+
+
+def _export_states():
+    from apps.people.models import ExportJob
+
+    return [label for _value, label in ExportJob.State.choices]
+
+
+def _org_counters():
+    import django.apps
+
+    django.apps.apps.get_app_config("people").ready()
+    from apps.orgs.extensions import _org_counters
+
+    return [label for _a, label, _c in _org_counters]
+
+
 DYNAMIC_SOURCES = {
+    "audit_labels": _audit_labels,  # apps/oversight/labels.py ACTION_LABELS, OBJECT_LABELS
+    "export_states": _export_states,  # apps/people/models.py ExportJob.State
+    "org_counters": _org_counters,  # labels registered through apps/orgs/extensions.py
     "people_labels": _people_labels,  # sentence type / management level / status labels (rules.*_LABELS)
     "nav": _nav_labels,  # apps/orgs/context.py nav_items
     "tabs": _tab_labels,  # apps/people/views.py TABS
@@ -133,8 +157,14 @@ DYNAMIC_TEMPLATE_VARS = {
     ("people/form.html", "title"): "forms",
     ("people/form.html", "field.label"): "forms",
     ("people/list.html", "v"): "people_labels",
-    ("audit/list.html", "l"): "audit_kinds",
-    ("audit/list.html", "r.get_kind_display"): "audit_kinds",
+    ("oversight/audit_list.html", "l"): "audit_kinds",
+    ("oversight/audit_list.html", "r.get_kind_display"): "audit_kinds",
+    ("oversight/audit_list.html", "label"): "audit_labels",
+    ("oversight/audit_list.html", "row.action_label"): "audit_labels",
+    ("orgs/staff.html", "l"): "roles",
+    ("orgs/staff.html", "counter_label"): "org_counters",
+    ("people/_export_progress.html", "job.get_state_display"): "export_states",
+    ("people/export_job.html", "j.get_state_display"): "export_states",
     ("base.html", "r"): "roles",
     ("orgs/staff.html", "r"): "roles",
     ("orgs/staff_form.html", "label"): "roles",

@@ -1,26 +1,34 @@
-"""The authorization matrix: every URL and endpoint, for every role, inside and outside the caller's
-jurisdiction, for an adult's record and a minor's. A URL that is not enrolled here fails the suite.
+"""The authorization matrix: every URL and every method it answers, for every role, inside and outside the
+caller's jurisdiction, for an adult's record and a minor's. A URL or a method that is not enrolled here fails the
+suite. For the lists (the page, the export, the API), the rows themselves are checked: who appears, masked or not,
+as a link or not.
 
 Denied answers look exactly like not-found (404, same message) for records and pages; the API answers
 401 without a token and 403 for a list the role may not read."""
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass, field
 from typing import Callable
+from urllib.parse import urlencode
 
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from openpyxl import load_workbook
 from PIL import Image
 
 from apps.orgs import services as org_services
 from apps.orgs.rules import Action, Role
-from apps.orgs.testing import given_staff, given_supervisee
+from apps.orgs.testing import given_staff
+from apps.people import rules as people_rules
 from apps.people.models import Supervisee
+from apps.people.testing import given_supervisee
 
 A = Action
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 @dataclass(frozen=True)
@@ -34,11 +42,13 @@ class Spec:
     api: bool = False
     data: dict = field(default_factory=dict)
     extra: Callable | None = None  # extra kwargs for reverse()
+    rows: str = ""  # "html", "xlsx" or "api": check which people the answer lists
 
 
 BAD_FORM = {"name": "<script>", "id_number": "1"}
 SPECS = [
     Spec("login", "GET", None, (200, 302)),
+    Spec("login", "POST", None, (401,), data={"username": "nobody", "password": "x"}),
     Spec("logout", "POST", None, (302,)),
     Spec("healthz", "GET", None, (200,)),
     Spec("set_language", "POST", None, (302,), data={"language": "en", "next": "/people/"}),
@@ -49,11 +59,18 @@ SPECS = [
     Spec("orgs:staff_create", "POST", A.STAFF_MANAGE, (422,), data={"username": ""}),
     Spec("orgs:staff_active", "POST", A.STAFF_MANAGE, (302,), data={"active": "1", "reason": "复职"},
          extra=lambda ctx: {"pk": ctx["staff_target"].pk}),
+    Spec("orgs:staff_unlock", "POST", A.STAFF_MANAGE, (302,), data={"reason": "本人来电"},
+         extra=lambda ctx: {"pk": ctx["staff_target"].pk}),
+    Spec("orgs:staff_password_reset", "POST", A.STAFF_MANAGE, (302,), data={"reason": ""},
+         extra=lambda ctx: {"pk": ctx["staff_target"].pk}),
     Spec("orgs:password", "GET", None, (200,)),
     Spec("orgs:password", "POST", None, (422,), data={"old": "wrong", "new": "x", "new_again": "y"}),
     Spec("audit:list", "GET", A.AUDIT_VIEW, (200,)),
-    Spec("people:list", "GET", A.SUPERVISEE_VIEW, (200,)),
-    Spec("people:export", "GET", A.SUPERVISEE_EXPORT, (200,)),
+    Spec("audit:export", "GET", A.AUDIT_VIEW, (200,)),
+    Spec("people:list", "GET", A.SUPERVISEE_VIEW, (200,), rows="html"),
+    Spec("people:export", "POST", A.SUPERVISEE_EXPORT, (200,), rows="xlsx"),
+    Spec("people:export_job", "GET", A.SUPERVISEE_EXPORT, (200,), extra=lambda ctx: {"pk": ctx["job"](ctx)}),
+    Spec("people:export_download", "GET", A.SUPERVISEE_EXPORT, (200,), extra=lambda ctx: {"pk": ctx["job"](ctx)}),
     Spec("people:create", "GET", A.SUPERVISEE_CREATE, (200,)),
     Spec("people:create", "POST", A.SUPERVISEE_CREATE, (422,), data=BAD_FORM),
     Spec("people:import", "GET", A.SUPERVISEE_IMPORT, (200,)),
@@ -76,7 +93,7 @@ SPECS = [
     Spec("api:token_delete", "DELETE", A.ORG_VIEW, (204,), api=True, denied=401),
     Spec("api:me", "GET", A.ORG_VIEW, (200,), api=True, denied=401),
     Spec("api:orgs", "GET", A.ORG_VIEW, (200,), api=True, denied=401),
-    Spec("api:supervisees", "GET", A.SUPERVISEE_VIEW, (200,), api=True, denied=403),
+    Spec("api:supervisees", "GET", A.SUPERVISEE_VIEW, (200,), api=True, denied=403, rows="api"),
     Spec("api:supervisee_create", "POST", A.SUPERVISEE_CREATE, (422,), api=True, denied=403,
          data={k: "1" for k in ("name", "id_number", "household_address", "residence_address", "judicial_office",
                                 "sentence_type", "deciding_organ_name", "judgment_number", "crime",
@@ -85,6 +102,11 @@ SPECS = [
     Spec("api:supervisee_patch", "PATCH", A.SUPERVISEE_CHANGE, (200,), api=True, per_record=True,
          data={"phone": "13807910088"}),
 ]
+# the API's list and create share one path (GET and POST), as do its detail and patch
+API_PATHS = {("api:supervisees", "POST"): "api:supervisee_create", ("api:supervisee_create", "GET"): "api:supervisees",
+             ("api:supervisee_detail", "PATCH"): "api:supervisee_patch",
+             ("api:supervisee_patch", "GET"): "api:supervisee_detail",
+             ("api:token_create", "DELETE"): "api:token_delete", ("api:token_delete", "POST"): "api:token_create"}
 
 
 def _url_names():
@@ -97,11 +119,39 @@ def _url_names():
     return set(walk(get_resolver().url_patterns))
 
 
-def test_every_url_is_enrolled_in_the_matrix():
-    enrolled = {s.name for s in SPECS}
-    missing = _url_names() - enrolled
-    assert not missing, f"URLs not enrolled in the authorization matrix: {sorted(missing)}"
-    assert not enrolled - _url_names(), "matrix names URLs that do not exist"
+def _sample_kwargs(name: str) -> dict:
+    """Any value for each argument the URL takes (the method check answers before the record is looked up)."""
+    pattern = next(p for p in _patterns() if p[0] == name)[1]
+    return {k: 1 for k in getattr(pattern, "converters", {})}
+
+
+def _patterns():
+    def walk(patterns, ns=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, f"{ns}{p.namespace}:" if p.namespace else ns)
+            elif isinstance(p, URLPattern):
+                yield ns + (p.name or ""), p.pattern
+    return list(walk(get_resolver().url_patterns))
+
+
+@pytest.mark.django_db
+def test_every_url_and_every_method_it_answers_is_enrolled(tree):
+    """A method a view accepts answers anything but 405; each (URL, method) must be in the matrix, and nothing in
+    the matrix may be a method the URL refuses."""
+    enrolled = {(s.name, s.method) for s in SPECS}
+    admin = given_staff(tree.province, "sysadmin")
+    answered = set()
+    for name in _url_names():
+        url = reverse(name, kwargs=_sample_kwargs(name) or None)
+        for method in METHODS:
+            c = Client()
+            c.force_login(admin)
+            status = c.generic(method, url, data="{}", content_type="application/json").status_code
+            if status != 405:
+                answered.add((API_PATHS.get((name, method), name), method))
+    assert not answered - enrolled, f"not enrolled in the authorization matrix: {sorted(answered - enrolled)}"
+    assert not enrolled - answered, f"the matrix names what no URL answers: {sorted(enrolled - answered)}"
 
 
 def _photo():
@@ -110,16 +160,65 @@ def _photo():
     return ContentFile(buf.getvalue(), "p.jpg")
 
 
+NAMES = {("inside", "adult"): "周建国", ("inside", "minor"): "李小龙", ("outside", "adult"): "郑海涛",
+         ("outside", "minor"): "孙小美"}
+
+
+def _expected_rows(user, targets) -> dict[str, tuple[bool, bool]]:
+    """name -> (listed, shown in clear) for this reader: listed when in scope; in clear when not a sealed minor."""
+    out = {}
+    for key, s in targets.items():
+        in_scope = s.org_path.startswith(user.scope_path)
+        out[NAMES[key]] = (in_scope, in_scope and (not s.is_minor or user.minor_access))
+    return out
+
+
+def _check_rows(spec, resp, user, targets, failures, label):
+    expected = _expected_rows(user, targets)
+    if spec.rows == "html":
+        body = resp.content.decode()
+        for key, s in targets.items():
+            name = NAMES[key]
+            listed, clear = expected[name]
+            masked = people_rules.mask_name(name)
+            link = f'href="/people/{s.pk}/"' in body
+            shown = (name in body) if clear else (listed and masked in body)
+            if (name in body) != clear or link != clear or (listed and not clear and masked not in body) or (
+                    not listed and (name in body or link)) or (listed and not shown):
+                failures.append(f"{label}: list row for {key} wrong (clear={name in body}, link={link})")
+    elif spec.rows == "xlsx":
+        ws = load_workbook(io.BytesIO(resp.content)).active
+        names = {row[0] for row in ws.iter_rows(min_row=2, values_only=True)}
+        for key, s in targets.items():
+            name = NAMES[key]
+            listed, clear = expected[name]
+            want = {name} if clear else ({people_rules.mask_name(name)} if listed else set())
+            if (want - names) or (not clear and name in names) or (not listed and people_rules.mask_name(name) in names):
+                failures.append(f"{label}: export row for {key} wrong ({sorted(names)})")
+            if not clear and s.id_number in str(list(ws.values)):
+                failures.append(f"{label}: export shows the sealed ID number of {key}")
+    elif spec.rows == "api":
+        results = {r["id"]: r for r in resp.json()["results"]}
+        for key, s in targets.items():
+            listed, clear = expected[NAMES[key]]
+            r = results.get(s.pk)
+            if listed != (r is not None) or (r and (r["name"] == NAMES[key]) != clear) or (
+                    r and not clear and r["id_number"] == s.id_number):
+                failures.append(f"{label}: API row for {key} wrong ({r})")
+
+
 @pytest.mark.django_db
-def test_authorization_matrix(tree, settings, tmp_path):
+def test_authorization_matrix(tree, settings, tmp_path, django_capture_on_commit_callbacks):
     settings.MEDIA_ROOT = tmp_path
     dh_officer = given_staff(tree.donghu, "county_officer", minor_access=True)
     xh_officer = given_staff(tree.xihu, "county_officer", minor_access=True)
     targets = {
-        ("inside", "adult"): given_supervisee(dh_officer, office=tree.donghu_office),
-        ("inside", "minor"): given_supervisee(dh_officer, office=tree.donghu_office, minor=True),
-        ("outside", "adult"): given_supervisee(xh_officer, office=tree.xihu_office),
-        ("outside", "minor"): given_supervisee(xh_officer, office=tree.xihu_office, minor=True),
+        ("inside", "adult"): given_supervisee(dh_officer, office=tree.donghu_office, name=NAMES[("inside", "adult")]),
+        ("inside", "minor"): given_supervisee(dh_officer, office=tree.donghu_office, minor=True,
+                                              name=NAMES[("inside", "minor")]),
+        ("outside", "adult"): given_supervisee(xh_officer, office=tree.xihu_office, name=NAMES[("outside", "adult")]),
+        ("outside", "minor"): given_supervisee(xh_officer, office=tree.xihu_office, minor=True,
+                                               name=NAMES[("outside", "minor")]),
     }
     for s in targets.values():
         s.photo.save(f"s{s.pk}.jpg", _photo(), save=True)
@@ -132,11 +231,30 @@ def test_authorization_matrix(tree, settings, tmp_path):
     }
     users = [given_staff(org, role.value) for role, org in home.items()]
     users.append(given_staff(tree.donghu, "county_officer", minor_access=True))  # holds the minors grant
-    ctx = {"staff_target": given_staff(tree.xihu_office, "office_staff")}
+
+    def job_for(ctx):
+        """An export job of the user being checked (one per user; a job is seen only by its owner)."""
+        from apps.people.models import ExportJob
+
+        user = ctx["user"]
+        job = ExportJob.objects.filter(requested_by=user).first()
+        if job is None:
+            with django_capture_on_commit_callbacks(execute=True):
+                settings.ZHIJIAO_EXPORT_INLINE_MAX = 0
+                from apps.people.selectors import SuperviseeFilters
+                from apps.people.services import supervisee_export
+
+                if user.can(A.SUPERVISEE_EXPORT):
+                    job = supervisee_export(actor=user, filters=SuperviseeFilters()).job
+                settings.ZHIJIAO_EXPORT_INLINE_MAX = 2000
+        return job.pk if job else 999999
+
+    ctx = {"staff_target": given_staff(tree.xihu_office, "office_staff"), "job": job_for}
 
     failures = []
     checked = 0
     for user in users:
+        ctx["user"] = user
         for spec in SPECS:
             cases = targets.items() if spec.per_record else [(None, None)]
             for key, target in cases:
@@ -154,12 +272,10 @@ def test_authorization_matrix(tree, settings, tmp_path):
                     kwargs.update(spec.extra(ctx))
                 url = reverse(spec.name, kwargs=kwargs or None)
                 if spec.api and spec.method in ("POST", "PATCH"):
-                    import json
-
                     resp = client.generic(spec.method, url, json.dumps(spec.data), content_type="application/json",
                                           **headers)
                 else:
-                    resp = client.generic(spec.method, url, data=_encode(spec.data),
+                    resp = client.generic(spec.method, url, data=urlencode(spec.data),
                                           content_type="application/x-www-form-urlencoded", **headers)
                 allowed = spec.action is None or user.can(spec.action)
                 if spec.per_record and allowed:
@@ -167,19 +283,15 @@ def test_authorization_matrix(tree, settings, tmp_path):
                 # a record the caller may not see answers 404 whatever the reason; other denials spec.denied
                 expected = spec.ok if allowed else ((404,) if spec.per_record else (spec.denied,))
                 checked += 1
+                label = f"{user.roles[0]}{'+minors' if user.minor_access else ''} {spec.method} {spec.name} {key or ''}"
                 if resp.status_code not in expected:
-                    failures.append(f"{user.roles[0]}{'+minors' if user.minor_access else ''} {spec.method} "
-                                    f"{spec.name} {key or ''}: got {resp.status_code}, expected {expected}")
+                    failures.append(f"{label}: got {resp.status_code}, expected {expected}")
                 elif spec.per_record and spec.api and not allowed:
                     assert resp.json() == {"detail": "记录不存在或您无权查看"}
+                elif spec.rows and allowed:
+                    _check_rows(spec, resp, user, targets, failures, label)
     assert not failures, f"{len(failures)} of {checked} cases wrong:\n" + "\n".join(failures)
-    assert checked > 500
-
-
-def _encode(data: dict) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode(data)
+    assert checked > 600
 
 
 @pytest.mark.django_db

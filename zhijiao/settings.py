@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.orgs",
     "apps.people",
+    "apps.oversight",
     "apps.api",
 ]
 
@@ -59,6 +60,7 @@ MIDDLEWARE = [
     # every page needs a signed-in user unless its view is marked @login_not_required (sign-in, health, the API,
     # which authenticates each request with its bearer token)
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "apps.orgs.middleware.PasswordChangeRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "zhijiao.urls"
@@ -161,6 +163,8 @@ CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # embedded default: run in-process
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+# Embedded default only: jobs an officer waits for run in a thread of the web process (zhijiao/background.py).
+ZHIJIAO_EAGER_IN_THREAD = os.environ.get("ZHIJIAO_EAGER_IN_THREAD", "1") == "1"
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("ZHIJIAO_CELERY_QUEUE", "celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -169,6 +173,8 @@ CELERY_BEAT_SCHEDULE = {
     "audit-seal": {"task": "audit.seal", "schedule": float(os.environ.get("ZHIJIAO_AUDIT_SEAL_SECONDS", 2))},
     # check the chain from the last verified checkpoint, every night at 02:30 Beijing time
     "audit-verify-nightly": {"task": "audit.verify_chain", "schedule": crontab(hour=2, minute=30)},
+    # staged import sheets older than a day, export files older than ZHIJIAO_EXPORT_KEEP_DAYS
+    "files-sweep-daily": {"task": "people.sweep_files", "schedule": crontab(hour=3, minute=10)},
 }
 
 # --- audit log (ADR 0004) -------------------------------------------------------------------
@@ -184,6 +190,11 @@ AUDIT_SEAL_WINDOW_SECONDS = int(os.environ.get("ZHIJIAO_AUDIT_SEAL_WINDOW_SECOND
 _audit_key = os.environ.get("ZHIJIAO_AUDIT_KEY", "")
 AUDIT_SEAL_KEY = (_audit_key.encode() if _audit_key else
                   hashlib.sha256(b"zhijiao-audit-seal\n" + SECRET_KEY.encode()).digest())
+
+# --- Excel export -----------------------------------------------------------------------------
+# Up to this many rows the file is built while the officer waits; more is a background job with progress.
+ZHIJIAO_EXPORT_INLINE_MAX = int(os.environ.get("ZHIJIAO_EXPORT_INLINE_MAX", 2000))
+ZHIJIAO_EXPORT_KEEP_DAYS = int(os.environ.get("ZHIJIAO_EXPORT_KEEP_DAYS", 7))
 
 # --- shared data (real public data for the demo) --------------------------
 # Real public data for the demo seed: a trimmed copy of ../shared/data kept in the repository (data/demo/README.md),

@@ -5,19 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Optional
 
-from django.conf import settings
 from django.http import HttpRequest
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
-from apps.audit.services import audit_view, client_ip
+from apps.audit.context import client_ip
 from apps.orgs import services as org_services
 from apps.orgs.rules import Action
 from apps.orgs.selectors import NotFound, org_list
-from apps.people import rules as people_rules
 from apps.people import services as people_services
-from apps.people.selectors import SuperviseeFilters, access_supervisee, can_reveal, supervisee_list
+from apps.people.selectors import (PageRequest, SuperviseeFilters, access_supervisee, present,
+                                   supervisee_page)
 
 
 class BearerToken(HttpBearer):
@@ -85,6 +84,8 @@ def token_create(request: HttpRequest, payload: TokenIn):
                                           ip=client_ip(request))
     except org_services.LoginFailed as exc:
         return Status(401, {"detail": exc.message})
+    if user.must_change_password:
+        return Status(401, {"detail": "管理员为该账号设置了临时密码，请先在网页登录并修改密码"})
     issued = org_services.token_issue(user=user, name=payload.name, ip=client_ip(request))
     return Status(200, {"token": issued.key, "expires_at": issued.token.expires_at.isoformat()})
 
@@ -144,36 +145,44 @@ class SuperviseePage(Schema):
     count: int
     page: int
     page_size: int
+    next_cursor: Optional[str]
+    previous_cursor: Optional[str]
     results: list[SuperviseeRow]
 
 
-def _row(s, reveal: bool) -> dict:
-    show = reveal or not s.is_minor
-    return {"id": s.pk, "name": s.name if show else people_rules.mask_name(s.name),
-            "id_number": s.id_number if show else people_rules.mask_id(s.id_number), "gender": s.gender,
+def _row(row) -> dict:
+    """A row as the reader may see it (apps.people.selectors.present masks a sealed minor)."""
+    s = row.s
+    return {"id": s.pk, "name": row.name, "id_number": row.id_number, "gender": s.gender,
             "sentence_type": s.sentence_type, "judicial_office_id": s.judicial_office_id,
             "judicial_office": s.judicial_office.name, "management_level": s.management_level, "status": s.status,
             "is_minor": s.is_minor, "supervision_start": s.supervision_start, "supervision_end": s.supervision_end}
 
 
 @api.get("/supervisees", response=SuperviseePage, tags=["people"])
-def supervisees(request, q: str = "", office: str = "", sentence_type: str = "", level: str = "", status: str = "",
-                minor: str = "", page: int = 1, page_size: int = 50):
-    """Supervisees in the caller's jurisdiction; minors' names and ID numbers masked without the grant."""
+def supervisees(request, q: str = "", office: str = "", county: str = "", sentence_type: str = "", level: str = "",
+                status: str = "", minor: str = "", sort: str = "-start", cursor: str = "", page: int = 1,
+                page_size: int = 50):
+    """Supervisees in the caller's jurisdiction; a minor's name and ID number masked without the grant.
+
+    Page through a long list with `cursor` (the `next_cursor` of the previous answer): each page then costs the
+    same however deep. `page` (offset) is accepted up to page 100 for short lists."""
     user = request.auth
     if not user.can(Action.SUPERVISEE_VIEW):
         raise HttpError(403, "您没有查看社区矫正对象的权限")
     page_size = max(1, min(page_size, 200))
-    page = max(1, min(page, 100_000))
-    qs = supervisee_list(fetched_by=user, filters=SuperviseeFilters(
-        q=q[:40], office=office, sentence_type=sentence_type, level=level, status=status, minor=minor))
-    count = qs.count()
-    rows = list(qs[(page - 1) * page_size: page * page_size])
-    if rows:
-        audit_view(actor=user, object_type="supervisee", object_ids=[s.pk for s in rows],
-                   summary=f"API 查询社区矫正对象列表（{len(rows)}人）", ip=client_ip(request))
-    return {"count": count, "page": page, "page_size": page_size,
-            "results": [_row(s, bool(user.minor_access)) for s in rows]}
+    if page > 100 and not cursor:
+        raise HttpError(422, "page 超过 100 时请改用 cursor 翻页（上一页回答中的 next_cursor）")
+    page = max(1, page)
+    filters = SuperviseeFilters(q=q[:40], office=office, county=county, sentence_type=sentence_type, level=level,
+                                status=status, minor=minor, sort=sort)
+    p, rows = supervisee_page(fetched_by=user, filters=filters,
+                              request=PageRequest(page=None if cursor else page, after=cursor[:200], per=page_size),
+                              summary="API 查询社区矫正对象列表（{n}人）", ip=client_ip(request))
+    return {"count": p.count, "page": p.number, "page_size": page_size,
+            "next_cursor": p.next_cursor if p.has_next else None,
+            "previous_cursor": p.previous_cursor if p.has_previous else None,
+            "results": [_row(r) for r in rows]}
 
 
 class SuperviseeDetail(SuperviseeRow):
@@ -195,27 +204,26 @@ class SuperviseeDetail(SuperviseeRow):
     sentence_end_date: Optional[date]
 
 
-def _detail(s, reveal: bool = True) -> dict:
-    """The full record; for a sealed minor the caller may not open, only what the list would show."""
-    d = _row(s, reveal)
-    for f in ("ethnicity", "birth_date", "phone", "household_address", "residence_address", "deciding_organ_name",
-              "judgment_number", "crime", "original_penalty", "judgment_date", "effective_date", "term_months",
-              "detention_days", "release_date", "sentence_end_date"):
+def _detail(user, s) -> dict:
+    """The full record; for a sealed minor the caller may not open (just created by someone without the grant),
+    only what the list would show."""
+    row = present(user, s)
+    d = _row(row)
+    for f in ("ethnicity", "deciding_organ_name", "crime", "original_penalty", "judgment_date", "effective_date",
+              "term_months", "detention_days", "release_date", "sentence_end_date"):
         d[f] = getattr(s, f)
+    for f in ("phone", "household_address", "residence_address", "judgment_number"):
+        d[f] = getattr(row, f)
+    d["birth_date"] = s.birth_date if not row.sealed else date(s.birth_date.year, 1, 1)
     d["execution_county"] = s.execution_county.name
-    if not reveal:
-        for f in ("phone", "household_address", "residence_address", "judgment_number"):
-            d[f] = ""
-        d["birth_date"] = date(s.birth_date.year, 1, 1)
     return d
 
 
 @api.get("/supervisees/{supervisee_id}", response=SuperviseeDetail, tags=["people"])
 def supervisee_detail(request, supervisee_id: int):
-    s = access_supervisee(user=request.auth, supervisee_id=supervisee_id)
-    audit_view(actor=request.auth, object_type="supervisee", object_ids=[s.pk], summary="API 查阅社区矫正对象档案",
-               ip=client_ip(request))
-    return _detail(s)
+    s = access_supervisee(user=request.auth, supervisee_id=supervisee_id, purpose="API 查阅社区矫正对象档案",
+                          ip=client_ip(request))
+    return _detail(request.auth, s)
 
 
 class SuperviseeIn(Schema):
@@ -244,7 +252,7 @@ class SuperviseeIn(Schema):
 @api.post("/supervisees", response={201: SuperviseeDetail}, tags=["people"])
 def supervisee_create(request, payload: SuperviseeIn):
     s = people_services.supervisee_create(actor=request.auth, data=payload.dict(), ip=client_ip(request))
-    return Status(201, _detail(s, can_reveal(request.auth, s)))
+    return Status(201, _detail(request.auth, s))
 
 
 class SuperviseePatch(Schema):
@@ -262,4 +270,4 @@ def supervisee_patch(request, supervisee_id: int, payload: SuperviseePatch):
     s = access_supervisee(user=request.auth, supervisee_id=supervisee_id, action=Action.SUPERVISEE_CHANGE)
     data = {k: v for k, v in payload.dict().items() if v is not None}
     s = people_services.supervisee_update(actor=request.auth, supervisee=s, data=data, ip=client_ip(request))
-    return _detail(s)
+    return _detail(request.auth, s)

@@ -82,12 +82,6 @@ def audit_view(*, actor, object_type: str, object_ids: list, summary: str, ip: s
         )
 
 
-def client_ip(request) -> str:
-    if request is None:
-        return ""
-    return (request.META.get("REMOTE_ADDR") or "")[:45]
-
-
 # --- sealing ----------------------------------------------------------------------------------------
 def _sealer_started() -> None:
     if settings.AUDIT_SEALER == "thread":

@@ -79,8 +79,10 @@ class OrgBoundary(models.Model):
 
     organisation = models.OneToOneField(Organisation, primary_key=True, on_delete=models.CASCADE,
                                         related_name="boundary_row")
-    geometry = models.JSONField("辖区边界 (GeoJSON)")
-    source = models.CharField(max_length=100, blank=True, help_text="数据来源及坐标系")
+    geometry = models.JSONField("辖区边界 (GeoJSON, WGS-84)")
+    source = models.CharField("数据来源", max_length=100, blank=True)
+    source_crs = models.CharField("来源坐标系", max_length=8, blank=True,
+                                  help_text="边界来源数据的坐标系（WGS84、GCJ02、BD09）；存储时一律转换为 WGS-84")
 
 
 class StaffManager(UserManager):
@@ -97,6 +99,8 @@ class User(AbstractUser):
     gender = models.CharField("性别", max_length=1, blank=True, choices=[("M", "男"), ("F", "女")])
     phone = models.CharField("电话", max_length=20, blank=True)
     minor_access = models.BooleanField("可查阅未成年人档案", default=False)
+    must_change_password = models.BooleanField("须修改密码", default=False,
+                                               help_text="管理员重置密码后，本人下次登录须先修改密码")
 
     objects = StaffManager()
     SCOPE_FIELD = "organisation__path"

@@ -14,10 +14,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.models import AuditRecord
-from apps.audit.services import audit_record
+from apps.audit.services import audit_record, audit_records
 
-from . import rules
+from . import coords, rules
 from .models import ApiToken, LoginThrottle, Organisation, OrgBoundary, User
+from .scope import OutOfScope, require_within
+
+# One use case, one transaction that no caller may wrap: a failure anywhere leaves nothing half-done, and a
+# success is committed when the function returns (the audit record with it). Internal pieces (_org_create)
+# run inside whichever transaction calls them.
+use_case = transaction.atomic(durable=True)
 
 
 class LoginFailed(Exception):
@@ -54,7 +60,7 @@ def _burn_password_check(password: str) -> None:
     check_password(password, _DUMMY_HASH[0])
 
 
-@transaction.atomic
+@use_case
 def _login_attempt(*, username: str, password: str, ip: str, now) -> tuple[User | None, str]:
     throttle, _ = LoginThrottle.objects.select_for_update().get_or_create(username=username[:150])
     user = User.objects.filter(username=username).first()
@@ -94,7 +100,7 @@ def _login_attempt(*, username: str, password: str, ip: str, now) -> tuple[User 
     return authed, ""
 
 
-@transaction.atomic
+@use_case
 def logout_record(*, user, ip: str = "", reason: str = "") -> None:
     timeout = reason == "timeout"
     audit_record(actor=user, kind=AuditRecord.Kind.AUTH, action="auth.timeout" if timeout else "auth.logout",
@@ -111,7 +117,7 @@ class IssuedToken:
     token: ApiToken
 
 
-@transaction.atomic
+@use_case
 def token_issue(*, user: User, name: str = "api", ip: str = "", now=None) -> IssuedToken:
     now = now or timezone.now()
     key = "zj_" + secrets.token_urlsafe(32)
@@ -135,7 +141,7 @@ def token_user(key: str, *, now=None) -> User | None:
     return tok.user
 
 
-@transaction.atomic
+@use_case
 def token_revoke(*, user: User, key: str, ip: str = "", now=None) -> bool:
     now = now or timezone.now()
     n = ApiToken.objects.filter(user=user, key_hash=_token_hash(key), revoked_at__isnull=True).update(revoked_at=now)
@@ -151,30 +157,36 @@ class StaffError(Exception):
         self.errors = errors
 
 
-@transaction.atomic
-def staff_create(*, actor, username: str, full_name: str, organisation: Organisation, roles: list[str],
-                 password: str, gender: str = "", phone: str = "", minor_access: bool = False, ip: str = "") -> User:
-    """Create a staff account. `actor` None means the system itself (the demo seed, a set-up command)."""
+def _may_manage(actor, org: Organisation | None, message: str) -> None:
+    if not actor.can(rules.Action.STAFF_MANAGE):
+        raise PermissionError("您没有管理工作人员的权限")
+    require_within(actor, org.path if org else None, message)
+
+
+def _staff_create(*, actor, username: str, full_name: str, organisation: Organisation, roles: list[str],
+                  password: str = "", password_hash: str = "", gender: str = "", phone: str = "",
+                  minor_access: bool = False, ip: str = "") -> User:
     if actor is not None:
-        if not actor.can(rules.Action.STAFF_MANAGE):
-            raise PermissionError("您没有管理工作人员的权限")
-        if not organisation.path.startswith(actor.scope_path):
-            raise PermissionError("该机构不在您的辖区内")
+        _may_manage(actor, organisation, "该机构不在您的辖区内")
     errors = {}
     check = rules.check_roles_for_org(roles, organisation.kind)
     if not check.ok:
         errors["roles"] = check.reason
     if User.objects.filter(username=username).exists():
         errors["username"] = "用户名已存在"
+    # an account an administrator creates starts with a password someone else knows: the owner must change it
     user = User(username=username, full_name=full_name, organisation=organisation, roles=list(roles),
-                gender=gender, phone=phone, minor_access=minor_access)
+                gender=gender, phone=phone, minor_access=minor_access, must_change_password=actor is not None)
     try:
         validate_password(password, user)
     except ValidationError as exc:
         errors["password"] = "".join(exc.messages)
     if errors:
         raise StaffError(errors)
-    user.set_password(password)
+    if password_hash:  # a batch of accounts sharing one checked password (the demo) hashes it once
+        user.password = password_hash
+    else:
+        user.set_password(password)
     user.save()
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="staff.create", object_type="user",
                  object_id=user.pk, summary=f"新增工作人员 {full_name}",
@@ -183,25 +195,36 @@ def staff_create(*, actor, username: str, full_name: str, organisation: Organisa
     return user
 
 
+@use_case
+def staff_create(*, actor, username: str, full_name: str, organisation: Organisation, roles: list[str],
+                 password: str, gender: str = "", phone: str = "", minor_access: bool = False, ip: str = "") -> User:
+    """Create a staff account. `actor` None means the system itself (the demo seed, a set-up command)."""
+    return _staff_create(actor=actor, username=username, full_name=full_name, organisation=organisation,
+                         roles=roles, password=password, gender=gender, phone=phone, minor_access=minor_access, ip=ip)
+
+
+def _reason(reason: str, missing: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise StaffError({"reason": missing})
+    return reason[:100]
+
+
 def _staff_flag(*, actor, user: User, field: str, value: bool, reason: str, action: str, summary: str,
                 missing_reason: str, ip: str) -> User:
     """Set one yes/no flag on a staff account: administrators only, inside their jurisdiction, with a reason
     that goes into the audit record."""
-    if not actor.can(rules.Action.STAFF_MANAGE):
-        raise PermissionError("您没有管理工作人员的权限")
-    if not user.organisation or not user.organisation.path.startswith(actor.scope_path):
-        raise PermissionError("该工作人员不在您的辖区内")
-    if not reason.strip():
-        raise StaffError({"reason": missing_reason})
+    _may_manage(actor, user.organisation, "该工作人员不在您的辖区内")
+    reason = _reason(reason, missing_reason)
     before = getattr(user, field)
     setattr(user, field, value)
     user.save(update_fields=[field])
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action=action, object_type="user", object_id=user.pk,
-                 summary=f"{summary}：{reason.strip()[:100]}", before={field: before}, after={field: value}, ip=ip)
+                 summary=f"{summary}：{reason}", before={field: before}, after={field: value}, ip=ip)
     return user
 
 
-@transaction.atomic
+@use_case
 def staff_set_minor_access(*, actor, user: User, granted: bool, reason: str, ip: str = "") -> User:
     """Grant or withdraw access to minors' sealed records. A reason is required and recorded."""
     return _staff_flag(actor=actor, user=user, field="minor_access", value=granted, reason=reason,
@@ -209,13 +232,69 @@ def staff_set_minor_access(*, actor, user: User, granted: bool, reason: str, ip:
                        missing_reason="请填写授权或撤销的理由", ip=ip)
 
 
-@transaction.atomic
-def org_create(*, actor, name: str, kind: str, parent: Organisation | None, adcode: str = "",
-               oversees: Organisation | None = None, boundary=None, boundary_source: str = "", short_name: str = "",
-               ip: str = "") -> Organisation:
-    """Add a node to the tree, keeping the materialised path. `actor` None = system (seed, migrations)."""
-    if actor is not None and not actor.can(rules.Action.STAFF_MANAGE):
-        raise PermissionError("您没有管理机构的权限")
+@use_case
+def staff_set_active(*, actor, user: User, active: bool, reason: str, ip: str = "") -> User:
+    """Disable an account (someone left) or enable it again. A disabled account cannot sign in and its
+    tokens stop working; its history stays."""
+    if user.pk == actor.pk:
+        raise StaffError({"active": "不能停用自己的账号"})
+    return _staff_flag(actor=actor, user=user, field="is_active", value=active, reason=reason,
+                       action="staff.active", summary=("启用" if active else "停用") + "账号",
+                       missing_reason="请填写停用或启用的理由", ip=ip)
+
+
+def login_locked_until(*, username: str, now=None):
+    """When a lock-out on this user name ends, or None."""
+    now = now or timezone.now()
+    t = LoginThrottle.objects.filter(username=username, locked_until__gt=now).values_list("locked_until", flat=True)
+    return t.first()
+
+
+@use_case
+def staff_unlock(*, actor, user: User, reason: str, ip: str = "") -> User:
+    """Lift a lock-out after repeated failed sign-ins (the person called and was identified)."""
+    _may_manage(actor, user.organisation, "该工作人员不在您的辖区内")
+    reason = _reason(reason, "请填写解除锁定的理由")
+    n = LoginThrottle.objects.filter(username=user.username).update(failed=0, locked_until=None)
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="staff.unlock", object_type="user",
+                 object_id=user.pk, summary=f"解除登录锁定：{reason}", after={"cleared": bool(n)}, ip=ip)
+    return user
+
+
+@dataclass(frozen=True)
+class PasswordReset:
+    user: User
+    temporary: str  # shown once to the administrator, who passes it on; the user must change it at sign-in
+
+
+@use_case
+def staff_reset_password(*, actor, user: User, reason: str, ip: str = "") -> PasswordReset:
+    """Give an account a temporary password (the person forgot theirs). Sessions and API tokens of the account
+    stop working, any lock-out is lifted, and the user must choose a new password at the next sign-in."""
+    _may_manage(actor, user.organisation, "该工作人员不在您的辖区内")
+    if user.pk == actor.pk:
+        raise StaffError({"reason": "请在“修改密码”中修改自己的密码"})
+    reason = _reason(reason, "请填写重置密码的理由")
+    temporary = "Zj-" + secrets.token_urlsafe(9)
+    user.set_password(temporary)  # a new hash: Django ends every session of the account at its next request
+    user.must_change_password = True
+    user.save(update_fields=["password", "must_change_password"])
+    ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    LoginThrottle.objects.filter(username=user.username).update(failed=0, locked_until=None)
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="staff.password_reset", object_type="user",
+                 object_id=user.pk, summary=f"重置密码：{reason}", ip=ip)
+    return PasswordReset(user, temporary)
+
+
+def _org_create(*, actor, name: str, kind: str, parent: Organisation | None, adcode: str = "",
+                oversees: Organisation | None = None, boundary=None, boundary_source: str = "",
+                boundary_crs: str = coords.CRS.WGS84, source_crs: str = "", short_name: str = "", ip: str = "",
+                audit: bool = True) -> Organisation:
+    if actor is not None:
+        if not actor.can(rules.Action.STAFF_MANAGE):
+            raise PermissionError("您没有管理机构的权限")
+        if parent is not None:
+            require_within(actor, parent.path, "上级机构不在您的辖区内")
     want = rules.ALLOWED_PARENT[rules.OrgKind(kind)]
     if (parent.kind if parent else None) != want:
         raise StaffError({"parent": f"{rules.ORG_KIND_LABELS[rules.OrgKind(kind)]}的上级必须是"
@@ -225,17 +304,74 @@ def org_create(*, actor, name: str, kind: str, parent: Organisation | None, adco
     org = Organisation.objects.create(name=name, short_name=short_name, kind=kind, parent=parent, adcode=adcode,
                                       oversees=oversees)
     if boundary is not None:
-        OrgBoundary.objects.create(organisation=org, geometry=boundary, source=boundary_source)
+        # stored in WGS-84 whatever the source's system, which is recorded
+        geometry = coords.convert_geometry(boundary, src=boundary_crs, dst=coords.CRS.WGS84)
+        OrgBoundary.objects.create(organisation=org, geometry=geometry, source=boundary_source[:100],
+                                   source_crs=coords.CRS(source_crs or boundary_crs).value)
     org.path = f"{parent.path if parent else '/'}{org.pk:08d}/"  # zero-padded: sorting by path keeps the tree order
     org.depth = org.path.count("/") - 2
     org.save(update_fields=["path", "depth"])
-    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="org.create", object_type="organisation",
-                 object_id=org.pk, summary=f"新增机构 {name}",
-                 after={"name": name, "kind": kind, "adcode": adcode, "parent": parent.pk if parent else None}, ip=ip)
+    if audit:
+        audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="org.create", object_type="organisation",
+                     object_id=org.pk, summary=f"新增机构 {name}",
+                     after={"name": name, "kind": kind, "adcode": adcode, "parent": parent.pk if parent else None},
+                     ip=ip)
     return org
 
 
-@transaction.atomic
+@use_case
+def org_create(*, actor, name: str, kind: str, parent: Organisation | None, adcode: str = "",
+               oversees: Organisation | None = None, boundary=None, boundary_source: str = "",
+               boundary_crs: str = coords.CRS.WGS84, short_name: str = "", ip: str = "") -> Organisation:
+    """Add a node to the tree, keeping the materialised path. `actor` None = system (seed, set-up commands).
+    A boundary is converted to WGS-84 from `boundary_crs` and stored with its source."""
+    return _org_create(actor=actor, name=name, kind=kind, parent=parent, adcode=adcode, oversees=oversees,
+                       boundary=boundary, boundary_source=boundary_source, boundary_crs=boundary_crs,
+                       short_name=short_name, ip=ip)
+
+
+@use_case
+def org_tree_load(*, plan: dict, actor=None) -> dict[str, Organisation]:
+    """Create a whole tree from `apps.orgs.places.org_plan` in one transaction: province, city, county agencies,
+    their judicial offices, and the court, procuratorate and police overseeing each county. Returns the
+    organisations by key ("province", "city", "county:<adcode>", "office:<adcode9>", "office:first:<adcode>",
+    "court:<adcode>", ...). Boundaries in the plan are WGS-84 already (the places loader converts them); the
+    system they came in is recorded."""
+    K = rules.OrgKind
+    orgs: dict[str, Organisation] = {}
+    made = []
+
+    def add(key, **kw):
+        orgs[key] = _org_create(actor=actor, audit=False, boundary_source=plan.get("boundary_source", ""),
+                                source_crs=plan.get("boundary_source_crs", ""), **kw)
+        made.append(orgs[key])
+        return orgs[key]
+
+    p, c = plan["province"], plan["city"]
+    add("province", name=p["name"], short_name=p["short_name"], kind=K.PROVINCE, parent=None, adcode=p["adcode"],
+        boundary=p["boundary"])
+    add("city", name=c["name"], short_name=c["short_name"], kind=K.CITY, parent=orgs["province"], adcode=c["adcode"],
+        boundary=c["boundary"])
+    for county in plan["counties"]:
+        code = county["adcode"]
+        agency = add(f"county:{code}", name=county["name"], short_name=county["short_name"], kind=K.COUNTY_AGENCY,
+                     parent=orgs["city"], adcode=code, boundary=county["boundary"])
+        for office in county["offices"]:
+            add(f"office:{office['adcode']}", name=office["name"], short_name=office["short_name"],
+                kind=K.JUDICIAL_OFFICE, parent=agency, adcode=office["adcode"])
+        first = min(county["offices"], key=lambda o: o["adcode"])
+        orgs[f"office:first:{code}"] = orgs[f"office:{first['adcode']}"]
+        for kind in ("court", "procuratorate", "police"):
+            add(f"{kind}:{code}", name=county[kind]["name"], kind=kind, parent=orgs["city"], adcode=code,
+                oversees=agency)
+    audit_records([{"actor": actor, "kind": AuditRecord.Kind.CHANGE, "action": "org.create",
+                    "object_type": "organisation", "object_id": o.pk, "summary": f"新增机构 {o.name}",
+                    "after": {"name": o.name, "kind": o.kind, "adcode": o.adcode, "parent": o.parent_id}}
+                   for o in made])
+    return orgs
+
+
+@use_case
 def password_change(*, user: User, old: str, new: str, new_again: str, ip: str = "") -> User:
     """A user changes their own password: the old one must be right, the new one strong."""
     errors = {}
@@ -253,18 +389,14 @@ def password_change(*, user: User, old: str, new: str, new_again: str, ip: str =
     if errors:
         raise StaffError(errors)
     user.set_password(new)
-    user.save(update_fields=["password"])
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
     audit_record(actor=user, kind=AuditRecord.Kind.AUTH, action="auth.password_change", object_type="user",
                  object_id=user.pk, summary="修改密码", ip=ip)
     return user
 
 
-@transaction.atomic
-def staff_set_active(*, actor, user: User, active: bool, reason: str, ip: str = "") -> User:
-    """Disable an account (someone left) or enable it again. A disabled account cannot sign in and its
-    tokens stop working; its history stays."""
-    if user.pk == actor.pk:
-        raise StaffError({"active": "不能停用自己的账号"})
-    return _staff_flag(actor=actor, user=user, field="is_active", value=active, reason=reason,
-                       action="staff.active", summary=("启用" if active else "停用") + "账号",
-                       missing_reason="请填写停用或启用的理由", ip=ip)
+__all__ = ["LoginFailed", "StaffError", "OutOfScope", "PasswordReset", "login_attempt", "logout_record",
+           "token_issue", "token_user", "token_revoke", "staff_create", "staff_set_minor_access", "staff_set_active",
+           "staff_unlock", "staff_reset_password", "login_locked_until", "org_create", "org_tree_load",
+           "password_change"]

@@ -2,8 +2,8 @@
 
     tree = given_tree()
     officer = given_staff(tree.donghu, "county_officer")
-    s = given_supervisee(officer, office=tree.donghu_office)
-"""
+
+Supervisees: apps.people.testing.given_supervisee."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,45 +58,3 @@ def given_staff(org: Organisation, *roles: str, minor_access: bool = False, user
     _counter[0] += 1
     return staff_create(actor=None, username=username or f"u{_counter[0]}_{roles[0]}", full_name=f"测试{_counter[0]}",
                         organisation=org, roles=list(roles), password=PASSWORD, minor_access=minor_access)
-
-
-def id_number(region: str, born: date, seq: int, male: bool = True) -> str:
-    from apps.people.rules import id_check_digit
-
-    order = seq * 2 + (1 if male else 0)
-    first17 = f"{region}{born:%Y%m%d}{order % 1000:03d}"
-    return first17 + id_check_digit(first17)
-
-
-def supervisee_data(office: Organisation, **over) -> dict:
-    _counter[0] += 1
-    born = over.pop("born", date(1990, 5, 17))
-    male = over.pop("male", True)
-    data = {
-        "name": "王小明",
-        "id_number": id_number("360102", born, _counter[0] % 499, male),
-        "ethnicity": "汉族",
-        "phone": "13807910001",
-        "household_address": "江西省南昌市东湖区八一大道100号",
-        "residence_address": "江西省南昌市东湖区阳明路28号",
-        "judicial_office": str(office.pk),
-        "sentence_type": "probation",
-        "deciding_organ_name": "南昌市东湖区人民法院",
-        "judgment_number": f"（2026）赣0102刑初{_counter[0]}号",
-        "crime": "危险驾驶罪",
-        "original_penalty": "拘役三个月，缓刑六个月",
-        "judgment_date": "2026-09-01",
-        "effective_date": "2026-09-12",
-        "term_months": "6",
-        "management_level": "strict",
-    }
-    data.update(over)
-    return data
-
-
-def given_supervisee(actor: User, *, office: Organisation, minor: bool = False, **over):
-    from apps.people.services import supervisee_create
-
-    if minor:
-        over.setdefault("born", date(2010, 3, 3))
-    return supervisee_create(actor=actor, data=supervisee_data(office, **over), today=TODAY)

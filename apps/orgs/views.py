@@ -9,18 +9,17 @@ from django.db import connection
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.audit.services import client_ip
-from apps.people.selectors import supervisee_counts_by_org
-
+from apps.audit.context import client_ip
 from . import services
+from .extensions import org_counter_for
 from .middleware import mark_seen
-from .models import User
 from .rules import ROLE_LABELS, Action, Role
-from .selectors import NotFound, access, org_list, parse_pk, staff_list
+from .selectors import NotFound, access_staff, org_in_scope, org_list, parse_pk, staff_list
 
 
 def home_url(user) -> str:
@@ -87,23 +86,34 @@ def healthz(request):
 
 @require_GET
 def staff_view(request):
-    """Organisations of the caller's jurisdiction, and their staff."""
+    """Organisations of the caller's jurisdiction, and their staff: search by name, user name or phone, filter by
+    role and organisation; administrators manage accounts from here."""
     if not request.user.can(Action.STAFF_VIEW):
         raise Http404
     orgs = list(org_list(fetched_by=request.user).select_related("oversees"))
-    counts = {}
-    if request.user.can(Action.SUPERVISEE_VIEW):
-        counts = supervisee_counts_by_org(fetched_by=request.user)
+    counter = org_counter_for(request.user)
+    counts = counter[1] if counter else {}
     org = request.GET.get("org", "")
-    qs = staff_list(fetched_by=request.user).order_by("organisation__path", "username")
-    if org:
-        chosen = next((o for o in orgs if o.pk == parse_pk(org)), None)
-        qs = qs.filter(organisation__path__startswith=chosen.path) if chosen else qs.none()
+    chosen = org_in_scope(fetched_by=request.user, pk=org) if org else None
+    role = request.GET.get("role", "")
+    role = role if role in Role.__members__.values() else ""
+    q = request.GET.get("q", "").strip()[:40]
+    qs = staff_list(fetched_by=request.user, q=q, role=role, org=chosen).order_by("organisation__path", "username")
+    if org and chosen is None:
+        qs = qs.none()
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    can_manage = request.user.can(Action.STAFF_MANAGE)
+    locked = set()
+    if can_manage:
+        now = timezone.now()
+        locked = {u.pk for u in page if services.login_locked_until(username=u.username, now=now)}
     return render(request, "orgs/staff.html", {
-        "page": page, "org": org, "active_nav": "staff", "show_counts": request.user.can(Action.SUPERVISEE_VIEW),
+        "page": page, "org": org, "role": role, "q": q, "querystring": params.urlencode(), "active_nav": "staff",
+        "counter_label": counter[0] if counter else "", "roles": [(r.value, ROLE_LABELS[r]) for r in Role],
         "orgs": [(o, counts.get(o.pk), o.depth - min((x.depth for x in orgs), default=0)) for o in orgs],
-        "can_manage": request.user.can(Action.STAFF_MANAGE),
+        "can_manage": can_manage, "locked": locked, "chosen": chosen,
     })
 
 
@@ -141,32 +151,53 @@ def staff_create_view(request):
 
 def _staff_target(request, pk):
     try:
-        return access(User, user=request.user, pk=pk, action=Action.STAFF_MANAGE,
-                      qs=User.objects.select_related("organisation"))
+        return access_staff(user=request.user, pk=pk)
     except NotFound:
         raise Http404(NotFound.message) from None
 
 
-def _staff_flag_view(request, pk: int, change, value_field: str, done: str):
+def _back(target):
+    return HttpResponseRedirect(reverse("orgs:staff") + f"?org={target.organisation_id}")
+
+
+def _staff_change(request, pk: int, change, done: str, **kwargs):
     target = _staff_target(request, pk)
     try:
-        change(actor=request.user, user=target, **{value_field: request.POST.get(value_field) == "1"},
-               reason=request.POST.get("reason", "")[:200], ip=client_ip(request))
-        messages.success(request, f"已更新 {target} 的{done}")
+        result = change(actor=request.user, user=target, reason=request.POST.get("reason", "")[:200],
+                        ip=client_ip(request), **kwargs)
     except services.StaffError as exc:
-        messages.error(request, "未更改：" + "；".join(exc.errors.values()))
-    return HttpResponseRedirect(reverse("orgs:staff") + f"?org={target.organisation_id}")
+        messages.error(request, _("未更改：") + "；".join(exc.errors.values()))
+        return _back(target), None
+    messages.success(request, done % {"who": target})
+    return _back(target), result
 
 
 @require_POST
 def staff_active_view(request, pk: int):
-    return _staff_flag_view(request, pk, services.staff_set_active, "active", "账号状态")
+    return _staff_change(request, pk, services.staff_set_active, _("已更新 %(who)s 的账号状态"),
+                         active=request.POST.get("active") == "1")[0]
 
 
 @require_POST
 def minor_access_view(request, pk: int):
     """Grant or withdraw access to minors' sealed records (administrators, with a recorded reason)."""
-    return _staff_flag_view(request, pk, services.staff_set_minor_access, "granted", "未成年人档案查阅权限")
+    return _staff_change(request, pk, services.staff_set_minor_access, _("已更新 %(who)s 的未成年人档案查阅权限"),
+                         granted=request.POST.get("granted") == "1")[0]
+
+
+@require_POST
+def staff_unlock_view(request, pk: int):
+    return _staff_change(request, pk, services.staff_unlock, _("已解除 %(who)s 的登录锁定"))[0]
+
+
+@require_POST
+def staff_password_reset_view(request, pk: int):
+    """The temporary password is shown once, on the next page, to the administrator who reset it."""
+    resp, result = _staff_change(request, pk, services.staff_reset_password, _("已重置 %(who)s 的密码"))
+    if result is not None:
+        messages.warning(request, _("临时密码（仅显示这一次，请当面或电话告知本人，登录后须立即修改）：%(pw)s")
+                         % {"pw": result.temporary})
+    return resp
 
 
 @require_http_methods(["GET", "POST"])

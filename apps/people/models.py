@@ -15,14 +15,9 @@ Status = models.TextChoices("Status", [(k.name, (k.value, v)) for k, v in rules.
 GENDERS = [("M", "男"), ("F", "女")]
 
 
-class SuperviseeQuerySet(models.QuerySet):
-    def in_scope(self, scope_path: str) -> SuperviseeQuerySet:
-        return self.filter(org_path__startswith=scope_path)
-
-
 class Supervisee(models.Model):
     # identity
-    name = models.CharField("姓名", max_length=30, db_index=True)
+    name = models.CharField("姓名", max_length=30)
     former_names = models.CharField("曾用名", max_length=60, blank=True)
     gender = models.CharField("性别", max_length=1, choices=GENDERS)
     ethnicity = models.CharField("民族", max_length=10, default="汉族")
@@ -57,8 +52,8 @@ class Supervisee(models.Model):
     detention_days = models.PositiveIntegerField("先行羁押天数", default=0)
     release_date = models.DateField("出监（所）日期", null=True, blank=True)
     sentence_end_date = models.DateField("原判刑期止日", null=True, blank=True)
-    supervision_start = models.DateField("矫正起始日", db_index=True)
-    supervision_end = models.DateField("矫正终止日", db_index=True)
+    supervision_start = models.DateField("矫正起始日")
+    supervision_end = models.DateField("矫正终止日")
     # supervision state (changed by the cases and assessment issues through their services)
     management_level = models.CharField("管理等级", max_length=10, choices=Level.choices, default=rules.Level.STRICT,
                                         db_index=True)
@@ -70,13 +65,19 @@ class Supervisee(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
 
-    objects = SuperviseeQuerySet.as_manager()
     SCOPE_FIELD = "org_path"
 
     class Meta:
         verbose_name = "社区矫正对象"
         ordering = ["-supervision_start", "id"]
-        indexes = [models.Index(fields=["org_path", "status"], name="sup_scope_status_idx")]
+        indexes = [
+            models.Index(fields=["org_path", "status"], name="sup_scope_status_idx"),
+            # every sort of the list, with id as the tie-breaker, so a page (and keyset paging) walks an index
+            models.Index(fields=["org_path", "id"], name="sup_office_order_idx"),
+            models.Index(fields=["supervision_start", "id"], name="sup_start_idx"),
+            models.Index(fields=["supervision_end", "id"], name="sup_end_idx"),
+            models.Index(fields=["name", "id"], name="sup_name_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -126,3 +127,43 @@ class TeamMember(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class StagedImport(models.Model):
+    """A checked sheet waiting for the officer's confirmation. The file is kept in Django's storage (not a local
+    path), so any web process can confirm it; unconfirmed sheets are removed after a day."""
+
+    token = models.CharField(max_length=32, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    file = models.CharField(max_length=200)
+    filename = models.CharField(max_length=200)
+    rows = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ExportJob(models.Model):
+    """An export too big to build while the officer waits: built in the background, with its progress, and the
+    file kept for download for a few days (settings.ZHIJIAO_EXPORT_KEEP_DAYS)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "排队中"
+        RUNNING = "running", "正在生成"
+        DONE = "done", "已完成"
+        FAILED = "failed", "失败"
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    filters = models.JSONField(default=dict)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    file = models.CharField(max_length=200, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.state == self.State.DONE else int(100 * self.done / self.total) if self.total else 0

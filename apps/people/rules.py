@@ -276,3 +276,29 @@ def team_problems(*, gender: str, minor: bool, members: list[Member]) -> list[st
     if minor and not any(m.knows_minors for m in members):
         problems.append("未成年矫正对象的矫正小组应有熟悉未成年人身心特点的人员（社区矫正法第52条）")
     return problems
+
+
+# --- ages of criminal responsibility (刑法第17条, as amended by 刑法修正案（十一）, in force 2021-03-01) ----------
+# 已满十四周岁不满十六周岁: only these offences. The charge for drugs is 走私、贩卖、运输、制造毒品罪; at 14-15 only
+# 贩卖 counts, so a sheet may write either.
+CRIMES_FROM_14 = frozenset({"故意杀人罪", "故意伤害罪", "强奸罪", "抢劫罪", "贩卖毒品罪", "走私、贩卖、运输、制造毒品罪",
+                            "放火罪", "爆炸罪", "投放危险物质罪"})
+# 已满十二周岁不满十四周岁: intentional homicide or injury causing death or grave disability, with the Supreme
+# People's Procuratorate's approval to prosecute.
+CRIMES_FROM_12 = frozenset({"故意杀人罪", "故意伤害罪"})
+
+
+def criminal_responsibility_problem(*, age_at_judgment: int, crime: str) -> str | None:
+    """What 刑法第17条 says against this conviction, or None. The age at the offence is at most the age at the
+    judgment, so a judgment given before 16 (or 14, or 12) is certain to concern an offence committed before it."""
+    if age_at_judgment >= 16:
+        return None
+    if age_at_judgment < 12:
+        return "判决时未满12周岁，依刑法第17条不负刑事责任，请核对出生日期"
+    if age_at_judgment < 14 and crime not in CRIMES_FROM_12:
+        return (f"判决时未满14周岁，依刑法第17条第三款仅对故意杀人、故意伤害致人死亡或以特别残忍手段致人重伤造成严重"
+                f"残疾的行为负刑事责任，罪名“{crime}”不在其列，请核对出生日期或罪名")
+    if crime not in CRIMES_FROM_14:
+        return (f"判决时未满16周岁，依刑法第17条第二款仅对故意杀人、故意伤害致人重伤或者死亡、强奸、抢劫、贩卖毒品、"
+                f"放火、爆炸、投放危险物质负刑事责任，罪名“{crime}”不在其列，请核对出生日期或罪名")
+    return None

@@ -12,13 +12,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.audit.models import AuditRecord
-from apps.audit.services import audit_record
+from apps.audit.services import audit_record, audit_records
 from apps.orgs.models import Organisation
 from apps.orgs.rules import Action, OrgKind
-from apps.orgs.selectors import parse_pk
+from apps.orgs.scope import NotFound, in_subtree, parse_pk, within
 
 from . import rules
 from .models import Contact, Supervisee, TeamMember
+
+# One use case, one transaction no caller may wrap (see apps.orgs.services.use_case).
+use_case = transaction.atomic(durable=True)
 
 
 class InputErrors(Exception):
@@ -34,17 +37,47 @@ class NotPermitted(Exception):
     pass
 
 
+class ImportRefused(Exception):
+    """A sheet that cannot be written as it is: every bad row with every reason (row number, [(column, message)])."""
+
+    def __init__(self, problems: list[tuple[int, list[tuple[str, str]]]], *, duplicate_ids: list[str] = ()):
+        super().__init__(f"{len(problems)} 行有误")
+        self.problems = problems
+        self.duplicate_ids = list(duplicate_ids)
+
+
 EDITABLE_FIELDS = (
     "name", "former_names", "gender", "ethnicity", "id_number", "phone", "education", "occupation",
     "household_adcode", "household_address", "residence_address", "judicial_office", "sentence_type",
     "deciding_organ_name", "judgment_number", "crime", "original_penalty", "judgment_date", "effective_date",
     "term_months", "detention_days", "release_date", "sentence_end_date", "management_level",
 )
-SNAPSHOT_FIELDS = EDITABLE_FIELDS + ("execution_county", "supervision_start", "supervision_end", "is_minor", "status")
+# Set when a record is created (an import of old files, the demo), not on the edit form: the lifecycle issue's
+# services change status; the residence point will be picked on a map.
+CREATE_ONLY_FIELDS = ("status", "residence_lon", "residence_lat", "deciding_organ")
+SNAPSHOT_FIELDS = EDITABLE_FIELDS + ("execution_county", "supervision_start", "supervision_end", "is_minor", "status",
+                                     "residence_lon", "residence_lat", "deciding_organ")
 
 
 def today_local() -> date:
     return timezone.localdate()
+
+
+def _point(raw: Mapping[str, Any], out: dict, e: dict) -> None:
+    """The residence point (WGS-84), optional; both coordinates or neither."""
+    lon, lat = raw.get("residence_lon"), raw.get("residence_lat")
+    if lon in (None, "") and lat in (None, ""):
+        out["residence_lon"] = out["residence_lat"] = None
+        return
+    try:
+        lon, lat = float(lon), float(lat)
+    except (TypeError, ValueError):
+        e["residence_lon"] = "居住地坐标应为经度、纬度两个数字"
+        return
+    if not (73 <= lon <= 136 and 3 <= lat <= 54):
+        e["residence_lon"] = "居住地坐标不在中国境内"
+        return
+    out["residence_lon"], out["residence_lat"] = round(lon, 7), round(lat, 7)
 
 
 def _date(value: Any, label: str, errors: dict, key: str, required: bool) -> date | None:
@@ -118,7 +151,7 @@ class CleanContext:
     @classmethod
     def for_rows(cls, *, actor, id_numbers: list[str]) -> CleanContext:
         offices: dict[str, Organisation] = {}
-        for o in Organisation.objects.filter(kind=OrgKind.JUDICIAL_OFFICE, path__startswith=actor.scope_path):
+        for o in Organisation.objects.filter(in_subtree("path", actor.scope_path), kind=OrgKind.JUDICIAL_OFFICE):
             offices[str(o.pk)] = offices[o.name] = o
         wanted = {str(n).strip().upper() for n in id_numbers if n}
         existing: set[str] = set()
@@ -193,10 +226,10 @@ def supervisee_clean(raw: Mapping[str, Any], *, actor, today: date, instance: Su
     elif office_ref not in (None, "") and ctx is not None:
         office = ctx.offices.get(str(office_ref).strip())
     elif office_ref not in (None, ""):
-        qs = Organisation.objects.filter(kind=OrgKind.JUDICIAL_OFFICE, path__startswith=actor.scope_path)
+        qs = Organisation.objects.filter(in_subtree("path", actor.scope_path), kind=OrgKind.JUDICIAL_OFFICE)
         ref = str(office_ref).strip()
         office = qs.filter(pk=parse_pk(ref)).first() if parse_pk(ref) else qs.filter(name=ref[:100]).first()
-    if office is None or office.kind != OrgKind.JUDICIAL_OFFICE or not office.path.startswith(actor.scope_path):
+    if office is None or office.kind != OrgKind.JUDICIAL_OFFICE or not within(actor, office.path):
         e["judicial_office"] = "请选择本辖区内的司法所" if office_ref in (None, "") else f"司法所“{office_ref}”不存在或不在您的辖区内"
     else:
         out["judicial_office"] = office
@@ -218,11 +251,26 @@ def supervisee_clean(raw: Mapping[str, Any], *, actor, today: date, instance: Su
     out["management_level"] = _choice(raw.get("management_level"), {k.value: v for k, v in rules.LEVEL_LABELS.items()},
                                       "管理等级", e, "management_level", default=rules.Level.STRICT.value)
 
+    if instance is None:  # what only a new record takes
+        out["status"] = _choice(raw.get("status"), {k.value: v for k, v in rules.STATUS_LABELS.items()}, "矫正状态",
+                                e, "status", default=rules.Status.ACTIVE.value)
+        _point(raw, out, e)
+        organ = raw.get("deciding_organ")
+        if isinstance(organ, Organisation) and organ.kind in (OrgKind.COURT, OrgKind.POLICE):
+            out["deciding_organ"] = organ
+        elif organ not in (None, ""):
+            e["deciding_organ"] = "决定机关须为系统中的人民法院或公安机关"
+
     for key in ("judgment_date", "effective_date", "release_date"):
         if out.get(key) and out[key] > today:
             e.setdefault(key, "日期不能晚于今天")
     if info and out.get("judgment_date") and out["judgment_date"] < info.birth_date:
         e.setdefault("judgment_date", "判决日期早于出生日期，请核对")
+    elif info and out.get("judgment_date") and out.get("crime"):
+        problem = rules.criminal_responsibility_problem(
+            age_at_judgment=rules.age_on(info.birth_date, out["judgment_date"]), crime=out["crime"])
+        if problem:
+            e.setdefault("crime", problem)
     if st and out.get("judgment_date") and out.get("effective_date") and not ({"judgment_date", "effective_date"} & e.keys()):
         if st in (rules.SentenceType.CONTROL, rules.SentenceType.PROBATION):
             out["release_date"] = None
@@ -264,8 +312,11 @@ DUPLICATE_ID = "该身份证号已有登记，不能重复录入；如需核对�
 
 def record_duplicate_hits(*, actor, id_numbers: list[str], ip: str = "") -> None:
     """A duplicate-ID answer tells the asker that a person is registered somewhere (perhaps a sealed minor in
-    another county), so every such answer is itself logged, in its own transaction (the failed write rolled back)."""
-    hits = list(Supervisee.objects.filter(id_number__in=id_numbers[:5000]).values_list("pk", flat=True))
+    another county), so every such answer is itself logged, in a transaction of its own. Call it outside the
+    transaction of the write that was refused (that one rolls back)."""
+    hits: list[int] = []
+    for i in range(0, min(len(id_numbers), 5000), 500):
+        hits += Supervisee.objects.filter(id_number__in=id_numbers[i:i + 500]).values_list("pk", flat=True)
     if not hits:
         return
     with transaction.atomic():
@@ -277,7 +328,7 @@ def record_duplicate_hits(*, actor, id_numbers: list[str], ip: str = "") -> None
 def snapshot(s: Supervisee) -> dict[str, Any]:
     d = {}
     for f in SNAPSHOT_FIELDS:
-        v = getattr(s, f + "_id") if f in ("judicial_office", "execution_county") else getattr(s, f)
+        v = getattr(s, f + "_id") if f in ("judicial_office", "execution_county", "deciding_organ") else getattr(s, f)
         d[f] = v.isoformat() if isinstance(v, date) else v
     d["id_number"] = rules.mask_id(s.id_number) if s.id_number else ""
     return d
@@ -291,15 +342,13 @@ def _changes(before: dict, after: dict, raw_before: Supervisee | None, raw_after
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
 
 
-def _check_scope(actor, s: Supervisee) -> None:
-    if not s.org_path.startswith(actor.scope_path):
-        raise NotPermitted("对象不在您的辖区内")
-
-
 def _may_change(actor, s: Supervisee) -> None:
+    """The record must be inside the actor's jurisdiction and, for a minor, the actor must hold the grant
+    (社区矫正法 第54条). Out of scope and sealed both answer as not found, as reading does."""
     if not actor.can(Action.SUPERVISEE_CHANGE):
         raise NotPermitted("您没有修改社区矫正对象的权限")
-    _check_scope(actor, s)
+    if not within(actor, s.org_path) or (s.is_minor and not actor.minor_access):
+        raise NotFound()
 
 
 def _field(errors: dict, out: dict, key: str, clean, *args, **kwargs) -> None:
@@ -320,19 +369,24 @@ def _logs_duplicate_probes(service):
             if exc.duplicate_id:
                 record_duplicate_hits(actor=actor, id_numbers=[exc.duplicate_id], ip=ip)
             raise
+        except ImportRefused as exc:
+            if exc.duplicate_ids:
+                record_duplicate_hits(actor=actor, id_numbers=exc.duplicate_ids, ip=ip)
+            raise
 
     return wrapper
 
 
-@_logs_duplicate_probes
-@transaction.atomic
-def supervisee_create(*, actor, data: Mapping[str, Any], ip: str = "", today: date | None = None) -> Supervisee:
+def _sentence_label(s: Supervisee) -> str:
+    return rules.SENTENCE_LABELS[rules.SentenceType(s.sentence_type)]
+
+
+def _create(*, actor, data: Mapping[str, Any], ip: str = "", today: date | None = None) -> Supervisee:
     if not actor.can(Action.SUPERVISEE_CREATE):
         raise NotPermitted("您没有新增社区矫正对象的权限")
     clean = supervisee_clean(data, actor=actor, today=today or today_local())
     s = Supervisee(**clean, created_by=actor)
     s.org_path = s.judicial_office.path
-    _check_scope(actor, s)
     try:
         with transaction.atomic():
             s.save()
@@ -340,19 +394,119 @@ def supervisee_create(*, actor, data: Mapping[str, Any], ip: str = "", today: da
         raise InputErrors({"id_number": DUPLICATE_ID}, duplicate_id=s.id_number) from None
     # No names in summaries: the audit list is read by administrators, who do not read case files.
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.create", object_type="supervisee",
-                 object_id=s.pk, summary=f"新增社区矫正对象（{rules.SENTENCE_LABELS[rules.SentenceType(s.sentence_type)]}）",
-                 after=snapshot(s), ip=ip)
+                 object_id=s.pk, summary=f"新增社区矫正对象（{_sentence_label(s)}）", after=snapshot(s), ip=ip)
     return s
 
 
 @_logs_duplicate_probes
-@transaction.atomic
-def supervisee_update(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: str = "",
-                      today: date | None = None) -> Supervisee:
-    if not actor.can(Action.SUPERVISEE_CHANGE):
-        raise NotPermitted("您没有修改社区矫正对象的权限")
+@use_case
+def supervisee_create(*, actor, data: Mapping[str, Any], ip: str = "", today: date | None = None) -> Supervisee:
+    return _create(actor=actor, data=data, ip=ip, today=today)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: list[Supervisee]
+
+
+class _Cleaned(list):
+    ctx: CleanContext
+
+
+def _clean_rows(*, actor, rows, today: date, ctx: CleanContext | None):
+    """Every row cleaned, look-ups prepared once: (clean rows, [(row number, [(field, message)])], duplicate IDs)."""
+    ctx = ctx or CleanContext.for_rows(actor=actor, id_numbers=[r.get("id_number") for _, r in rows])
+    problems, dups = [], []
+    cleaned = _Cleaned()
+    cleaned.ctx = ctx
+    seen: dict[str, int] = {}
+    for n, row in rows:
+        try:
+            clean = supervisee_clean(row, actor=actor, today=today, ctx=ctx)
+        except InputErrors as exc:
+            problems.append((n, list(exc.errors.items())))
+            if exc.duplicate_id:
+                dups.append(exc.duplicate_id)
+            continue
+        first = seen.setdefault(clean["id_number"], n)
+        if first != n:
+            problems.append((n, [("id_number", f"与第 {first} 行重复")]))
+            continue
+        cleaned.append(clean)
+    return cleaned, problems, dups
+
+
+def supervisee_bulk_create(*, actor, rows: list[tuple[int, Mapping[str, Any]]], today: date, ip: str = "",
+                           families: list[tuple[list[dict], list[dict]]] | None = None,
+                           ctx: CleanContext | None = None) -> ImportResult:
+    """Many records in the caller's transaction: every row cleaned first (look-ups batched), then one INSERT per
+    1,000 rows, no savepoint per row, and one audit record per person in bulk. `rows` are (row number, data).
+    `families` (the demo) gives each row's contacts and correction team, created and audited with it.
+    Raises ImportRefused, naming every bad row, before anything is written."""
+    if not actor.can(Action.SUPERVISEE_CREATE):
+        raise NotPermitted("您没有新增社区矫正对象的权限")
+    cleaned, problems, dups = _clean_rows(actor=actor, rows=rows, today=today, ctx=ctx)
+    if problems:
+        raise ImportRefused(problems, duplicate_ids=dups)
+    ctx = cleaned.ctx
+    people = []
+    for clean in cleaned:
+        s = Supervisee(**clean, created_by=actor)
+        s.org_path = s.judicial_office.path
+        people.append(s)
+    try:
+        with transaction.atomic():
+            Supervisee.objects.bulk_create(people, batch_size=1000)
+    except IntegrityError:  # someone registered one of these numbers since the check
+        taken = set(Supervisee.objects.filter(id_number__in=[p.id_number for p in people])
+                    .values_list("id_number", flat=True))
+        raise ImportRefused([(n, [("id_number", DUPLICATE_ID)]) for (n, r), p in zip(rows, people)
+                             if p.id_number in taken], duplicate_ids=sorted(taken)) from None
+    ctx.existing_ids.update(p.id_number for p in people)
+    entries = [{"actor": actor, "kind": AuditRecord.Kind.CHANGE, "action": "supervisee.create",
+                "object_type": "supervisee", "object_id": s.pk, "summary": f"新增社区矫正对象（{_sentence_label(s)}）",
+                "after": snapshot(s), "ip": ip} for s in people]
+    if families:
+        entries += _bulk_families(actor, people, families, ip)
+    audit_records(entries)
+    return ImportResult(people)
+
+
+def _bulk_families(actor, people, families, ip) -> list[dict]:
+    contacts, members = [], []
+    for s, (cs, ms) in zip(people, families):
+        contacts += [Contact(supervisee=s, **c) for c in cs]
+        members += [TeamMember(supervisee=s, **m) for m in ms]
+    Contact.objects.bulk_create(contacts, batch_size=1000)
+    TeamMember.objects.bulk_create(members, batch_size=1000)
+    entries = [{"actor": actor, "kind": AuditRecord.Kind.CHANGE, "action": "supervisee.contact_add",
+                "object_type": "supervisee", "object_id": c.supervisee_id, "summary": f"添加家庭成员/联系人（{c.relation}）",
+                "after": {"contact": c.pk, "relation": c.relation, "name": c.name}, "ip": ip} for c in contacts]
+    entries += [{"actor": actor, "kind": AuditRecord.Kind.CHANGE, "action": "supervisee.team_add",
+                 "object_type": "supervisee", "object_id": m.supervisee_id,
+                 "summary": f"矫正小组增加成员（{m.get_kind_display()}）",
+                 "after": {"member": m.pk, "name": m.name, "kind": m.kind}, "ip": ip} for m in members]
+    return entries
+
+
+@_logs_duplicate_probes
+@use_case
+def supervisee_import(*, actor, rows: list[tuple[int, Mapping[str, Any]]], ip: str = "",
+                      today: date | None = None, filename: str = "") -> ImportResult:
+    """All rows or none, in one transaction: a bad row refuses the whole sheet, naming every problem."""
+    if not actor.can(Action.SUPERVISEE_IMPORT):
+        raise NotPermitted("您没有批量导入的权限")
+    result = supervisee_bulk_create(actor=actor, rows=rows, today=today or today_local(), ip=ip)
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.import", object_type="supervisee",
+                 summary=f"从表格导入 {len(result.created)} 名社区矫正对象",
+                 after={"ids": [s.pk for s in result.created], "file": filename[:100]}, ip=ip)
+    return result
+
+
+def _update(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: str = "",
+            today: date | None = None) -> Supervisee:
     s = Supervisee.objects.select_for_update().get(pk=supervisee.pk)
-    _check_scope(actor, s)
+    _may_change(actor, s)
     before = snapshot(s)
     old = Supervisee(id_number=s.id_number)
     merged = {f: data.get(f, getattr(s, f)) for f in EDITABLE_FIELDS}
@@ -361,8 +515,7 @@ def supervisee_update(*, actor, supervisee: Supervisee, data: Mapping[str, Any],
     clean = supervisee_clean(merged, actor=actor, today=today or today_local(), instance=s)
     for k, v in clean.items():
         setattr(s, k, v)
-    s.org_path = s.judicial_office.path
-    _check_scope(actor, s)  # the record must still be inside the editor's scope after the change
+    s.org_path = s.judicial_office.path  # clean() accepted only an office inside the editor's scope
     b, a = _changes(before, snapshot(s), old, s)
     if not a:
         return s
@@ -377,20 +530,11 @@ def supervisee_update(*, actor, supervisee: Supervisee, data: Mapping[str, Any],
     return s
 
 
-@dataclass(frozen=True)
-class ImportResult:
-    created: list[Supervisee]
-
-
-@transaction.atomic
-def supervisee_import(*, actor, rows: list[Mapping[str, Any]], ip: str = "", today: date | None = None) -> ImportResult:
-    """All rows or none: the first bad row rolls the whole sheet back. Call `preview` first."""
-    if not actor.can(Action.SUPERVISEE_IMPORT):
-        raise NotPermitted("您没有批量导入的权限")
-    created = [supervisee_create(actor=actor, data=row, ip=ip, today=today) for row in rows]
-    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.import", object_type="supervisee",
-                 summary=f"从表格导入 {len(created)} 名社区矫正对象", after={"ids": [s.pk for s in created]}, ip=ip)
-    return ImportResult(created)
+@_logs_duplicate_probes
+@use_case
+def supervisee_update(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: str = "",
+                      today: date | None = None) -> Supervisee:
+    return _update(actor=actor, supervisee=supervisee, data=data, ip=ip, today=today)
 
 
 def _clean_contact(data: Mapping[str, Any]) -> dict:
@@ -405,7 +549,7 @@ def _clean_contact(data: Mapping[str, Any]) -> dict:
     return out
 
 
-@transaction.atomic
+@use_case
 def contact_add(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: str = "") -> Contact:
     _may_change(actor, supervisee)
     clean = _clean_contact(data)
@@ -416,7 +560,7 @@ def contact_add(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: s
     return c
 
 
-@transaction.atomic
+@use_case
 def team_member_add(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: str = "") -> TeamMember:
     _may_change(actor, supervisee)
     e: dict[str, str] = {}
@@ -434,16 +578,23 @@ def team_member_add(*, actor, supervisee: Supervisee, data: Mapping[str, Any], i
     return m
 
 
-@transaction.atomic
-def team_member_remove(*, actor, supervisee: Supervisee, member_id: int, ip: str = "") -> None:
+@use_case
+def team_member_remove(*, actor, supervisee: Supervisee, member_id: int, reason: str = "", ip: str = "") -> None:
+    """Take a member off the correction team: a reason is required and recorded with what the team lacks after."""
     _may_change(actor, supervisee)
     m = TeamMember.objects.filter(supervisee=supervisee, pk=member_id).first()
     if m is None:
         raise InputErrors({"member": "该成员不存在"})
+    reason = rules.clean_text(reason, label="移除理由", max_len=100) if reason else ""
+    if not reason:
+        raise InputErrors({"reason": "请填写移除理由（如：调离、辞职、不再适合），将记入变更历史"})
     before = {"member": m.pk, "name": m.name, "kind": m.kind}
     m.delete()
+    left = [rules.Member(x.gender, x.knows_minors) for x in supervisee.team.all()]
+    problems = rules.team_problems(gender=supervisee.gender, minor=supervisee.is_minor, members=left)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.team_remove", object_type="supervisee",
-                 object_id=supervisee.pk, summary="矫正小组移除成员", before=before, ip=ip)
+                 object_id=supervisee.pk, summary=f"矫正小组移除成员（{m.get_kind_display()}）：{reason}", before=before,
+                 after={"reason": reason, "team_problems": problems}, ip=ip)
 
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
@@ -481,17 +632,281 @@ def photo_check(upload) -> CheckedPhoto:
     return CheckedPhoto(data, "jpg" if fmt == "JPEG" else "png")
 
 
-@transaction.atomic
-def supervisee_set_photo(*, actor, supervisee: Supervisee, upload=None, photo: CheckedPhoto | None = None,
-                         ip: str = "") -> Supervisee:
-    """Store the photo used for face check-in (checked here unless the caller checked it already)."""
+def _set_photo(*, actor, supervisee: Supervisee, photo: CheckedPhoto, ip: str) -> Supervisee:
     from django.core.files.base import ContentFile
 
-    _may_change(actor, supervisee)
-    photo = photo or photo_check(upload)
     s = Supervisee.objects.select_for_update().get(pk=supervisee.pk)
     old = s.photo.name if s.photo else ""
     s.photo.save(f"s{s.pk}.{photo.ext}", ContentFile(photo.data), save=True)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.photo", object_type="supervisee",
                  object_id=s.pk, summary="更新照片", before={"photo": old}, after={"photo": s.photo.name}, ip=ip)
     return s
+
+
+@use_case
+def supervisee_set_photo(*, actor, supervisee: Supervisee, upload=None, photo: CheckedPhoto | None = None,
+                         ip: str = "") -> Supervisee:
+    """Store the photo used for face check-in (checked here unless the caller checked it already)."""
+    _may_change(actor, supervisee)
+    return _set_photo(actor=actor, supervisee=supervisee, photo=photo or photo_check(upload), ip=ip)
+
+
+@_logs_duplicate_probes
+@use_case
+def supervisee_register(*, actor, data: Mapping[str, Any], photo: CheckedPhoto | None = None, ip: str = "",
+                        today: date | None = None) -> Supervisee:
+    """The create form: the record and its photo in one transaction (a failure leaves neither)."""
+    s = _create(actor=actor, data=data, ip=ip, today=today)
+    if photo:
+        _set_photo(actor=actor, supervisee=s, photo=photo, ip=ip)
+    return s
+
+
+@_logs_duplicate_probes
+@use_case
+def supervisee_edit(*, actor, supervisee: Supervisee, data: Mapping[str, Any], photo: CheckedPhoto | None = None,
+                    ip: str = "", today: date | None = None) -> Supervisee:
+    """The edit form: the changes and a new photo in one transaction."""
+    s = _update(actor=actor, supervisee=supervisee, data=data, ip=ip, today=today)
+    if photo:
+        _set_photo(actor=actor, supervisee=s, photo=photo, ip=ip)
+    return s
+
+
+# --- Excel import: check, stage, confirm -----------------------------------------------------------------
+@dataclass(frozen=True)
+class ImportCheck:
+    total: int
+    problems: list[tuple[int, dict, list[tuple[str, str]]]]  # (row number, row, [(column header, message)])
+    preview: list[tuple[int, dict]]
+    token: str = ""  # set when the sheet is clean and staged for confirmation
+
+
+IMPORT_KEEP_SECONDS = 24 * 3600
+
+
+def supervisee_import_check(*, actor, data: bytes, filename: str, ip: str = "", today: date | None = None
+                            ) -> ImportCheck:
+    """Read and check a sheet without writing any record: every bad row with every reason. A clean sheet is
+    staged in the file storage for the officer to confirm (from any web process); the officer's older staged
+    sheet is dropped. Duplicate-ID answers are logged. Raises sheets.SheetError for a file that is not a sheet."""
+    import secrets
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from . import sheets
+    from .models import StagedImport
+
+    if not actor.can(Action.SUPERVISEE_IMPORT):
+        raise NotPermitted("您没有批量导入的权限")
+    parsed = sheets.parse_sheet(data)
+    cleaned, problems, dups = _clean_rows(actor=actor, rows=parsed.rows, today=today or today_local(), ctx=None)
+    if dups:
+        record_duplicate_hits(actor=actor, id_numbers=dups, ip=ip)
+    by_row = dict(parsed.rows)
+    shown = [(n, by_row[n], [(sheets.header_label(k), m) for k, m in errs]) for n, errs in problems]
+    if shown:
+        return ImportCheck(len(parsed.rows), shown, [])
+    token = secrets.token_hex(16)
+    with transaction.atomic():
+        for old in StagedImport.objects.select_for_update().filter(user=actor):
+            default_storage.delete(old.file)
+            old.delete()
+        name = default_storage.save(f"imports/{actor.pk}-{token}.xlsx", ContentFile(data))
+        StagedImport.objects.create(token=token, user=actor, file=name, filename=filename[:200], rows=len(parsed.rows))
+    return ImportCheck(len(parsed.rows), [], parsed.rows[:20], token)
+
+
+class StagedImportMissing(Exception):
+    message = "导入已过期或无效，请重新上传"
+
+
+@_logs_duplicate_probes
+@use_case
+def supervisee_import_staged(*, actor, token: str, ip: str = "", today: date | None = None) -> ImportResult:
+    """Write a staged sheet: all rows or none. The staged file is removed either way."""
+    from django.core.files.storage import default_storage
+
+    from . import sheets
+    from .models import StagedImport
+
+    if not actor.can(Action.SUPERVISEE_IMPORT):
+        raise NotPermitted("您没有批量导入的权限")
+    staged = StagedImport.objects.select_for_update().filter(token=token or "-", user=actor).first()
+    if staged is None:
+        raise StagedImportMissing()
+    try:
+        with default_storage.open(staged.file, "rb") as fh:
+            parsed = sheets.parse_sheet(fh.read())
+    except FileNotFoundError:
+        raise StagedImportMissing() from None
+    result = supervisee_bulk_create(actor=actor, rows=parsed.rows, today=today or today_local(), ip=ip)
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.import", object_type="supervisee",
+                 summary=f"从表格导入 {len(result.created)} 名社区矫正对象",
+                 after={"ids": [s.pk for s in result.created], "file": staged.filename}, ip=ip)
+    name = staged.file
+    staged.delete()
+    transaction.on_commit(lambda: default_storage.delete(name))
+    return result
+
+
+def staged_import_discard(*, actor, token: str) -> None:
+    """Throw away a staged sheet after a refused confirmation (the rows were never written)."""
+    from django.core.files.storage import default_storage
+
+    from .models import StagedImport
+
+    for st in StagedImport.objects.filter(token=token or "-", user=actor):
+        default_storage.delete(st.file)
+        st.delete()
+
+
+def staged_imports_sweep(*, now=None) -> int:
+    """Remove sheets staged more than a day ago and never confirmed (a daily beat task)."""
+    from datetime import timedelta
+
+    from django.core.files.storage import default_storage
+
+    from .models import StagedImport
+
+    now = now or timezone.now()
+    old = list(StagedImport.objects.filter(created_at__lt=now - timedelta(seconds=IMPORT_KEEP_SECONDS)))
+    for st in old:
+        default_storage.delete(st.file)
+        st.delete()
+    return len(old)
+
+
+# --- Excel export -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ExportResult:
+    count: int
+    data: bytes = b""  # built at once (a small list)
+    job: Any = None  # or an ExportJob building in the background
+
+
+def _export_title(actor, count: int) -> str:
+    return f"社区矫正对象名单（导出：{actor}，{today_local().isoformat()}，共{count}人）"
+
+
+def _filters_dict(filters) -> dict:
+    from dataclasses import asdict
+
+    return asdict(filters)
+
+
+def supervisee_export(*, actor, filters, ip: str = "") -> ExportResult:
+    """The current list (its filters) as a workbook: built at once up to ZHIJIAO_EXPORT_INLINE_MAX rows, otherwise
+    as a background job with progress, the file kept for download. Either way one audit record names every
+    person exported, written when the rows are read."""
+    from django.conf import settings
+
+    from . import sheets
+    from .models import ExportJob
+    from .selectors import present, supervisee_list
+
+    if not actor.can(Action.SUPERVISEE_EXPORT):
+        raise NotPermitted("您没有导出的权限")
+    qs = supervisee_list(fetched_by=actor, filters=filters, action=Action.SUPERVISEE_EXPORT)
+    n = qs.count()
+    if n <= settings.ZHIJIAO_EXPORT_INLINE_MAX:
+        people = list(qs)
+        data = sheets.export_bytes([present(actor, s) for s in people], title=_export_title(actor, len(people)))
+        with transaction.atomic():
+            _export_audit(actor, filters, [s.pk for s in people], ip)
+        return ExportResult(len(people), data=data)
+    from zhijiao.background import submit
+
+    from .tasks import export_build
+
+    with transaction.atomic():
+        job = ExportJob.objects.create(requested_by=actor, filters=_filters_dict(filters), total=n)
+        audit_record(actor=actor, kind=AuditRecord.Kind.EXPORT, action="supervisee.export_requested",
+                     object_type="export", object_id=job.pk, summary=f"申请导出社区矫正对象名单（约 {n} 人，后台生成）",
+                     after={"filters": job.filters, "count": n}, ip=ip)
+        submit(export_build, job.pk, ip)
+    return ExportResult(n, job=job)
+
+
+def _export_audit(actor, filters, ids: list[int], ip: str, job=None) -> None:
+    audit_record(actor=actor, kind=AuditRecord.Kind.EXPORT, action="supervisee.export", object_type="supervisee",
+                 summary=f"导出社区矫正对象名单 {len(ids)} 人" + (f"（导出任务 {job.pk}）" if job else ""),
+                 after={"filters": _filters_dict(filters) if not isinstance(filters, dict) else filters,
+                        "count": len(ids), "ids": ids}, ip=ip)
+
+
+def export_job_build(*, job_id: int, ip: str = "") -> None:
+    """Build an export job's file in the background: rows read in batches, progress saved every 1,000 rows, the
+    file saved to storage, the read of every person exported audited, the job marked done (or failed, with the
+    reason shown to the officer)."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from . import sheets
+    from .models import ExportJob
+    from .selectors import SuperviseeFilters, present, supervisee_list
+
+    job = ExportJob.objects.select_related("requested_by__organisation").get(pk=job_id)
+    actor = job.requested_by
+    ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.RUNNING)
+    try:
+        filters = SuperviseeFilters(**job.filters)
+        qs = supervisee_list(fetched_by=actor, filters=filters, action=Action.SUPERVISEE_EXPORT)
+        ids: list[int] = []
+
+        def rows():
+            for s in qs.iterator(chunk_size=2000):
+                ids.append(s.pk)
+                yield present(actor, s)
+
+        def progress(done):
+            ExportJob.objects.filter(pk=job.pk).update(done=done)
+
+        data = sheets.export_bytes(rows(), title=_export_title(actor, job.total), progress=progress)
+        name = default_storage.save(f"exports/{actor.pk}/supervisees-{job.pk}-{today_local().isoformat()}.xlsx",
+                                    ContentFile(data))
+        with transaction.atomic():
+            _export_audit(actor, job.filters, ids, ip, job=job)
+            ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.DONE, done=len(ids), total=len(ids),
+                                                       file=name, finished_at=timezone.now())
+    except Exception as exc:  # noqa: BLE001 - the officer sees that it failed and why; the log has the trace
+        ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.FAILED, finished_at=timezone.now(),
+                                                   error=f"生成失败：{type(exc).__name__}"[:300])
+        raise
+
+
+def export_job_download(*, actor, job, ip: str = "") -> bytes:
+    """The finished file; each download is a read of the people in it, and logged."""
+    from django.core.files.storage import default_storage
+
+    if job.state != job.State.DONE or not job.file:
+        raise NotFound()
+    try:
+        with default_storage.open(job.file, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise NotFound() from None
+    with transaction.atomic():
+        audit_record(actor=actor, kind=AuditRecord.Kind.EXPORT, action="supervisee.export_download",
+                     object_type="export", object_id=job.pk, summary=f"下载导出文件（{job.total} 人）", ip=ip)
+    return data
+
+
+def export_jobs_sweep(*, now=None) -> int:
+    """Delete export files older than ZHIJIAO_EXPORT_KEEP_DAYS (a daily beat task); the jobs stay, marked."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.core.files.storage import default_storage
+
+    from .models import ExportJob
+
+    now = now or timezone.now()
+    old = ExportJob.objects.filter(finished_at__lt=now - timedelta(days=settings.ZHIJIAO_EXPORT_KEEP_DAYS)).exclude(file="")
+    n = 0
+    for job in old:
+        default_storage.delete(job.file)
+        ExportJob.objects.filter(pk=job.pk).update(file="", error="文件已超过保存期限，已删除")
+        n += 1
+    return n

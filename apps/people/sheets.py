@@ -12,7 +12,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from . import rules, services
+from . import rules
 
 # (key, header, required, example)
 COLUMNS = [
@@ -38,6 +38,7 @@ COLUMNS = [
     ("management_level", "管理等级", False, "严管"),
     ("education", "文化程度", False, "高中"),
     ("occupation", "就业就学情况", False, "个体经营"),
+    ("status", "矫正状态", False, "在矫"),
 ]
 HEADER_TO_KEY = {h: k for k, h, _, _ in COLUMNS}
 MAX_ROWS = 5000
@@ -123,7 +124,9 @@ def parse_sheet(data: bytes) -> ParsedSheet:
             keys.append(key)
         missing = [h for k, h, req, _ in COLUMNS if req and k not in keys]
         if missing:
-            raise SheetError(f"表头缺少必填列：{'、'.join(missing)}。请使用下载的模板")
+            seen = "、".join(str(h).strip() for h in header if h not in (None, ""))[:120] or "（空行）"
+            raise SheetError(f"表头缺少必填列：{'、'.join(missing)}。系统把第 1 行当作表头读取，读到的是：{seen}。"
+                             "请使用下载的模板，或导出的名单（表头在第 1 行）")
         out = ParsedSheet()
         for n, values in enumerate(it, start=2):
             if values is None or all(v in (None, "") for v in values):
@@ -139,20 +142,27 @@ def parse_sheet(data: bytes) -> ParsedSheet:
         wb.close()
 
 
-EXPORT_COLUMNS = [
-    ("姓名", 8), ("性别", 5), ("公民身份号码", 21), ("出生日期", 12), ("手机号码", 14), ("执行地", 12), ("负责司法所", 18),
-    ("矫正类别", 12), ("罪名", 16), ("原判刑罚", 14), ("矫正起始日", 12), ("矫正终止日", 12), ("管理等级", 8),
-    ("矫正状态", 8), ("未成年", 7), ("居住地址", 36),
-]
+# The export's first columns are the import's, under the same headers, so an exported list can be corrected and
+# imported elsewhere; the last ones are computed and ignored on import.
+EXPORT_EXTRA = [("执行地", 12), ("矫正起始日", 12), ("矫正终止日", 12), ("未成年", 7)]
+_WIDTHS = {"name": 8, "gender": 5, "ethnicity": 6, "id_number": 21, "phone": 14, "household_address": 32,
+           "residence_address": 32, "judicial_office": 16, "sentence_type": 10, "deciding_organ_name": 22,
+           "judgment_number": 24, "crime": 16, "original_penalty": 24}
 
 
-def export_bytes(supervisees, *, reveal_minors: bool, title: str) -> bytes:
-    """The current list as a workbook. Minors' names and ID numbers are masked unless the reader holds the
-    grant (社区矫正法 第54条)."""
+def _labels(key: str) -> dict:
+    return {"sentence_type": rules.SENTENCE_LABELS, "management_level": rules.LEVEL_LABELS,
+            "status": rules.STATUS_LABELS, "gender": {"M": "男", "F": "女"}}.get(key, {})
+
+
+def export_bytes(rows, *, title: str, progress=None, every: int = 1000) -> bytes:
+    """The list as a workbook: headers on the first row, frozen and filtered, one row per person. `rows` are
+    SuperviseeRow (apps.people.selectors.present): a sealed minor's name, ID number, phone and addresses come
+    masked (社区矫正法 第54条). `progress(n)` is called every `every` rows (a background job's progress bar)."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("社区矫正对象")
 
-    def text_cell(v):
+    def cell(v):
         # Everything we write is data: a value that looks like a formula (=, +, -, @) stays text.
         if isinstance(v, str):
             c = WriteOnlyCell(ws, value=v)
@@ -160,48 +170,48 @@ def export_bytes(supervisees, *, reveal_minors: bool, title: str) -> bytes:
             return c
         return v
 
-    for i, (_, width) in enumerate(EXPORT_COLUMNS, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.append([title])
-    ws.append([h for h, _ in EXPORT_COLUMNS])
-    g = {"M": "男", "F": "女"}
-    for s in supervisees:
-        masked = s.is_minor and not reveal_minors
-        ws.append([text_cell(v) for v in [
-            rules.mask_name(s.name) if masked else s.name, g.get(s.gender, ""),
-            rules.mask_id(s.id_number) if masked else s.id_number,
-            "" if masked else s.birth_date, "" if masked else s.phone, s.execution_county.name,
-            s.judicial_office.name, rules.SENTENCE_LABELS[rules.SentenceType(s.sentence_type)], s.crime,
-            s.original_penalty, s.supervision_start, s.supervision_end,
-            rules.LEVEL_LABELS[rules.Level(s.management_level)], rules.STATUS_LABELS[rules.Status(s.status)],
-            "是" if s.is_minor else "", "" if masked else s.residence_address,
-        ]])
+    headers = [h for _, h, _, _ in COLUMNS] + [h for h, _ in EXPORT_EXTRA]
+    for i, key in enumerate([k for k, *_ in COLUMNS], start=1):
+        ws.column_dimensions[get_column_letter(i)].width = _WIDTHS.get(key, max(10, len(COLUMNS[i - 1][1]) * 2))
+    for j, (_, width) in enumerate(EXPORT_EXTRA, start=len(COLUMNS) + 1):
+        ws.column_dimensions[get_column_letter(j)].width = width
+    ws.freeze_panes = "A2"
+    bold = Font(bold=True)
+    head = []
+    for h in headers:
+        c = WriteOnlyCell(ws, value=h)
+        c.font = bold
+        head.append(c)
+    ws.append(head)
+    n = 0
+    for r in rows:
+        s = r.s
+        values = []
+        for key, *_ in COLUMNS:
+            if key in ("name", "id_number", "phone", "household_address", "residence_address", "judgment_number"):
+                v = getattr(r, key)
+            elif key == "judicial_office":
+                v = s.judicial_office.name
+            else:
+                v = getattr(s, key)
+                v = _labels(key).get(v, v) if _labels(key) else v
+            if key == "term_months" and not v:
+                v = None
+            values.append(v)
+        values += [s.execution_county.name, s.supervision_start, s.supervision_end, "是" if s.is_minor else ""]
+        ws.append([cell(v) for v in values])
+        n += 1
+        if progress and n % every == 0:
+            progress(n)
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(n + 1, 2)}"
+    props = wb.properties
+    props.title = title[:200]
+    props.creator = "智矫"
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
 
 
-def check_rows(rows, *, actor, today, ip: str = ""):
-    """Every bad row with every reason, duplicates inside the sheet too, as (row number, row, [(header, message)]).
-    Nothing is written. Look-ups are prepared once for the whole sheet."""
-    problems = []
-    hits: list[str] = []
-    seen: dict[str, int] = {}
-    ctx = services.CleanContext.for_rows(actor=actor, id_numbers=[r.get("id_number") for _, r in rows])
-    for n, row in rows:
-        try:
-            clean = services.supervisee_clean(row, actor=actor, today=today, ctx=ctx)
-        except services.InputErrors as exc:
-            problems.append((n, row, [(header_label(k), v) for k, v in exc.errors.items()]))
-            if exc.duplicate_id:
-                hits.append(exc.duplicate_id)
-            continue
-        first = seen.setdefault(clean["id_number"], n)
-        if first != n:
-            problems.append((n, row, [("公民身份号码", f"与第 {first} 行重复")]))
-    if hits:
-        services.record_duplicate_hits(actor=actor, id_numbers=hits, ip=ip)
-    return problems
 
 
 def header_label(key: str) -> str:

@@ -5,7 +5,9 @@ from . import views
 app_name = "people"
 urlpatterns = [
     path("", views.supervisee_list_view, name="list"),
-    path("export.xlsx", views.supervisee_export_view, name="export"),
+    path("export/", views.supervisee_export_view, name="export"),
+    path("exports/<int:pk>/", views.export_job_view, name="export_job"),
+    path("exports/<int:pk>/download/", views.export_job_download_view, name="export_download"),
     path("new/", views.supervisee_create_view, name="create"),
     path("import/", views.import_view, name="import"),
     path("import/confirm/", views.import_confirm_view, name="import_confirm"),

@@ -4,7 +4,8 @@ import json
 import pytest
 
 from apps.audit.models import AuditRecord
-from apps.orgs.testing import PASSWORD, given_staff, given_supervisee, supervisee_data
+from apps.orgs.testing import PASSWORD, given_staff
+from apps.people.testing import given_supervisee, supervisee_data
 from apps.people.models import Supervisee
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +89,7 @@ def test_openapi_schema_is_published(client):
 def test_creating_a_minor_without_the_grant_returns_only_the_masked_record(client, auth, tree):
     data = supervisee_data(tree.donghu_office, name="李小龙")
     data["term_months"] = 6
-    from apps.orgs.testing import id_number
+    from apps.people.testing import id_number
     from datetime import date
 
     data["id_number"] = id_number("360102", date(2010, 3, 3), 77)

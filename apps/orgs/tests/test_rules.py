@@ -19,6 +19,33 @@ def test_permission_matrix(role, action, allowed):
     assert rules.allowed({role.value}, action) is allowed
 
 
+# The whole permission table, written out: a change to who may do what must change this table too, on purpose.
+#        view create change import export org  staff-view staff-manage audit
+PINNED = {
+    "county_officer":      "V C H I E O S . A",
+    "office_staff":        "V C H . E O S . .",
+    "auxiliary":           "V C H . . O . . .",
+    "police_secondee":     "V . . . . O . . .",
+    "social_worker":       "V . . . . O . . .",
+    "volunteer":           ". . . . . O . . .",
+    "city_supervisor":     "V . . . E O S . A",
+    "province_supervisor": "V . . . E O S . A",
+    "procurator":          "V . . . E O . . A",
+    "sysadmin":            ". . . . . O S M A",
+}
+COLUMNS = [Action.SUPERVISEE_VIEW, Action.SUPERVISEE_CREATE, Action.SUPERVISEE_CHANGE, Action.SUPERVISEE_IMPORT,
+           Action.SUPERVISEE_EXPORT, Action.ORG_VIEW, Action.STAFF_VIEW, Action.STAFF_MANAGE, Action.AUDIT_VIEW]
+
+
+def test_the_permission_table_is_pinned_in_full():
+    assert set(COLUMNS) == set(Action), "a new action needs a column here"
+    assert set(PINNED) == {r.value for r in Role}, "a new role needs a row here"
+    for role, row in PINNED.items():
+        marks = row.split()
+        expected = {a for a, m in zip(COLUMNS, marks) if m != "."}
+        assert rules.PERMISSIONS[Role(role)] == frozenset(expected), role
+
+
 def test_every_role_has_a_label_and_a_home():
     for role in Role:
         assert role in rules.ROLE_LABELS

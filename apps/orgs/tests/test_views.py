@@ -1,7 +1,8 @@
 import pytest
 
 from apps.audit.models import AuditRecord
-from apps.orgs.testing import PASSWORD, given_staff, given_supervisee
+from apps.orgs.testing import PASSWORD, given_staff
+from apps.people.testing import given_supervisee
 
 pytestmark = pytest.mark.django_db
 

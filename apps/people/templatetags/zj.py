@@ -41,3 +41,13 @@ def sort_link(current: str, key: str, label: str, base: str):
     arrow = " ▲" if current == key else (" ▼" if current == f"-{key}" else "")
     sep = "&" if base else ""
     return format_html('<a class="sort" href="?{}{}sort={}">{}{}</a>', base, sep, new, _(label), arrow)
+
+
+@register.filter
+def per_query(querystring: str, n) -> str:
+    """The list's query string with the page size set to n (and back to the first page)."""
+    from django.http import QueryDict
+
+    q = QueryDict(querystring, mutable=True)
+    q["per"] = str(n)
+    return q.urlencode()

@@ -11,6 +11,8 @@ from apps.audit.models import AuditRecord
 from apps.audit.services import audit_verify
 from apps.orgs.models import Organisation, User
 from apps.orgs.rules import OrgKind
+from apps.orgs import demo as org_demo
+from apps.orgs import places
 from apps.people import demo, rules
 from apps.people.models import Supervisee
 
@@ -37,11 +39,11 @@ def demo_data_dir():
 
 
 def test_generation_is_deterministic_and_pure():
-    plan = demo.org_plan(demo_data_dir())
+    plan = places.org_plan(demo_data_dir())
     a = demo.people_plan(plan, count=60, data_dir=demo_data_dir())
     b = demo.people_plan(plan, count=60, data_dir=demo_data_dir())
     assert a == b
-    assert demo.staff_plan(plan) == demo.staff_plan(plan)
+    assert org_demo.staff_plan(plan) == org_demo.staff_plan(plan)
 
 
 @pytest.mark.parametrize("months,text", [(18, "一年六个月"), (24, "二年"), (8, "八个月"), (132, "十一年")])
@@ -50,7 +52,7 @@ def test_penalty_terms_read_as_judgments_write_them(months, text):
 
 
 def test_office_names_drop_the_suffix_and_stay_unique():
-    offices = demo.office_names([("1", "八一桥街道"), ("2", "望城镇"), ("3", "八一乡"), ("4", "八一镇"),
+    offices = places.office_names([("1", "八一桥街道"), ("2", "望城镇"), ("3", "八一乡"), ("4", "八一镇"),
                                  ("5", "成新实业有限公司"), ("6", "贤士湖管理处")])
     assert [o["name"] for o in offices] == ["八一桥司法所", "望城司法所", "八一乡司法所", "八一镇司法所", "贤士湖司法所"]
 
@@ -62,7 +64,7 @@ def test_org_tree_has_every_county_office_and_overseeing_organ(seeded):
     assert (province.adcode, city.adcode, city.parent) == ("360000", "360100", province)
     assert shape(province.boundary).contains(shape(city.boundary).representative_point())
     counties = Organisation.objects.filter(kind=OrgKind.COUNTY_AGENCY)
-    assert sorted(counties.values_list("adcode", flat=True)) == sorted(demo.COUNTY_ADCODES)
+    assert sorted(counties.values_list("adcode", flat=True)) == sorted(places.COUNTY_ADCODES)
     for county in counties:
         assert county.parent == city and county.path.startswith(city.path)
         kinds = sorted(county.overseen_by.values_list("kind", flat=True))
@@ -135,20 +137,20 @@ def test_minor_in_the_office_accounts_office_is_masked(seeded):
 @pytest.mark.django_db
 def test_demo_accounts_sign_in_audit_chain_holds_and_rerun_is_a_no_op():
     out = _seed(count=30)  # the real Argon2 hasher
-    assert demo.DEMO_PASSWORD in out
-    for a in demo.DEMO_ACCOUNTS:
-        user = authenticate(username=a["username"], password=demo.DEMO_PASSWORD)
+    assert org_demo.DEMO_PASSWORD in out
+    for a in org_demo.DEMO_ACCOUNTS:
+        user = authenticate(username=a["username"], password=org_demo.DEMO_PASSWORD)
         assert user is not None, a["username"]
         assert user.roles == [a["role"]] and user.minor_access == a["minor_access"]
         assert user.can("org.view")
     assert User.objects.get(username="office").organisation.adcode == "360102002"
     assert User.objects.get(username="police").scope_path == User.objects.get(username="donghu").scope_path
-    for county in demo.COUNTY_ADCODES:
-        officer = User.objects.get(username=demo.COUNTY_OFFICER[county])
+    for county in places.COUNTY_ADCODES:
+        officer = User.objects.get(username=org_demo.COUNTY_OFFICER[county])
         assert officer.organisation.adcode == county and "county_officer" in officer.roles
     for office in Organisation.objects.filter(kind=OrgKind.JUDICIAL_OFFICE):
-        assert User.objects.get(username=demo.staff_username(office.adcode)).roles == ["office_staff"]
-    assert authenticate(username="staff_360102002", password=demo.DEMO_PASSWORD) is not None
+        assert User.objects.get(username=org_demo.staff_username(office.adcode)).roles == ["office_staff"]
+    assert authenticate(username="staff_360102002", password=org_demo.DEMO_PASSWORD) is not None
 
     r = audit_verify()
     assert r.ok and r.checked > 30 and not AuditRecord.objects.filter(seq__isnull=True).exists()

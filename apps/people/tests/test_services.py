@@ -6,7 +6,8 @@ import pytest
 from apps.audit.models import AuditRecord
 from apps.audit.services import audit_seal, audit_verify
 from apps.orgs.selectors import NotFound
-from apps.orgs.testing import TODAY, given_staff, given_supervisee, supervisee_data
+from apps.orgs.testing import TODAY, given_staff
+from apps.people.testing import given_supervisee, supervisee_data
 from apps.people import services
 from apps.people.models import Supervisee
 from apps.people.selectors import SuperviseeFilters, access_supervisee, supervisee_list
@@ -125,7 +126,7 @@ def test_update_with_no_change_writes_no_record(tree, officer):
 
 def test_correcting_an_id_number_is_recorded_even_when_masks_match(tree, officer):
     s = given_supervisee(officer, office=tree.donghu_office)
-    from apps.orgs.testing import id_number
+    from apps.people.testing import id_number
 
     other = id_number("360102", date(1990, 5, 17), 321)
     assert other[:4] == s.id_number[:4]
@@ -148,12 +149,14 @@ def test_import_is_all_or_nothing(tree, officer):
     good = [supervisee_data(tree.donghu_office) for _ in range(3)]
     bad = supervisee_data(tree.donghu_office, id_number="36010219900517001X")
     before = counts()
-    with pytest.raises(services.InputErrors):
-        services.supervisee_import(actor=officer, rows=good + [bad], today=TODAY)
+    with pytest.raises(services.ImportRefused) as exc:
+        services.supervisee_import(actor=officer, rows=list(enumerate(good + [bad], start=2)), today=TODAY)
+    assert [n for n, _ in exc.value.problems] == [5] and "校验码" in str(exc.value.problems)
     assert counts() == before
-    result = services.supervisee_import(actor=officer, rows=good, today=TODAY)
+    result = services.supervisee_import(actor=officer, rows=list(enumerate(good, start=2)), today=TODAY)
     assert len(result.created) == 3 and Supervisee.objects.count() == 3
     assert AuditRecord.objects.filter(action="supervisee.import").count() == 1
+    assert AuditRecord.objects.filter(action="supervisee.create").count() == 3  # one per person, in bulk
 
 
 def test_minor_is_computed_at_start_and_sealed(tree, officer):

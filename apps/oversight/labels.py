@@ -1,0 +1,26 @@
+"""The audit log's action codes in the words an oversight officer reads. A test checks that every action the code
+writes has its label here."""
+
+ACTION_LABELS = {
+    "auth.login": "登录", "auth.login_failed": "登录失败", "auth.login_locked": "锁定期间尝试登录",
+    "auth.logout": "退出登录", "auth.timeout": "超时自动退出", "auth.password_change": "修改密码",
+    "auth.token_issue": "签发 API 令牌", "auth.token_revoke": "注销 API 令牌",
+    "staff.create": "新增工作人员", "staff.active": "停用/启用账号", "staff.minor_access": "未成年人档案查阅授权",
+    "staff.unlock": "解除登录锁定", "staff.password_reset": "重置密码",
+    "org.create": "新增机构",
+    "supervisee.create": "新增社区矫正对象", "supervisee.update": "修改档案", "supervisee.view": "查阅档案",
+    "supervisee.photo": "更新照片", "supervisee.contact_add": "添加家庭成员/联系人",
+    "supervisee.team_add": "矫正小组增加成员", "supervisee.team_remove": "矫正小组移除成员",
+    "supervisee.import": "批量导入", "supervisee.id_lookup": "身份证号查重命中",
+    "supervisee.sealed_refused": "试图打开封存档案（已拒绝）",
+    "supervisee.export": "导出名单", "supervisee.export_requested": "申请导出（后台生成）",
+    "supervisee.export_download": "下载导出文件",
+    "audit.view": "查阅审计日志", "audit.export": "导出审计日志",
+    "seed.demo": "生成演示数据",
+}
+
+OBJECT_LABELS = {"supervisee": "社区矫正对象", "user": "工作人员", "organisation": "机构", "export": "导出任务"}
+
+
+def action_label(code: str) -> str:
+    return ACTION_LABELS.get(code, code)
