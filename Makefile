@@ -49,14 +49,16 @@ test-sqlite: install-test
 test-e2e: install-test
 	$(BIN)/python -m pytest -m e2e
 
-bench: install-test
-	$(BIN)/python -m pytest benchmarks --benchmark-only -p no:cacheprovider
+# Benchmarks on a 100,000-person demo, SQLite and PostgreSQL: writes var/bench/results.json and prints it.
+bench: install-test system-deps
+	bash scripts/bench.sh
 
 lint: install-test
 	$(BIN)/lint-imports
+	$(BIN)/ruff check apps zhijiao tests benchmarks scripts conftest.py --select F,E9
 
 screenshots: install-test
-	ZHIJIAO_SCREENSHOTS=screenshots $(BIN)/python -m pytest -m e2e
+	ZHIJIAO_SCREENSHOTS=screenshots DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/python -m pytest -m e2e -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) var/test* .pytest_cache

@@ -157,6 +157,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 WHITENOISE_USE_FINDERS = True  # serve static files without collectstatic in the embedded default
 
 # --- background work ------------------------------------------------------
+# Which process runs what:
+#   web (runserver / granian): pages, API; with no REDIS_URL it also seals the audit log in a thread and runs export
+#     jobs in a thread (the embedded default).
+#   celery worker (REDIS_URL set): export jobs, and the beat tasks below. Add workers to scale.
+#   celery beat (exactly one): the CELERY_BEAT_SCHEDULE below.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"

@@ -16,7 +16,11 @@ class AuditRecord(models.Model):
 
     id = models.BigAutoField(primary_key=True)  # the order of insertion; gaps are normal (rolled-back writers)
     at = models.DateTimeField(db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    # No database constraint: a foreign-key check takes a share lock on the actor's row, so every record an officer
+    # writes would lock that officer's account row (one hot row per busy user). The ORM still protects (PROTECT),
+    # and the log is append-only: an id once written stays the actor it named (actor_name is kept beside it).
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+",
+                              db_constraint=False)
     actor_name = models.CharField(max_length=150, blank=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     action = models.CharField(max_length=60, db_index=True)

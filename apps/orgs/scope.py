@@ -9,6 +9,7 @@ A range, unlike `startswith`, lets SQLite seek its index; on PostgreSQL the path
 (migrations orgs 0002, people 0002) so the range means the same there."""
 from __future__ import annotations
 
+from django.db import connections
 from django.db.models import Model, Q, QuerySet
 
 from .rules import Action
@@ -66,15 +67,28 @@ def require_within(user, path: str | None, message: str = "不在您的辖区内
         raise OutOfScope(message)
 
 
+def _broad(path: str) -> bool:
+    """A province or a city: a scope that holds most rows of an installation."""
+    return path.count("/") - 2 <= 1
+
+
 def restrict(qs: QuerySet, user, action: Action | str) -> QuerySet:
     """Limit a queryset to what `user` may do `action` on: nothing without the permission, otherwise the
-    caller's organisation subtree. Models declare `SCOPE_FIELD`, the path that places a row in the tree."""
+    caller's organisation subtree. Models declare `SCOPE_FIELD`, the path that places a row in the tree.
+
+    SQLite plans without statistics of value ranges: given an index range on the path it seeks it even when the
+    range is a whole city, then sorts every row for one page (115 ms at 100,000). For a province or a city the
+    same subtree test is written so that it cannot seek (a prefix LIKE), and SQLite walks the sort's index
+    instead, stopping after one page (13 ms). PostgreSQL keeps statistics and gets the range always."""
     if not getattr(user, "is_authenticated", False) or not user.can(action):
         return qs.none()
     field = getattr(qs.model, "SCOPE_FIELD", None)
     if field is None:
         raise TypeError(f"{qs.model.__name__} has no SCOPE_FIELD; it cannot be listed through restrict()")
-    return qs.filter(in_subtree(field, user.scope_path))
+    path = user.scope_path
+    if _broad(path) and qs.db == "default" and connections[qs.db].vendor == "sqlite":
+        return qs.filter(**{f"{field}__startswith": path})
+    return qs.filter(in_subtree(field, path))
 
 
 def access(model: type[Model], *, user, pk, action: Action | str, qs: QuerySet | None = None) -> Model:

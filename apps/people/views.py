@@ -2,6 +2,8 @@
 seal and log), writing through services (which check, write and audit). Nothing here touches a model's table."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
@@ -53,18 +55,21 @@ def _page_request(request) -> PageRequest:
 
 
 def _offices(request, f: SuperviseeFilters):
-    """The office picker: a county chosen narrows it to that county's offices."""
+    """The office picker: a county chosen narrows it to that county's offices, and an office of another county
+    chosen before is dropped from the filter. Returns (offices, filters)."""
     county = org_in_scope(fetched_by=request.user, pk=f.county, kind="county_agency") if f.county else None
-    return judicial_offices_for(request.user, county=county), county
+    offices = list(judicial_offices_for(request.user, county=county))
+    if f.office and not any(str(o.pk) == f.office for o in offices):
+        f = replace(f, office="")
+    return offices, f
 
 
 @require_GET
 def supervisee_list_view(request):
     _need(request, Action.SUPERVISEE_VIEW)
-    f = _filters(request)
+    offices, f = _offices(request, _filters(request))
     page, rows = supervisee_page(fetched_by=request.user, filters=f, request=_page_request(request),
                                  summary="浏览社区矫正对象列表（第{page}页，{n}人）", ip=client_ip(request))
-    offices, _county = _offices(request, f)
     counties = list(org_list(fetched_by=request.user, kind="county_agency"))
     params = request.GET.copy()
     for k in ("page", "after", "before", "p", "last"):
@@ -81,9 +86,10 @@ def supervisee_list_view(request):
         "can_import": request.user.can(Action.SUPERVISEE_IMPORT),
         "can_export": request.user.can(Action.SUPERVISEE_EXPORT),
         "export_inline_max": settings.ZHIJIAO_EXPORT_INLINE_MAX,
+        "export_params": [(k, v) for k, v in (("q", f.q), ("county", f.county), ("office", f.office),
+                                              ("type", f.sentence_type), ("level", f.level), ("status", f.status),
+                                              ("minor", f.minor), ("sort", f.sort)) if v],
     }
-    if request.htmx and request.GET.get("part") == "offices":
-        return render(request, "people/_office_options.html", ctx)
     template = "people/_table.html" if request.htmx else "people/list.html"
     return render(request, template, ctx)
 
@@ -96,12 +102,7 @@ def supervisee_export_view(request):
     result = services.supervisee_export(actor=request.user, filters=_filters(request), ip=client_ip(request))
     if result.job is not None:
         messages.info(request, _("名单较大（%(n)s 人），正在后台生成，完成后可在此页下载") % {"n": result.count})
-        url = reverse("people:export_job", args=[result.job.pk])
-        if request.htmx:
-            resp = HttpResponse(status=204)
-            resp["HX-Redirect"] = url
-            return resp
-        return HttpResponseRedirect(url)
+        return HttpResponseRedirect(reverse("people:export_job", args=[result.job.pk]))
     resp = HttpResponse(result.data, content_type=XLSX)
     resp["Content-Disposition"] = f'attachment; filename="supervisees-{services.today_local().isoformat()}.xlsx"'
     return resp

@@ -23,7 +23,8 @@ def _free_port() -> int:
 def live_site(tmp_path_factory):
     var = tmp_path_factory.mktemp("e2e-var")
     env = {**os.environ, "ZHIJIAO_VAR": str(var), "DATABASE_URL": f"sqlite:///{var / 'e2e.sqlite3'}",
-           "DJANGO_SETTINGS_MODULE": "zhijiao.settings"}
+           "DJANGO_SETTINGS_MODULE": "zhijiao.settings",
+           "ZHIJIAO_EXPORT_INLINE_MAX": "250"}  # the city's list (400) is a background job, a county's is not
     env.pop("REDIS_URL", None)
     py = sys.executable
     subprocess.run([py, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
@@ -51,12 +52,20 @@ def live_site(tmp_path_factory):
 
 @pytest.fixture
 def shot(request):
+    """A full-page screenshot at 1440 and at 360 pixels wide (a desk and a cheap phone), when asked for."""
     folder = os.environ.get("ZHIJIAO_SCREENSHOTS")
 
-    def take(page, name):
-        if folder:
-            Path(folder).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+    def take(page, name, narrow: bool = True):
+        if not folder:
+            return
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        size = page.viewport_size
+        page.screenshot(path=str(Path(folder) / f"{name}-1440.png"), full_page=True)
+        if narrow:
+            page.set_viewport_size({"width": 360, "height": 640})
+            page.wait_for_timeout(150)
+            page.screenshot(path=str(Path(folder) / f"{name}-360.png"), full_page=True)
+            page.set_viewport_size(size)
 
     return take
 

