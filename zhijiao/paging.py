@@ -2,14 +2,14 @@
 before it, so page 5,000 costs what page 1 costs. Page numbers are carried in the links (`p`), and a numbered
 page asked for directly (`page=N`) falls back to OFFSET, which is cheap near the start.
 
-A cursor is the sort key of a boundary row (its value and id), base64-encoded JSON; a cursor that does not
-decode is ignored (the first page), never an error."""
+A cursor names the boundary row by its id alone; its sort value is read back from the same (scoped, filtered)
+list. So a cursor carries nothing the reader may not see (a sealed minor's name is not in it), cannot be
+crafted into a question about rows outside the list, and one that names no row of the list is ignored (the first
+page), never an error."""
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -33,27 +33,28 @@ class Order:
         return Order(self.field, not self.descending)
 
 
-def _encode(value: Any, pk: int) -> str:
-    v = value.isoformat() if isinstance(value, (date, datetime)) else value
-    return base64.urlsafe_b64encode(json.dumps([v, pk], ensure_ascii=False).encode()).decode().rstrip("=")
+def _encode(pk: int) -> str:
+    return base64.urlsafe_b64encode(str(pk).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> tuple[Any, int] | None:
+def _decode(cursor: str) -> int | None:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value, pk = json.loads(raw)
-    except (ValueError, TypeError):
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (ValueError, TypeError, UnicodeDecodeError):
         return None
-    if not isinstance(pk, int) or isinstance(pk, bool) or not 0 < pk < 2**63 or not isinstance(value, (str, int)):
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
         return None
-    return value, pk
+    pk = int(text)
+    return pk if 0 < pk < 2**63 else None
 
 
-def _value(row, field_name: str):
-    obj = row
-    for part in field_name.split("__"):
-        obj = getattr(obj, part)
-    return obj
+def _boundary(qs: QuerySet, order: Order, cursor: str) -> tuple[Any, int] | None:
+    """The sort value and id of the row a cursor names, if that row is in this list."""
+    pk = _decode(cursor)
+    if pk is None:
+        return None
+    row = qs.filter(pk=pk).values_list(order.field, "id").first()
+    return row if row is not None else None
 
 
 def _seek(order: Order, value, pk) -> Q:
@@ -89,7 +90,7 @@ def paginate(qs: QuerySet, *, order: Order, per: int, count: int, page: int | No
     """One page of `qs` in `order`. Give `after` or `before` (a cursor from a previous page, with its `number`),
     or `last`, or a page `number` (OFFSET), or nothing (the first page). `count` is the total, for the numbers."""
     num_pages = max(1, -(-count // per))
-    seek = _decode(after or before) if (after or before) else None
+    seek = _boundary(qs, order, after or before) if (after or before) else None
     if seek is not None:
         value, pk = seek
         if after:
@@ -117,7 +118,7 @@ def paginate(qs: QuerySet, *, order: Order, per: int, count: int, page: int | No
         prev = n > 1
     p = Page(rows=rows, number=n, per=per, count=count, has_next=more and bool(rows), has_previous=prev and bool(rows))
     if rows:
-        p.next_cursor = _encode(_value(rows[-1], order.field), rows[-1].pk)
-        p.previous_cursor = _encode(_value(rows[0], order.field), rows[0].pk)
+        p.next_cursor = _encode(rows[-1].pk)
+        p.previous_cursor = _encode(rows[0].pk)
     p.window = [i for i in range(max(1, p.number - 2), min(p.num_pages, p.number + 2) + 1)]
     return p

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "zhijiao.middleware.NulCharacterGuard",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -125,7 +126,10 @@ ZHIJIAO_LOCKOUT_MINUTES = int(os.environ.get("ZHIJIAO_LOCKOUT_MINUTES", 15))
 # read log. The database row expires a little after the idle limit as a backstop.
 ZHIJIAO_IDLE_SECONDS = int(os.environ.get("ZHIJIAO_SESSION_SECONDS", 30 * 60))
 ZHIJIAO_SESSION_REFRESH_SECONDS = 60
-SESSION_COOKIE_AGE = ZHIJIAO_IDLE_SECONDS + 2 * ZHIJIAO_SESSION_REFRESH_SECONDS
+# The database row outlives the idle limit (the middleware enforces that), so an officer coming back after an hour is
+# told the session timed out, and the time-out is audited, rather than meeting a silent sign-in page. No session
+# lasts longer than this in any case (the browser's cookie also ends when it closes).
+SESSION_COOKIE_AGE = int(os.environ.get("ZHIJIAO_SESSION_MAX_SECONDS", 12 * 3600))
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -163,6 +167,10 @@ WHITENOISE_USE_FINDERS = True  # serve static files without collectstatic in the
 #   celery worker (REDIS_URL set): export jobs, and the beat tasks below. Add workers to scale.
 #   celery beat (exactly one): the CELERY_BEAT_SCHEDULE below.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Counts of big lists are cached a minute (apps.people.selectors): in-process by default, shared through Redis
+# when there is one, so every web process sees the same figure.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+          if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # embedded default: run in-process
@@ -178,6 +186,11 @@ CELERY_BEAT_SCHEDULE = {
     "audit-seal": {"task": "audit.seal", "schedule": float(os.environ.get("ZHIJIAO_AUDIT_SEAL_SECONDS", 2))},
     # check the chain from the last verified checkpoint, every night at 02:30 Beijing time
     "audit-verify-nightly": {"task": "audit.verify_chain", "schedule": crontab(hour=2, minute=30)},
+    # and the whole chain every Sunday (the nightly run does not re-read what it verified before)
+    "audit-verify-weekly-full": {"task": "audit.verify_chain", "schedule": crontab(day_of_week=0, hour=3, minute=30),
+                                 "kwargs": {"full": True}},
+    # expired sessions out of the table
+    "sessions-clear-daily": {"task": "orgs.clear_sessions", "schedule": crontab(hour=4, minute=0)},
     # staged import sheets older than a day, export files older than ZHIJIAO_EXPORT_KEEP_DAYS
     "files-sweep-daily": {"task": "people.sweep_files", "schedule": crontab(hour=3, minute=10)},
 }

@@ -1,5 +1,5 @@
 """The in-process sealer of the embedded default: one daemon thread per process that runs `audit_seal` every
-AUDIT_SEAL_SECONDS. It starts with the first audit record a process writes (so `migrate` and other commands
+AUDIT_SEAL_SECONDS, and the chain check when it is due (daily, and in full weekly). It starts with the first audit record a process writes (so `migrate` and other commands
 that write nothing never start it). At scale, AUDIT_SEALER="celery" and Celery beat runs the `audit.seal` task
 instead; several sealers at once are safe (they exclude each other through the chain head)."""
 from __future__ import annotations
@@ -30,12 +30,13 @@ def ensure_running() -> None:
 
 
 def _loop() -> None:
-    from .services import audit_seal
+    from .services import audit_seal, audit_verify_if_due
 
     while True:
         time.sleep(settings.AUDIT_SEAL_SECONDS)
         try:
             audit_seal()
+            audit_verify_if_due()
         except Exception:  # noqa: BLE001 - the sealer must outlive a bad moment (a restart, a locked file)
             log.exception("audit sealer: sealing failed; will try again")
         finally:

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from . import rules
-from .models import AuditCheckpoint, AuditRecord, AuditVerification, ChainHead
+from .models import AuditCheckpoint, AuditRecord, AuditVerification, ChainHead, hashed
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +34,19 @@ def _actor_fields(actor) -> dict:
     return {"actor": None, "actor_name": (actor or "系统")[:150]}
 
 
+def _where(actor, org_path: str | None) -> str:
+    if org_path is not None:
+        return org_path[:255]
+    return actor.scope_path if getattr(actor, "pk", None) else ""
+
+
 def _build(*, actor, kind: str, action: str, object_type: str = "", object_id: Any = "", summary: str = "",
-           before: dict | None = None, after: dict | None = None, ip: str = "", at=None) -> AuditRecord:
+           before: dict | None = None, after: dict | None = None, ip: str = "", at=None,
+           org_path: str | None = None) -> AuditRecord:
     rec = AuditRecord(at=at or timezone.now(), kind=kind, action=action, object_type=object_type,
                       object_id=str(object_id if object_id not in (None, "") else ""), summary=summary[:300],
-                      before=_jsonable(before), after=_jsonable(after), ip=(ip or "")[:45], **_actor_fields(actor))
+                      before=_jsonable(before), after=_jsonable(after), ip=(ip or "")[:45],
+                      org_path=_where(actor, org_path), **_actor_fields(actor))
     rec.content_hash = rules.content_hash(rec.hashed_fields())
     return rec
 
@@ -49,11 +57,13 @@ def _need_transaction() -> None:
 
 
 def audit_record(*, actor, kind: str, action: str, object_type: str = "", object_id: Any = "", summary: str = "",
-                 before: dict | None = None, after: dict | None = None, ip: str = "") -> AuditRecord:
-    """Append one record. Needs an open transaction (services are atomic). One INSERT, no shared lock."""
+                 before: dict | None = None, after: dict | None = None, ip: str = "",
+                 org_path: str | None = None) -> AuditRecord:
+    """Append one record. Needs an open transaction (services are atomic). One INSERT, no shared lock.
+    `org_path` is where it happened (the concerned record's jurisdiction); by default the actor's scope."""
     _need_transaction()
     rec = _build(actor=actor, kind=kind, action=action, object_type=object_type, object_id=object_id,
-                 summary=summary, before=before, after=after, ip=ip)
+                 summary=summary, before=before, after=after, ip=ip, org_path=org_path)
     rec.save(force_insert=True)
     _sealer_started()
     return rec
@@ -71,14 +81,14 @@ def audit_records(entries: Iterable[dict]) -> list[AuditRecord]:
 
 
 def audit_view(*, actor, object_type: str, object_ids: list, summary: str, ip: str = "",
-               action: str = "") -> AuditRecord:
+               action: str = "", org_path: str | None = None) -> AuditRecord:
     """Log a read of personal data (a record, a list page, an export) in its own small transaction."""
     with transaction.atomic():
         ids = [str(i) for i in object_ids]
         return audit_record(
             actor=actor, kind=AuditRecord.Kind.VIEW, action=action or f"{object_type}.view",
             object_type=object_type, object_id=ids[0] if len(ids) == 1 else "",
-            summary=summary, after={"ids": ids} if len(ids) > 1 else None, ip=ip,
+            summary=summary, after={"ids": ids} if len(ids) > 1 else None, ip=ip, org_path=org_path,
         )
 
 
@@ -159,92 +169,151 @@ class VerifyResult:
     from_seq: int
     to_seq: int
     broken: rules.ChainBreak | None = None
-    overdue: int = 0  # records left unsealed longer than the sealing window
+    overdue: int = 0  # records still unsealed longer than the sealing window
     overdue_first: list[int] = field(default_factory=list)  # their ids (up to 10)
+    late: int = 0  # records that were sealed, but later than the window after they were written
+    late_first: list[int] = field(default_factory=list)
     checkpoints: int = 0
 
     @property
     def ok(self) -> bool:
-        return self.broken is None and self.overdue == 0
+        return self.broken is None and self.overdue == 0 and self.late == 0
 
 
 _FIELDS = ("id", "seq", "chain_hash", "content_hash", "at", "actor_id", "actor_name", "kind", "action",
-           "object_type", "object_id", "summary", "before", "after", "ip")
+           "object_type", "object_id", "summary", "before", "after", "ip", "org_path")
 
 
-def _sealed_rows(start_seq: int, batch: int):
+def _sealed_rows(start_seq: int, end_seq: int, batch: int):
     last = start_seq
-    while True:
-        chunk = list(AuditRecord.objects.filter(seq__gt=last).order_by("seq").values_list(*_FIELDS)[:batch])
+    while last < end_seq:
+        chunk = list(AuditRecord.objects.filter(seq__gt=last, seq__lte=end_seq).order_by("seq")
+                     .values_list(*_FIELDS)[:batch])
         if not chunk:
             return
         for (rid, seq, chain, stored, at, actor, actor_name, kind, action, otype, oid, summary, before, after,
-             ip) in chunk:
-            yield rules.Sealed(rid, seq, chain, stored, {
+             ip, where) in chunk:
+            yield at, rules.Sealed(rid, seq, chain, stored, hashed({
                 "at": at.isoformat(), "actor": actor, "actor_name": actor_name, "kind": kind, "action": action,
                 "object_type": otype, "object_id": oid, "summary": summary, "before": before, "after": after,
-                "ip": ip})
+                "ip": ip, "org_path": where}))
         last = chunk[-1][1]
 
 
-def _start_point(full: bool) -> tuple[int, str, rules.ChainBreak | None]:
+def _checkpoints(start_seq: int, end_seq: int, batch: int = 2000):
+    """The checkpoints after start_seq up to end_seq, in order, read in pages (a year holds millions)."""
+    last = start_seq
+    while True:
+        chunk = list(AuditCheckpoint.objects.filter(last_seq__gt=last, last_seq__lte=end_seq).order_by("last_seq")
+                     [:batch])
+        if not chunk:
+            return
+        yield from chunk
+        last = chunk[-1].last_seq
+
+
+def _checkpoint_valid(cp: AuditCheckpoint, key: bytes, kid: str) -> bool:
+    return cp.key_id == kid and rules.checkpoint_ok(key, cp.last_seq, cp.last_hash, cp.signature)
+
+
+def _verification_signature(key: bytes, to_seq: int, to_hash: str, ok: bool) -> str:
+    return rules.sign_checkpoint(key, to_seq, f"verified:{to_hash}:{int(ok)}")
+
+
+def _start_point(full: bool, key: bytes, kid: str) -> tuple[int, str, rules.ChainBreak | None]:
+    """Where an incremental run starts: the end of the last run that passed, if that run's record is signed and
+    its end is a signed checkpoint the chain still matches. A forged "passed" record, or a chain re-linked after
+    the point, sends the run back to the start (a full check), where the rewriting shows."""
     if full:
         return 0, rules.GENESIS, None
     done = AuditVerification.objects.filter(ok=True).order_by("-id").first()
     if done is None or done.to_seq == 0:
         return 0, rules.GENESIS, None
+    cp = AuditCheckpoint.objects.filter(last_seq=done.to_seq).first()
     still = AuditRecord.objects.filter(seq=done.to_seq).values_list("chain_hash", flat=True).first()
-    if still != done.to_hash:
-        return 0, rules.GENESIS, rules.ChainBreak(done.to_seq, "上次核验通过的检查点已被改动，请做完整核验（--full）")
+    trusted = (done.signature == _verification_signature(key, done.to_seq, done.to_hash, True)
+               and cp is not None and _checkpoint_valid(cp, key, kid) and cp.last_hash == done.to_hash == still)
+    if not trusted:
+        return 0, rules.GENESIS, None
     return done.to_seq, done.to_hash, None
 
 
 def audit_verify(*, full: bool = False, now=None, batch: int = 5000, record: bool = True) -> VerifyResult:
-    """Check the chain from the last verified checkpoint (or from the start with `full`): content hashes,
-    links, the gapless sequence, every checkpoint's signature and hash, the head, and records left unsealed
-    longer than the sealing window. The outcome is recorded, so the next run starts where this one ended."""
+    """Check the chain from the last verified checkpoint (or from the start with `full`) up to the last checkpoint
+    written when the run began: content hashes, links, the gapless sequence, every checkpoint's hash and
+    signature, no sealed record beyond the checkpoints (inserted), and records left unsealed, or sealed, later
+    than the sealing window. The outcome is recorded and signed, so the next run starts where this one ended."""
     now = now or timezone.now()
-    start_seq, start_hash, brk = _start_point(full)
     key = seal_key()
     kid = rules.key_id(key)
-    checkpoints = list(AuditCheckpoint.objects.filter(last_seq__gt=start_seq).order_by("last_seq"))
-    by_seq = {c.last_seq: c for c in checkpoints}
-    seq, h, n = start_seq, start_hash, 0
-    if brk is None:
-        for r in _sealed_rows(start_seq, batch):
-            seq_before, h_before = seq, h
-            seq, h, brk = rules.verify([r], start_seq=seq, start_hash=h)
-            if brk:
-                break
-            n += 1
-            cp = by_seq.get(seq)
-            if cp is not None:
-                if cp.last_hash != h:
-                    brk = rules.ChainBreak(seq, "检查点哈希与链不符（检查点之前的记录被改写）", r.record_id)
-                elif cp.key_id != kid or not rules.checkpoint_ok(key, cp.last_seq, cp.last_hash, cp.signature):
-                    brk = rules.ChainBreak(seq, "检查点签名无效（链被整体改写，或签名密钥不同）", r.record_id)
-                if brk:
-                    seq, h = seq_before, h_before
-                    break
-    if brk is None:
-        last_cp = checkpoints[-1] if checkpoints else None
-        head = ChainHead.objects.filter(id=1).first()
-        if last_cp is not None and last_cp.last_seq > seq:
-            brk = rules.ChainBreak(seq + 1, "末尾记录被删除（检查点记载的记录多于现存记录）")
-        elif last_cp is not None and seq > last_cp.last_seq or last_cp is None and seq > start_seq:
-            first = AuditRecord.objects.filter(seq__gt=last_cp.last_seq if last_cp else start_seq).order_by("seq").first()
-            brk = rules.ChainBreak(first.seq, "记录带有序号却不在任何检查点内（被插入）", first.pk)
-        elif head is not None and head.last_seq > seq:
-            brk = rules.ChainBreak(seq + 1, "链头记载的记录多于现存记录（末尾记录被删除）")
     window = timedelta(seconds=settings.AUDIT_SEAL_WINDOW_SECONDS)
+    start_seq, start_hash, brk = _start_point(full, key, kid)
+    # the end of this run: the head as it is now; batches the sealer commits meanwhile wait for the next run
+    end_cp = AuditCheckpoint.objects.order_by("-last_seq").first()
+    end_seq = end_cp.last_seq if end_cp else 0
+    result = VerifyResult(checked=0, from_seq=start_seq, to_seq=start_seq)
+    seq, h = start_seq, start_hash
+    cps = _checkpoints(start_seq, end_seq)
+    cp = next(cps, None)
+    for at, r in _sealed_rows(start_seq, end_seq, batch):
+        seq_before, h_before = seq, h
+        seq, h, brk = rules.verify([r], start_seq=seq, start_hash=h)
+        if brk:
+            break
+        while cp is not None and cp.last_seq < seq:
+            brk = rules.ChainBreak(cp.last_seq, "检查点所指的记录不存在（记录被删除）")
+            break
+        if brk:
+            break
+        if cp is not None and cp.last_seq >= seq and cp.first_seq <= seq and cp.sealed_at - at > window:
+            result.late += 1
+            if len(result.late_first) < 10:
+                result.late_first.append(r.record_id)
+        result.checked += 1
+        if cp is not None and cp.last_seq == seq:
+            result.checkpoints += 1
+            if cp.last_hash != h:
+                brk = rules.ChainBreak(seq, "检查点哈希与链不符（检查点之前的记录被改写）", r.record_id)
+            elif not _checkpoint_valid(cp, key, kid):
+                brk = rules.ChainBreak(seq, "检查点签名无效（链被整体改写，或签名密钥不同）", r.record_id)
+            if brk:
+                seq, h = seq_before, h_before
+                break
+            cp = next(cps, None)
+    if brk is None and seq < end_seq:
+        brk = rules.ChainBreak(seq + 1, "末尾记录被删除（检查点记载的记录多于现存记录）")
+    if brk is None:
+        # a record with a sequence number the checkpoints (read now, after the records) do not cover was inserted
+        beyond = AuditRecord.objects.filter(seq__gt=end_seq).order_by("seq").values_list("seq", "id")[:1000]
+        covered = AuditCheckpoint.objects.order_by("-last_seq").values_list("last_seq", flat=True).first() or 0
+        stray = next(((sq, rid) for sq, rid in beyond if sq > covered), None)
+        if stray:
+            brk = rules.ChainBreak(stray[0], "记录带有序号却不在任何检查点内（被插入）", stray[1])
+    result.to_seq, result.broken = seq, brk
     late = AuditRecord.objects.filter(seq__isnull=True, at__lt=now - window)
-    result = VerifyResult(checked=n, from_seq=start_seq, to_seq=seq, broken=brk, checkpoints=len(by_seq))
     result.overdue = late.count()
     if result.overdue:
         result.overdue_first = list(late.order_by("id").values_list("id", flat=True)[:10])
+    if not result.ok:
+        log.error("audit chain check failed: break=%s overdue=%s late=%s", brk, result.overdue, result.late)
     if record:
+        ok = brk is None and result.overdue == 0 and result.late == 0
         with transaction.atomic():
             AuditVerification.objects.create(
-                at=now, full=full, from_seq=start_seq, to_seq=seq, to_hash=h, checked=n, ok=result.ok,
-                broken_seq=brk.seq if brk else None, reason=(brk.reason if brk else "")[:200], overdue=result.overdue)
+                at=now, full=full, from_seq=start_seq, to_seq=seq, to_hash=h, checked=result.checked, ok=ok,
+                broken_seq=brk.seq if brk else None, reason=(brk.reason if brk else "")[:200], overdue=result.overdue,
+                late=result.late, signature=_verification_signature(key, seq, h, ok))
     return result
+
+
+def audit_verify_if_due(*, now=None) -> VerifyResult | None:
+    """For the embedded default, which has no beat: the in-process sealer calls this; it checks the chain once a
+    day (from the last checkpoint) and in full once a week, as beat's schedule does at scale."""
+    now = now or timezone.now()
+    last = AuditVerification.objects.order_by("-id").first()
+    last_full = AuditVerification.objects.filter(full=True).order_by("-id").first()
+    if last_full is None or now - last_full.at > timedelta(days=7):
+        return audit_verify(full=True, now=now)
+    if last is None or now - last.at > timedelta(days=1):
+        return audit_verify(now=now)
+    return None

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from django.db import connection
 
-_m = importlib.import_module("apps.audit.migrations.0004_sealed_batches")
+_m = importlib.import_module("apps.audit.migrations.0008_where_it_happened")  # the latest triggers
 
 
 def _drop():

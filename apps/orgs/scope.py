@@ -86,6 +86,9 @@ def restrict(qs: QuerySet, user, action: Action | str) -> QuerySet:
     if field is None:
         raise TypeError(f"{qs.model.__name__} has no SCOPE_FIELD; it cannot be listed through restrict()")
     path = user.scope_path
+    scope_q = getattr(qs.model, "scope_q", None)
+    if scope_q is not None:  # a model whose place in the tree takes more than one path (the audit log)
+        return qs.filter(scope_q(path, in_subtree))
     if _broad(path) and qs.db == "default" and connections[qs.db].vendor == "sqlite":
         return qs.filter(**{f"{field}__startswith": path})
     return qs.filter(in_subtree(field, path))

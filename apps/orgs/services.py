@@ -191,7 +191,7 @@ def _staff_create(*, actor, username: str, full_name: str, organisation: Organis
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="staff.create", object_type="user",
                  object_id=user.pk, summary=f"新增工作人员 {full_name}",
                  after={"username": username, "organisation": organisation.pk, "roles": list(roles),
-                        "minor_access": minor_access}, ip=ip)
+                        "minor_access": minor_access}, ip=ip, org_path=organisation.path)
     return user
 
 
@@ -220,7 +220,8 @@ def _staff_flag(*, actor, user: User, field: str, value: bool, reason: str, acti
     setattr(user, field, value)
     user.save(update_fields=[field])
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action=action, object_type="user", object_id=user.pk,
-                 summary=f"{summary}：{reason}", before={field: before}, after={field: value}, ip=ip)
+                 summary=f"{summary}：{reason}", before={field: before}, after={field: value}, ip=ip,
+                 org_path=user.organisation.path)
     return user
 
 
@@ -257,7 +258,8 @@ def staff_unlock(*, actor, user: User, reason: str, ip: str = "") -> User:
     reason = _reason(reason, "请填写解除锁定的理由")
     n = LoginThrottle.objects.filter(username=user.username).update(failed=0, locked_until=None)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="staff.unlock", object_type="user",
-                 object_id=user.pk, summary=f"解除登录锁定：{reason}", after={"cleared": bool(n)}, ip=ip)
+                 object_id=user.pk, summary=f"解除登录锁定：{reason}", after={"cleared": bool(n)}, ip=ip,
+                 org_path=user.organisation.path)
     return user
 
 
@@ -282,7 +284,7 @@ def staff_reset_password(*, actor, user: User, reason: str, ip: str = "") -> Pas
     ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
     LoginThrottle.objects.filter(username=user.username).update(failed=0, locked_until=None)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="staff.password_reset", object_type="user",
-                 object_id=user.pk, summary=f"重置密码：{reason}", ip=ip)
+                 object_id=user.pk, summary=f"重置密码：{reason}", ip=ip, org_path=user.organisation.path)
     return PasswordReset(user, temporary)
 
 
@@ -315,7 +317,7 @@ def _org_create(*, actor, name: str, kind: str, parent: Organisation | None, adc
         audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="org.create", object_type="organisation",
                      object_id=org.pk, summary=f"新增机构 {name}",
                      after={"name": name, "kind": kind, "adcode": adcode, "parent": parent.pk if parent else None},
-                     ip=ip)
+                     ip=ip, org_path=org.path)
     return org
 
 
@@ -366,8 +368,8 @@ def org_tree_load(*, plan: dict, actor=None) -> dict[str, Organisation]:
                 oversees=agency)
     audit_records([{"actor": actor, "kind": AuditRecord.Kind.CHANGE, "action": "org.create",
                     "object_type": "organisation", "object_id": o.pk, "summary": f"新增机构 {o.name}",
-                    "after": {"name": o.name, "kind": o.kind, "adcode": o.adcode, "parent": o.parent_id}}
-                   for o in made])
+                    "after": {"name": o.name, "kind": o.kind, "adcode": o.adcode, "parent": o.parent_id},
+                    "org_path": o.path} for o in made])
     return orgs
 
 

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from apps.audit.context import client_ip
+from apps.audit.selectors import audit_status
 from apps.audit.models import AuditRecord
 from apps.orgs.rules import Action
 from zhijiao.paging import Order, paginate
@@ -20,10 +21,12 @@ from .selectors import AuditFilters, audit_list, capped_count, present_records
 
 
 def _date(text: str) -> date | None:
+    """A date from the filter form, within 1900-2100 (beyond, the day arithmetic overflows); else no filter."""
     try:
-        return date.fromisoformat((text or "").strip()[:10])
+        d = date.fromisoformat((text or "").strip()[:10])
     except ValueError:
         return None
+    return d if 1900 <= d.year <= 2100 else None
 
 
 def _filters(request) -> AuditFilters:
@@ -53,11 +56,13 @@ def audit_list_view(request):
     return render(request, "oversight/audit_list.html", {
         "page": page, "rows": rows, "f": f, "count": count, "capped": capped, "kinds": AuditRecord.Kind.choices,
         "actions": sorted(ACTION_LABELS.items(), key=lambda kv: kv[0]), "object_types": OBJECT_LABELS.items(),
-        "querystring": params.urlencode(), "active_nav": "audit"})
+        "querystring": params.urlencode(), "active_nav": "audit", "status": audit_status()})
 
 
 def _int(v):
-    return int(v) if (v or "").isdigit() and len(v) < 9 else None
+    from apps.orgs.scope import parse_pk
+
+    return parse_pk(v)
 
 
 @require_GET

@@ -160,6 +160,9 @@ class ExportJob(models.Model):
     error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # what the requester could see when it was built; the file is served only while that still holds
+    scope_path = models.CharField(max_length=255, blank=True)
+    revealed_minors = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-id"]

@@ -113,6 +113,17 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * max(1, len(name) - 1)
 
 
+def mask_query(q: str) -> str:
+    """What an officer searched for, as the audit log keeps it: digits (an ID or phone number) masked like an ID
+    number, a name like a minor's name; the log is append-only, so it never holds either in clear."""
+    q = (q or "").strip()
+    if not q:
+        return ""
+    if sum(c.isdigit() for c in q) >= 4:
+        return mask_id(q) if len(q) >= 8 else "*" * len(q)
+    return mask_name(q)
+
+
 # --- names and free text -----------------------------------------------------
 _NAME_RE = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff·•A-Za-z .'-]+$")
 

@@ -9,7 +9,8 @@ from datetime import date
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db.models.functions import Concat, Substr
 
 from apps.audit.models import AuditRecord
 from apps.audit.selectors import audit_history_for
@@ -77,7 +78,20 @@ def supervisee_list(*, fetched_by, filters: SuperviseeFilters = SuperviseeFilter
         qs = qs.filter(status=f.status)
     if f.minor in ("0", "1"):
         qs = qs.filter(is_minor=f.minor == "1")
-    return qs.order_by(*SORTS.get(f.sort, SORTS[DEFAULT_SORT]).order_by)
+    order = sort_order(fetched_by, f)
+    if order.field == "sealed_name":
+        # Without the grant a sealed minor is sorted by what the reader sees of the name (its first character),
+        # so the row's place in a list sorted by name tells nothing more of the name than the row shows.
+        qs = qs.annotate(sealed_name=Case(When(is_minor=True, then=Concat(Substr("name", 1, 1), Value("*"))),
+                                          default=F("name"), output_field=CharField()))
+    return qs.order_by(*order.order_by)
+
+
+def sort_order(user, f: SuperviseeFilters) -> Order:
+    order = SORTS.get(f.sort, SORTS[DEFAULT_SORT])
+    if order.field == "name" and not user.minor_access:
+        return Order("sealed_name", order.descending)
+    return order
 
 
 def can_reveal(user, s: Supervisee) -> bool:
@@ -155,7 +169,7 @@ def supervisee_page(*, fetched_by, filters: SuperviseeFilters, request: PageRequ
                     ) -> tuple[Page, list[SuperviseeRow]]:
     """One page of the list, presented for the reader, and its read logged (one record for the page)."""
     qs = supervisee_list(fetched_by=fetched_by, filters=filters)
-    order = SORTS.get(filters.sort, SORTS[DEFAULT_SORT])
+    order = sort_order(fetched_by, filters)
     page = paginate(qs, order=order, per=request.per, count=_count(qs, user=fetched_by, filters=filters),
                     page=request.page, after=request.after, before=request.before, number=request.number,
                     last=request.last)
@@ -172,7 +186,7 @@ def _log_sealed_refusal(user, s: Supervisee, ip: str) -> None:
     with transaction.atomic():
         audit_record(actor=user, kind=AuditRecord.Kind.VIEW, action="supervisee.sealed_refused",
                      object_type="supervisee", object_id=s.pk, summary="未获授权，试图打开封存的未成年人档案（已拒绝）",
-                     ip=ip)
+                     ip=ip, org_path=s.org_path)
 
 
 def access_supervisee(*, user, supervisee_id, action: Action = Action.SUPERVISEE_VIEW, purpose: str = "",
@@ -186,7 +200,7 @@ def access_supervisee(*, user, supervisee_id, action: Action = Action.SUPERVISEE
         raise NotFound()
     if purpose:
         audit_view(actor=user, object_type="supervisee", object_ids=[s.pk],
-                   summary=purpose + ("【未成年人】" if s.is_minor else ""), ip=ip)
+                   summary=purpose + ("【未成年人】" if s.is_minor else ""), ip=ip, org_path=s.org_path)
     return s
 
 

@@ -85,10 +85,12 @@ def _date(value: Any, label: str, errors: dict, key: str, required: bool) -> dat
         if required:
             errors[key] = f"请填写{label}"
         return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
+    if isinstance(value, (date, datetime)):  # a sheet's date cell
+        d = value.date() if isinstance(value, datetime) else value
+        if not 1900 <= d.year <= 2100:
+            errors[key] = f"{label}超出合理范围（1900—2100年）"
+            return None
+        return d
     text = str(value).strip().replace("/", "-").replace(".", "-")
     if len(text) == 8 and text.isdigit():
         text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
@@ -394,7 +396,8 @@ def _create(*, actor, data: Mapping[str, Any], ip: str = "", today: date | None 
         raise InputErrors({"id_number": DUPLICATE_ID}, duplicate_id=s.id_number) from None
     # No names in summaries: the audit list is read by administrators, who do not read case files.
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.create", object_type="supervisee",
-                 object_id=s.pk, summary=f"新增社区矫正对象（{_sentence_label(s)}）", after=snapshot(s), ip=ip)
+                 object_id=s.pk, summary=f"新增社区矫正对象（{_sentence_label(s)}）", after=snapshot(s), ip=ip,
+                 org_path=s.org_path)
     return s
 
 
@@ -465,7 +468,7 @@ def supervisee_bulk_create(*, actor, rows: list[tuple[int, Mapping[str, Any]]], 
     ctx.existing_ids.update(p.id_number for p in people)
     entries = [{"actor": actor, "kind": AuditRecord.Kind.CHANGE, "action": "supervisee.create",
                 "object_type": "supervisee", "object_id": s.pk, "summary": f"新增社区矫正对象（{_sentence_label(s)}）",
-                "after": snapshot(s), "ip": ip} for s in people]
+                "after": snapshot(s), "ip": ip, "org_path": s.org_path} for s in people]
     if families:
         entries += _bulk_families(actor, people, families, ip)
     audit_records(entries)
@@ -479,13 +482,16 @@ def _bulk_families(actor, people, families, ip) -> list[dict]:
         members += [TeamMember(supervisee=s, **m) for m in ms]
     Contact.objects.bulk_create(contacts, batch_size=1000)
     TeamMember.objects.bulk_create(members, batch_size=1000)
+    where = {s.pk: s.org_path for s in people}
     entries = [{"actor": actor, "kind": AuditRecord.Kind.CHANGE, "action": "supervisee.contact_add",
                 "object_type": "supervisee", "object_id": c.supervisee_id, "summary": f"添加家庭成员/联系人（{c.relation}）",
-                "after": {"contact": c.pk, "relation": c.relation, "name": c.name}, "ip": ip} for c in contacts]
+                "after": {"contact": c.pk, "relation": c.relation, "name": c.name}, "ip": ip,
+                "org_path": where[c.supervisee_id]} for c in contacts]
     entries += [{"actor": actor, "kind": AuditRecord.Kind.CHANGE, "action": "supervisee.team_add",
                  "object_type": "supervisee", "object_id": m.supervisee_id,
                  "summary": f"矫正小组增加成员（{m.get_kind_display()}）",
-                 "after": {"member": m.pk, "name": m.name, "kind": m.kind}, "ip": ip} for m in members]
+                 "after": {"member": m.pk, "name": m.name, "kind": m.kind}, "ip": ip,
+                 "org_path": where[m.supervisee_id]} for m in members]
     return entries
 
 
@@ -526,7 +532,7 @@ def _update(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: str =
         raise InputErrors({"id_number": DUPLICATE_ID}, duplicate_id=s.id_number) from None
     labels = "、".join(str(Supervisee._meta.get_field(k).verbose_name) for k in a)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.update", object_type="supervisee",
-                 object_id=s.pk, summary=f"修改{labels}", before=b, after=a, ip=ip)
+                 object_id=s.pk, summary=f"修改{labels}", before=b, after=a, ip=ip, org_path=s.org_path)
     return s
 
 
@@ -556,7 +562,7 @@ def contact_add(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: s
     c = Contact.objects.create(supervisee=supervisee, is_guardian=bool(data.get("is_guardian")), **clean)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.contact_add", object_type="supervisee",
                  object_id=supervisee.pk, summary=f"添加家庭成员/联系人（{c.relation}）",
-                 after={"contact": c.pk, "relation": c.relation, "name": c.name}, ip=ip)
+                 after={"contact": c.pk, "relation": c.relation, "name": c.name}, ip=ip, org_path=supervisee.org_path)
     return c
 
 
@@ -574,7 +580,7 @@ def team_member_add(*, actor, supervisee: Supervisee, data: Mapping[str, Any], i
     m = TeamMember.objects.create(supervisee=supervisee, knows_minors=bool(data.get("knows_minors")), **out)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.team_add", object_type="supervisee",
                  object_id=supervisee.pk, summary=f"矫正小组增加成员（{m.get_kind_display()}）",
-                 after={"member": m.pk, "name": m.name, "kind": m.kind}, ip=ip)
+                 after={"member": m.pk, "name": m.name, "kind": m.kind}, ip=ip, org_path=supervisee.org_path)
     return m
 
 
@@ -585,7 +591,10 @@ def team_member_remove(*, actor, supervisee: Supervisee, member_id: int, reason:
     m = TeamMember.objects.filter(supervisee=supervisee, pk=member_id).first()
     if m is None:
         raise InputErrors({"member": "该成员不存在"})
-    reason = rules.clean_text(reason, label="移除理由", max_len=100) if reason else ""
+    try:
+        reason = rules.clean_text(reason, label="移除理由", max_len=100)
+    except rules.TextError as exc:
+        raise InputErrors({"reason": str(exc)}) from None
     if not reason:
         raise InputErrors({"reason": "请填写移除理由（如：调离、辞职、不再适合），将记入变更历史"})
     before = {"member": m.pk, "name": m.name, "kind": m.kind}
@@ -594,7 +603,7 @@ def team_member_remove(*, actor, supervisee: Supervisee, member_id: int, reason:
     problems = rules.team_problems(gender=supervisee.gender, minor=supervisee.is_minor, members=left)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.team_remove", object_type="supervisee",
                  object_id=supervisee.pk, summary=f"矫正小组移除成员（{m.get_kind_display()}）：{reason}", before=before,
-                 after={"reason": reason, "team_problems": problems}, ip=ip)
+                 after={"reason": reason, "team_problems": problems}, ip=ip, org_path=supervisee.org_path)
 
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
@@ -639,7 +648,8 @@ def _set_photo(*, actor, supervisee: Supervisee, photo: CheckedPhoto, ip: str) -
     old = s.photo.name if s.photo else ""
     s.photo.save(f"s{s.pk}.{photo.ext}", ContentFile(photo.data), save=True)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.photo", object_type="supervisee",
-                 object_id=s.pk, summary="更新照片", before={"photo": old}, after={"photo": s.photo.name}, ip=ip)
+                 object_id=s.pk, summary="更新照片", before={"photo": old}, after={"photo": s.photo.name}, ip=ip,
+                 org_path=s.org_path)
     return s
 
 
@@ -796,6 +806,13 @@ def _filters_dict(filters) -> dict:
     return asdict(filters)
 
 
+def _logged_filters(filters) -> dict:
+    """The filters as the audit log keeps them: the search text masked (rules.mask_query)."""
+    d = dict(filters) if isinstance(filters, dict) else _filters_dict(filters)
+    d["q"] = rules.mask_query(d.get("q", ""))
+    return d
+
+
 def supervisee_export(*, actor, filters, ip: str = "") -> ExportResult:
     """The current list (its filters) as a workbook: built at once up to ZHIJIAO_EXPORT_INLINE_MAX rows, otherwise
     as a background job with progress, the file kept for download. Either way one audit record names every
@@ -821,10 +838,11 @@ def supervisee_export(*, actor, filters, ip: str = "") -> ExportResult:
     from .tasks import export_build
 
     with transaction.atomic():
-        job = ExportJob.objects.create(requested_by=actor, filters=_filters_dict(filters), total=n)
+        job = ExportJob.objects.create(requested_by=actor, filters=_filters_dict(filters), total=n,
+                                       scope_path=actor.scope_path, revealed_minors=bool(actor.minor_access))
         audit_record(actor=actor, kind=AuditRecord.Kind.EXPORT, action="supervisee.export_requested",
                      object_type="export", object_id=job.pk, summary=f"申请导出社区矫正对象名单（约 {n} 人，后台生成）",
-                     after={"filters": job.filters, "count": n}, ip=ip)
+                     after={"filters": _logged_filters(job.filters), "count": n}, ip=ip)
         submit(export_build, job.pk, ip)
     return ExportResult(n, job=job)
 
@@ -832,8 +850,7 @@ def supervisee_export(*, actor, filters, ip: str = "") -> ExportResult:
 def _export_audit(actor, filters, ids: list[int], ip: str, job=None) -> None:
     audit_record(actor=actor, kind=AuditRecord.Kind.EXPORT, action="supervisee.export", object_type="supervisee",
                  summary=f"导出社区矫正对象名单 {len(ids)} 人" + (f"（导出任务 {job.pk}）" if job else ""),
-                 after={"filters": _filters_dict(filters) if not isinstance(filters, dict) else filters,
-                        "count": len(ids), "ids": ids}, ip=ip)
+                 after={"filters": _logged_filters(filters), "count": len(ids), "ids": ids}, ip=ip)
 
 
 def export_job_build(*, job_id: int, ip: str = "") -> None:
@@ -881,6 +898,9 @@ def export_job_download(*, actor, job, ip: str = "") -> bytes:
     from django.core.files.storage import default_storage
 
     if job.state != job.State.DONE or not job.file:
+        raise NotFound()
+    # the file shows what the officer could see when it was built: not after a move, nor a withdrawn grant
+    if job.scope_path != actor.scope_path or (job.revealed_minors and not actor.minor_access):
         raise NotFound()
     try:
         with default_storage.open(job.file, "rb") as fh:

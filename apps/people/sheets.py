@@ -110,36 +110,44 @@ def parse_sheet(data: bytes) -> ParsedSheet:
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError):
         raise SheetError("无法读取文件：请上传由模板填写的 Excel 文件（.xlsx）") from None
     try:
-        ws = wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        header = next(it, None)
-        if not header:
-            raise SheetError("表格是空的：第一行应为表头")
-        keys = []
-        for h in header:
-            h = str(h).strip() if h is not None else ""
-            key = HEADER_TO_KEY.get(h)
-            if key and key in keys:
-                raise SheetError(f"表头“{h}”出现了两次，请删除重复的列")
-            keys.append(key)
-        missing = [h for k, h, req, _ in COLUMNS if req and k not in keys]
-        if missing:
-            seen = "、".join(str(h).strip() for h in header if h not in (None, ""))[:120] or "（空行）"
-            raise SheetError(f"表头缺少必填列：{'、'.join(missing)}。系统把第 1 行当作表头读取，读到的是：{seen}。"
-                             "请使用下载的模板，或导出的名单（表头在第 1 行）")
-        out = ParsedSheet()
-        for n, values in enumerate(it, start=2):
-            if values is None or all(v in (None, "") for v in values):
-                continue
-            row = {k: _cell(v) for k, v in zip(keys, values) if k}
-            out.rows.append((n, row))
-            if len(out.rows) > MAX_ROWS:
-                raise SheetError(f"超过 {MAX_ROWS} 行，请分批导入")
-        if not out.rows:
-            raise SheetError("表格中没有数据行")
-        return out
+        return _read(wb)
+    except SheetError:
+        raise
+    except Exception:  # noqa: BLE001 - a damaged file fails while it is read, lazily, in many ways (XML, zip, cells)
+        raise SheetError("文件已损坏或不是完整的 Excel 文件，无法读取：请用 Excel 或 WPS 打开后另存为 .xlsx 再上传") from None
     finally:
         wb.close()
+
+
+def _read(wb) -> ParsedSheet:
+    ws = wb.worksheets[0]
+    it = ws.iter_rows(values_only=True)
+    header = next(it, None)
+    if not header:
+        raise SheetError("表格是空的：第一行应为表头")
+    keys = []
+    for h in header:
+        h = str(h).strip() if h is not None else ""
+        key = HEADER_TO_KEY.get(h)
+        if key and key in keys:
+            raise SheetError(f"表头“{h}”出现了两次，请删除重复的列")
+        keys.append(key)
+    missing = [h for k, h, req, _ in COLUMNS if req and k not in keys]
+    if missing:
+        seen = "、".join(str(h).strip() for h in header if h not in (None, ""))[:120] or "（空行）"
+        raise SheetError(f"表头缺少必填列：{'、'.join(missing)}。系统把第 1 行当作表头读取，读到的是：{seen}。"
+                         "请使用下载的模板，或导出的名单（表头在第 1 行）")
+    out = ParsedSheet()
+    for n, values in enumerate(it, start=2):
+        if values is None or all(v in (None, "") for v in values):
+            continue
+        row = {k: _cell(v) for k, v in zip(keys, values) if k}
+        out.rows.append((n, row))
+        if len(out.rows) > MAX_ROWS:
+            raise SheetError(f"超过 {MAX_ROWS} 行，请分批导入")
+    if not out.rows:
+        raise SheetError("表格中没有数据行")
+    return out
 
 
 # The export's first columns are the import's, under the same headers, so an exported list can be corrected and

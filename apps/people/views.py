@@ -201,7 +201,12 @@ def supervisee_create_view(request):
                                          ip=client_ip(request))
     except services.InputErrors as exc:
         return _form_errors(request, offices, exc.errors)
-    messages.success(request, _("已新增社区矫正对象 %(name)s") % {"name": s.display_name(reveal=can_reveal(request.user, s))})
+    if not can_reveal(request.user, s):
+        # a minor's file is sealed as soon as it exists: whoever registered it without the grant cannot open it
+        messages.success(request, _("已新增社区矫正对象 %(name)s。该对象为未成年人，档案已封存，查阅需经授权。")
+                         % {"name": s.display_name(reveal=False)})
+        return HttpResponseRedirect(reverse("people:list"))
+    messages.success(request, _("已新增社区矫正对象 %(name)s") % {"name": s.name})
     return HttpResponseRedirect(reverse("people:detail", args=[s.pk]))
 
 

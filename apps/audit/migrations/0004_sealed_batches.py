@@ -30,54 +30,60 @@ OLD_POSTGRES_DROP = [
     "DROP FUNCTION IF EXISTS audit_append_only()",
 ]
 
-_same_sqlite = " AND ".join(f"NEW.{c} IS OLD.{c}" for c in FIXED)
-SQLITE = [
-    f"""CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_auditrecord
-        WHEN NOT (OLD.seq IS NULL AND NEW.seq IS NOT NULL AND NEW.chain_hash <> '' AND {_same_sqlite})
-        BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END""",
-    """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_auditrecord
-       BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END""",
-]
-for _t in ("audit_auditcheckpoint", "audit_auditverification"):
-    SQLITE += [
-        f"CREATE TRIGGER {_t}_no_update BEFORE UPDATE ON {_t} BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END",
-        f"CREATE TRIGGER {_t}_no_delete BEFORE DELETE ON {_t} BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END",
+def trigger_sql(fixed: tuple[str, ...]) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(SQLite create, SQLite drop, PostgreSQL create, PostgreSQL drop) for the append-only triggers, given the
+    columns a sealer may not change. Later migrations that add a column call this with the longer list."""
+    same_sqlite = " AND ".join(f"NEW.{c} IS OLD.{c}" for c in fixed)
+    sqlite = [
+        f"""CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_auditrecord
+            WHEN NOT (OLD.seq IS NULL AND NEW.seq IS NOT NULL AND NEW.chain_hash <> '' AND {same_sqlite})
+            BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END""",
+        """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_auditrecord
+           BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END""",
     ]
-SQLITE_DROP = ["DROP TRIGGER IF EXISTS audit_no_update", "DROP TRIGGER IF EXISTS audit_no_delete"] + [
-    f"DROP TRIGGER IF EXISTS {t}_{w}" for t in ("audit_auditcheckpoint", "audit_auditverification")
-    for w in ("no_update", "no_delete")]
+    for t in ("audit_auditcheckpoint", "audit_auditverification"):
+        sqlite += [
+            f"CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END",
+            f"CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t} BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END",
+        ]
+    sqlite_drop = ["DROP TRIGGER IF EXISTS audit_no_update", "DROP TRIGGER IF EXISTS audit_no_delete"] + [
+        f"DROP TRIGGER IF EXISTS {t}_{w}" for t in ("audit_auditcheckpoint", "audit_auditverification")
+        for w in ("no_update", "no_delete")]
+    same_pg = " AND ".join(f"NEW.{c} IS NOT DISTINCT FROM OLD.{c}" for c in fixed)
+    postgres = [
+        """CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$
+           BEGIN RAISE EXCEPTION 'audit records are append-only'; END; $$ LANGUAGE plpgsql""",
+        f"""CREATE OR REPLACE FUNCTION audit_seal_only() RETURNS trigger AS $$
+           BEGIN
+             IF OLD.seq IS NULL AND NEW.seq IS NOT NULL AND NEW.chain_hash <> '' AND {same_pg} THEN
+               RETURN NEW;
+             END IF;
+             RAISE EXCEPTION 'audit records are append-only';
+           END; $$ LANGUAGE plpgsql""",
+        """CREATE TRIGGER audit_seal_only_update BEFORE UPDATE ON audit_auditrecord
+           FOR EACH ROW EXECUTE FUNCTION audit_seal_only()""",
+        """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_auditrecord
+           FOR EACH ROW EXECUTE FUNCTION audit_append_only()""",
+        """CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_auditrecord
+           FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()""",
+    ]
+    for t in ("audit_auditcheckpoint", "audit_auditverification"):
+        postgres += [
+            f"CREATE TRIGGER {t}_no_update_delete BEFORE UPDATE OR DELETE ON {t} "
+            "FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+            f"CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t} FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()",
+        ]
+    postgres_drop = [
+        "DROP TRIGGER IF EXISTS audit_seal_only_update ON audit_auditrecord",
+        "DROP TRIGGER IF EXISTS audit_no_delete ON audit_auditrecord",
+        "DROP TRIGGER IF EXISTS audit_no_truncate ON audit_auditrecord",
+    ] + [f"DROP TRIGGER IF EXISTS {t}_{w} ON {t}" for t in ("audit_auditcheckpoint", "audit_auditverification")
+         for w in ("no_update_delete", "no_truncate")] + [
+        "DROP FUNCTION IF EXISTS audit_seal_only()", "DROP FUNCTION IF EXISTS audit_append_only()"]
+    return sqlite, sqlite_drop, postgres, postgres_drop
 
-_same_pg = " AND ".join(f"NEW.{c} IS NOT DISTINCT FROM OLD.{c}" for c in FIXED)
-POSTGRES = [
-    """CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$
-       BEGIN RAISE EXCEPTION 'audit records are append-only'; END; $$ LANGUAGE plpgsql""",
-    f"""CREATE OR REPLACE FUNCTION audit_seal_only() RETURNS trigger AS $$
-       BEGIN
-         IF OLD.seq IS NULL AND NEW.seq IS NOT NULL AND NEW.chain_hash <> '' AND {_same_pg} THEN
-           RETURN NEW;
-         END IF;
-         RAISE EXCEPTION 'audit records are append-only';
-       END; $$ LANGUAGE plpgsql""",
-    """CREATE TRIGGER audit_seal_only_update BEFORE UPDATE ON audit_auditrecord
-       FOR EACH ROW EXECUTE FUNCTION audit_seal_only()""",
-    """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_auditrecord
-       FOR EACH ROW EXECUTE FUNCTION audit_append_only()""",
-    """CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_auditrecord
-       FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()""",
-]
-for _t in ("audit_auditcheckpoint", "audit_auditverification"):
-    POSTGRES += [
-        f"CREATE TRIGGER {_t}_no_update_delete BEFORE UPDATE OR DELETE ON {_t} "
-        "FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
-        f"CREATE TRIGGER {_t}_no_truncate BEFORE TRUNCATE ON {_t} FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()",
-    ]
-POSTGRES_DROP = [
-    "DROP TRIGGER IF EXISTS audit_seal_only_update ON audit_auditrecord",
-    "DROP TRIGGER IF EXISTS audit_no_delete ON audit_auditrecord",
-    "DROP TRIGGER IF EXISTS audit_no_truncate ON audit_auditrecord",
-] + [f"DROP TRIGGER IF EXISTS {t}_{w} ON {t}" for t in ("audit_auditcheckpoint", "audit_auditverification")
-     for w in ("no_update_delete", "no_truncate")] + [
-    "DROP FUNCTION IF EXISTS audit_seal_only()", "DROP FUNCTION IF EXISTS audit_append_only()"]
+
+SQLITE, SQLITE_DROP, POSTGRES, POSTGRES_DROP = trigger_sql(FIXED)
 
 
 def _run(schema_editor, sqlite, postgres):
@@ -107,6 +113,60 @@ def _seal_key() -> bytes:
     return settings.AUDIT_SEAL_KEY
 
 
+def legacy_break(rows, head_seq: int, head_hash: str) -> tuple[int, str] | None:
+    """The old chain (ADR 0002) checked as the old code checked it, before anything is re-sealed: rows are
+    (seq, prev_hash, hash, fields without seq) in seq order. Returns (first bad seq, reason) or None."""
+    prev, expected = GENESIS, 1
+    for seq, prev_hash, digest, fields in rows:
+        if seq != expected:
+            return expected, "记录缺失（序号不连续）"
+        if prev_hash != prev:
+            return seq, "prev_hash 与上一条记录不符"
+        if hashlib.sha256(prev_hash.encode() + b"\n" + _canonical({"seq": seq, **fields})).hexdigest() != digest:
+            return seq, "内容与哈希不符（记录被改动）"
+        prev, expected = digest, expected + 1
+    if head_seq != expected - 1 or (head_seq and head_hash != prev):
+        return expected, "链头与最后一条记录不符（末尾记录被删除）"
+    return None
+
+
+def _fields(r) -> dict:
+    return {"at": r.at.isoformat(), "actor": r.actor_id, "actor_name": r.actor_name, "kind": r.kind,
+            "action": r.action, "object_type": r.object_type, "object_id": r.object_id, "summary": r.summary,
+            "before": r.before, "after": r.after, "ip": r.ip}
+
+
+def check_legacy_chain(apps, schema_editor):
+    """Re-sealing would bury tampering done before the upgrade: check the old chain first. A break stops the
+    upgrade, naming the record, unless ZHIJIAO_AUDIT_ACCEPT_LEGACY_BREAK=1 says it has been looked into; then it
+    is recorded as a failed verification, and the old chain is re-sealed as it stands."""
+    import os
+
+    Record = apps.get_model("audit", "AuditRecord")
+    Head = apps.get_model("audit", "ChainHead")
+    head = Head.objects.filter(id=1).first()
+
+    def rows():  # the columns still hold the old values here: content_hash = old prev_hash, chain_hash = old hash
+        last = 0
+        while True:
+            chunk = list(Record.objects.filter(id__gt=last).order_by("id")[:BATCH])
+            if not chunk:
+                return
+            for r in chunk:
+                yield r.id, r.content_hash, r.chain_hash, _fields(r)
+            last = chunk[-1].id
+
+    brk = legacy_break(rows(), head.last_seq if head else 0, head.last_hash if head else GENESIS)
+    if brk is None:
+        return
+    message = f"升级前的审计链在第 {brk[0]} 条记录已断裂：{brk[1]}"
+    if os.environ.get("ZHIJIAO_AUDIT_ACCEPT_LEGACY_BREAK") != "1":
+        raise RuntimeError(message + "。请先调查；确认后设置 ZHIJIAO_AUDIT_ACCEPT_LEGACY_BREAK=1 再升级（断裂将被记录）")
+    apps.get_model("audit", "AuditVerification").objects.create(
+        at=timezone.now(), full=True, from_seq=0, to_seq=brk[0] - 1, to_hash="", checked=brk[0] - 1, ok=False,
+        broken_seq=brk[0], reason=message[:200])
+
+
 def reseal(apps, schema_editor):
     Record = apps.get_model("audit", "AuditRecord")
     Head = apps.get_model("audit", "ChainHead")
@@ -114,7 +174,6 @@ def reseal(apps, schema_editor):
     key = _seal_key()
     key_id = hashlib.sha256(b"zhijiao-audit-key-id\n" + key).hexdigest()[:16]
     seq, h, last_id = 0, GENESIS, 0
-    now = timezone.now()
     with schema_editor.connection.cursor() as cur:
         while True:
             rows = list(Record.objects.filter(id__gt=last_id).order_by("id")[:BATCH])
@@ -122,18 +181,16 @@ def reseal(apps, schema_editor):
                 break
             first = seq + 1
             for r in rows:
-                fields = {"at": r.at.isoformat(), "actor": r.actor_id, "actor_name": r.actor_name, "kind": r.kind,
-                          "action": r.action, "object_type": r.object_type, "object_id": r.object_id,
-                          "summary": r.summary, "before": r.before, "after": r.after, "ip": r.ip}
-                ch = hashlib.sha256(_canonical(fields)).hexdigest()
+                ch = hashlib.sha256(_canonical(_fields(r))).hexdigest()
                 seq += 1
                 h = hashlib.sha256(f"{h}\n{seq}\n{ch}".encode()).hexdigest()
                 cur.execute("UPDATE audit_auditrecord SET content_hash = %s, seq = %s, chain_hash = %s WHERE id = %s",
                             [ch, seq, h, r.id])
             last_id = rows[-1].id
             sig = hmac.new(key, f"{seq}\n{h}".encode(), hashlib.sha256).hexdigest()
-            Checkpoint.objects.create(first_seq=first, last_seq=seq, last_hash=h, count=len(rows), sealed_at=now,
-                                      key_id=key_id, signature=sig)
+            # sealed when written (under the old chain's lock): the batch's own time, not the upgrade's
+            Checkpoint.objects.create(first_seq=first, last_seq=seq, last_hash=h, count=len(rows),
+                                      sealed_at=max(r.at for r in rows), key_id=key_id, signature=sig)
     Head.objects.update_or_create(id=1, defaults={"last_seq": seq, "last_hash": h})
 
 
@@ -186,6 +243,7 @@ class Migration(migrations.Migration):
             ],
             options={"ordering": ["id"]},
         ),
+        migrations.RunPython(check_legacy_chain, migrations.RunPython.noop),
         migrations.RunPython(reseal, migrations.RunPython.noop),
         migrations.AddIndex(model_name="auditrecord",
                             index=models.Index(fields=["object_type", "object_id", "id"], name="audit_object_idx")),

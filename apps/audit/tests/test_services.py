@@ -103,6 +103,7 @@ def test_database_refuses_every_update_but_the_sealers_one():
     _sql_refused("DELETE FROM audit_auditrecord WHERE id = %s", [first])
     # sealing may not change anything else at the same time
     _sql_refused("UPDATE audit_auditrecord SET seq = 1, chain_hash = 'a', summary = 'x' WHERE id = %s", [first])
+    _sql_refused("UPDATE audit_auditrecord SET seq = 1, chain_hash = 'a', org_path = '/x/' WHERE id = %s", [first])
     audit_seal()
     # and a sealed record cannot be re-sealed
     _sql_refused("UPDATE audit_auditrecord SET seq = 9, chain_hash = 'b' WHERE id = %s", [first])
@@ -162,7 +163,7 @@ def test_record_inserted_after_the_last_checkpoint_is_named():
     ch = rules.content_hash(forged)
     link = rules.link_hash(head.last_hash, 4, ch)
     bypass("INSERT INTO audit_auditrecord (at, actor_name, kind, action, object_type, object_id, summary, ip, "
-           "content_hash, seq, chain_hash) VALUES (%s, 'x', 'change', 'forged', '', '', '', '', %s, 4, %s)",
+           "org_path, content_hash, seq, chain_hash) VALUES (%s, 'x', 'change', 'forged', '', '', '', '', '', %s, 4, %s)",
            params=[at, ch, link])
     brk = audit_verify().broken
     assert brk.seq == 4 and "被插入" in brk.reason
@@ -214,3 +215,93 @@ def test_changing_an_already_verified_record_is_caught_by_the_full_check():
     bypass("UPDATE audit_auditrecord SET summary = '篡改' WHERE seq = 2")
     assert audit_verify().ok  # the incremental run starts after seq 3 ...
     assert audit_verify(full=True).broken.seq == 2  # ... the full run reads everything
+
+
+def test_a_batch_sealed_while_a_check_runs_is_left_for_the_next_run(monkeypatch):
+    """The check ends at the head it read when it began; the sealer committing meanwhile is not an insertion."""
+    from apps.audit import services
+
+    _sealed(3)
+    _write(2)
+    original = services._sealed_rows
+
+    def sealing_meanwhile(start_seq, end_seq, batch):
+        audit_seal()  # the sealer commits a batch while the check walks
+        yield from original(start_seq, end_seq, batch)
+
+    monkeypatch.setattr(services, "_sealed_rows", sealing_meanwhile)
+    r = audit_verify()
+    assert r.ok and (r.checked, r.to_seq) == (3, 3)
+    monkeypatch.undo()
+    assert audit_verify().checked == 2  # the next run takes them
+
+
+def test_a_forged_passed_verification_does_not_move_the_starting_point():
+    """Rewrite record 2, re-link everything after it, and insert a "passed" verification at the new head: the next
+    incremental run does not trust that row (it is not signed) and checks from the start, where the rewriting shows."""
+    recs = _sealed(4)
+    fields = recs[2].hashed_fields() | {"summary": "改写"}
+    ch = rules.content_hash(fields)
+    h = recs[1].chain_hash
+    stmts = []
+    for seq in (2, 3, 4):
+        rh = ch if seq == 2 else recs[seq].content_hash
+        h = rules.link_hash(h, seq, rh)
+        extra = ", summary = '改写', content_hash = '%s'" % ch if seq == 2 else ""
+        stmts.append(f"UPDATE audit_auditrecord SET chain_hash = '{h}'{extra} WHERE seq = {seq}")
+    stmts.append("INSERT INTO audit_auditverification (at, \"full\", from_seq, to_seq, to_hash, checked, ok, reason, "
+                 f"overdue, late, signature) VALUES (CURRENT_TIMESTAMP, FALSE, 0, 4, '{h}', 4, TRUE, '', 0, 0, 'x')")
+    bypass(*stmts)
+    r = audit_verify()
+    assert r.from_seq == 0 and r.broken is not None and r.broken.seq == 4 and "检查点" in r.broken.reason
+
+
+def test_records_sealed_later_than_the_window_are_flagged(settings, monkeypatch):
+    from datetime import timedelta
+
+    from apps.audit import services
+
+    settings.AUDIT_SEAL_WINDOW_SECONDS = 60
+    _write(2)
+    later = timezone.now() + timedelta(minutes=10)  # the sealer was down for ten minutes
+    monkeypatch.setattr(services.timezone, "now", lambda: later)
+    audit_seal()
+    monkeypatch.undo()
+    r = audit_verify(now=later)
+    assert not r.ok and r.broken is None and r.late == 2 and r.overdue == 0
+
+
+def test_the_legacy_chain_is_checked_before_it_is_re_sealed():
+    """Migration 0004 checks the old chain (ADR 0002's) as the old code did, so an upgrade cannot bury tampering."""
+    import hashlib
+    import importlib
+
+    m = importlib.import_module("apps.audit.migrations.0004_sealed_batches")
+    rows, prev = [], m.GENESIS
+    for seq in range(1, 6):
+        fields = {"at": "2026-11-22T00:00:00+00:00", "actor": None, "actor_name": "系统", "kind": "change",
+                  "action": "x", "object_type": "", "object_id": "", "summary": f"s{seq}", "before": None,
+                  "after": None, "ip": ""}
+        digest = hashlib.sha256(prev.encode() + b"\n" + m._canonical({"seq": seq, **fields})).hexdigest()
+        rows.append((seq, prev, digest, fields))
+        prev = digest
+    assert m.legacy_break(rows, 5, prev) is None
+    changed = [r if r[0] != 3 else (3, r[1], r[2], {**r[3], "summary": "改"}) for r in rows]
+    assert m.legacy_break(changed, 5, prev) == (3, "内容与哈希不符（记录被改动）")
+    assert m.legacy_break(rows[:2] + rows[3:], 5, prev)[0] == 3
+    assert m.legacy_break(rows[:4], 5, prev)[0] == 5
+
+
+def test_the_embedded_sealer_checks_the_chain_when_it_is_due():
+    from datetime import timedelta
+
+    from apps.audit.services import audit_verify_if_due
+
+    _sealed(2)
+    now = timezone.now()
+    assert audit_verify_if_due(now=now).checked == 2  # never checked in full: a full check first
+    assert audit_verify_if_due(now=now + timedelta(hours=2)) is None
+    _sealed(1)
+    r = audit_verify_if_due(now=now + timedelta(days=1, hours=1))
+    assert r.checked == 1 and r.from_seq == 2  # the daily run starts at the last checkpoint
+    assert audit_verify_if_due(now=now + timedelta(days=8)).from_seq == 0  # the weekly one reads everything

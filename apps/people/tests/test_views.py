@@ -66,7 +66,7 @@ def _many(officer, tree, n):
     return [given_supervisee(officer, office=tree.donghu_office if i % 2 else tree.donghu_office2) for i in range(n)]
 
 
-def test_list_filters_sorts_paginates_and_logs_the_view(officer_client, officer, tree):
+def test_list_filters_paginates_masks_minors_and_logs_the_view(officer_client, officer, tree):
     _many(officer, tree, 25)
     minor = given_supervisee(officer, office=tree.donghu_office, minor=True, name="李小龙")
     html = officer_client.get("/people/").content.decode()
@@ -315,6 +315,20 @@ def test_idle_session_times_out_after_thirty_minutes(client, tree, settings, mon
     assert AuditRecord.objects.filter(action="auth.timeout", actor__username="idle_u").count() == 1
     assert client.get("/people/").status_code == 302  # signed out for good, not only for one request
     assert "长时间未操作" in client.get("/").content.decode()
+
+
+def test_a_session_idle_for_hours_is_still_told_and_audited(client, tree, monkeypatch):
+    """The session row outlives the idle limit, so coming back after a long lunch still says why, and is logged."""
+    from apps.orgs import middleware
+    from apps.orgs.testing import PASSWORD
+
+    clock = _Clock()
+    monkeypatch.setattr(middleware.time, "time", clock)
+    given_staff(tree.donghu, "county_officer", username="idle_h")
+    client.post("/", {"username": "idle_h", "password": PASSWORD})
+    clock.now += 3 * 3600
+    assert client.get("/people/").status_code == 302
+    assert AuditRecord.objects.filter(action="auth.timeout", actor__username="idle_h").count() == 1
 
 
 def test_a_page_view_writes_only_its_read_log(officer_client, officer, tree):
