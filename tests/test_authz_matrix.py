@@ -110,13 +110,7 @@ API_PATHS = {("api:supervisees", "POST"): "api:supervisee_create", ("api:supervi
 
 
 def _url_names():
-    def walk(patterns, ns=""):
-        for p in patterns:
-            if isinstance(p, URLResolver):
-                yield from walk(p.url_patterns, f"{ns}{p.namespace}:" if p.namespace else ns)
-            elif isinstance(p, URLPattern):
-                yield ns + (p.name or f"<unnamed {p.pattern}>")
-    return set(walk(get_resolver().url_patterns))
+    return {name for name, _ in _patterns()}
 
 
 def _sample_kwargs(name: str) -> dict:

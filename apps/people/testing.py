@@ -50,3 +50,33 @@ def given_supervisee(actor: User, *, office: Organisation, minor: bool = False, 
     if minor:
         over.setdefault("born", date(2010, 3, 3))
     return supervisee_create(actor=actor, data=supervisee_data(office, **over), today=TODAY)
+
+
+def sheet_row(office: Organisation, **over) -> dict:
+    """One row of an import sheet, as an officer fills it in (the office by name, the sentence type in words)."""
+    d = supervisee_data(office, **over)
+    d["judicial_office"] = office.name
+    d["sentence_type"] = "缓刑"
+    return d
+
+
+def sheet_file(rows: list[dict], header: list[str] | None = None, title: str | None = None):
+    """An uploaded .xlsx: the import headers on the first row (or `title` above them), then the rows."""
+    import io
+
+    from openpyxl import Workbook
+
+    from apps.people import sheets
+
+    wb = Workbook()
+    ws = wb.active
+    if title:
+        ws.append([title])
+    ws.append(header or [h for _, h, _, _ in sheets.COLUMNS])
+    for row in rows:
+        ws.append([row.get(k, "") for k, *_ in sheets.COLUMNS])
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    buf.name = "sheet.xlsx"
+    return buf

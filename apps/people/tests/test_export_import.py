@@ -6,13 +6,13 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.files.storage import default_storage
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from apps.audit.models import AuditRecord
 from apps.orgs.testing import TODAY, given_staff
 from apps.people import services, sheets
 from apps.people.models import ExportJob, StagedImport, Supervisee
-from apps.people.testing import given_supervisee, supervisee_data
+from apps.people.testing import given_supervisee, sheet_file, sheet_row, supervisee_data
 
 pytestmark = pytest.mark.django_db
 
@@ -155,25 +155,11 @@ def test_export_files_are_swept_after_their_keeping_time(officer, people, settin
 
 # --- import -------------------------------------------------------------------------------------------------
 def _sheet(rows, header=None, title=None):
-    wb = Workbook()
-    ws = wb.active
-    if title:
-        ws.append([title])
-    ws.append(header or IMPORT_HEADERS)
-    for row in rows:
-        ws.append([row.get(k, "") for k, *_ in sheets.COLUMNS])
-    buf = io.BytesIO()
-    wb.save(buf)
-    buf.seek(0)
-    buf.name = "sheet.xlsx"
-    return buf
+    return sheet_file(rows, header=header, title=title)
 
 
 def _row(tree, **over):
-    d = supervisee_data(tree.donghu_office, **over)
-    d["judicial_office"] = tree.donghu_office.name
-    d["sentence_type"] = "缓刑"
-    return d
+    return sheet_row(tree.donghu_office, **over)
 
 
 def _token(r):

@@ -5,11 +5,11 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from apps.audit.models import AuditRecord
 from apps.orgs.testing import given_staff
-from apps.people.testing import given_supervisee, supervisee_data
+from apps.people.testing import given_supervisee, sheet_file, sheet_row, supervisee_data
 from apps.people import sheets
 from apps.people.models import Supervisee
 
@@ -164,24 +164,12 @@ def test_edit_through_the_page(officer_client, officer, tree):
     assert s.phone == "13907910077"
 
 
-def _sheet(rows, header=None):
-    wb = Workbook()
-    ws = wb.active
-    ws.append(header or [h for _, h, _, _ in sheets.COLUMNS])
-    for row in rows:
-        ws.append([row.get(k, "") for k, *_ in sheets.COLUMNS])
-    buf = io.BytesIO()
-    wb.save(buf)
-    buf.seek(0)
-    buf.name = "sheet.xlsx"
-    return buf
+def _sheet(rows, header=None, title=None):
+    return sheet_file(rows, header=header, title=title)
 
 
 def _row(tree, **over):
-    d = supervisee_data(tree.donghu_office, **over)
-    d["judicial_office"] = tree.donghu_office.name
-    d["sentence_type"] = "缓刑"
-    return d
+    return sheet_row(tree.donghu_office, **over)
 
 
 def test_import_lists_every_bad_row_and_writes_nothing(officer_client, tree):
