@@ -923,6 +923,10 @@ def export_jobs_sweep(*, now=None) -> int:
     from .models import ExportJob
 
     now = now or timezone.now()
+    # a job whose process stopped (a restart) never finishes: after an hour it is marked failed, to be asked again
+    ExportJob.objects.filter(state__in=[ExportJob.State.QUEUED, ExportJob.State.RUNNING],
+                             created_at__lt=now - timedelta(hours=1)).update(
+        state=ExportJob.State.FAILED, finished_at=now, error="生成中断（服务重启），请重新导出")
     old = ExportJob.objects.filter(finished_at__lt=now - timedelta(days=settings.ZHIJIAO_EXPORT_KEEP_DAYS)).exclude(file="")
     n = 0
     for job in old:

@@ -236,3 +236,17 @@ def test_export_form_values_are_what_is_exported_not_the_page_url(officer_client
     r = officer_client.post("/people/export/?" + urlencode({"office": tree.donghu_office2.pk}),
                             {"office": tree.donghu_office.pk})
     assert sorted(_names(load_workbook(io.BytesIO(r.content)))) == sorted(["周建国", "吴丽萍", "李**"])
+
+
+def test_a_job_interrupted_by_a_restart_is_marked_failed_by_the_sweep(officer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = ExportJob.objects.create(requested_by=officer, total=10, state=ExportJob.State.RUNNING)
+    services.export_jobs_sweep(now=timezone.now() + timedelta(minutes=30))
+    job.refresh_from_db()
+    assert job.state == "running"
+    services.export_jobs_sweep(now=timezone.now() + timedelta(hours=2))
+    job.refresh_from_db()
+    assert job.state == "failed" and "重新导出" in job.error
