@@ -18,12 +18,13 @@ class NulCharacterGuard:
     def __call__(self, request):
         bad = "\x00" in request.path or _has_nul(request.GET.keys()) or _has_nul(
             v for vs in request.GET.lists() for v in vs[1])
-        ctype = request.META.get("CONTENT_TYPE", "")
-        if not bad and request.method in ("POST", "PUT", "PATCH"):
-            if ctype.startswith("application/json"):
-                bad = b"\\u0000" in request.body or b"\x00" in request.body
-            elif ctype.startswith("application/x-www-form-urlencoded") or ctype.startswith("multipart/form-data"):
+        ctype = request.META.get("CONTENT_TYPE", "").lower()
+        if not bad and request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            if ctype.startswith("multipart/form-data"):  # files may hold any byte; the fields may not
                 bad = _has_nul(v for vs in request.POST.lists() for v in vs[1])
+            else:  # JSON (the API parses any body as JSON, whatever it is labelled), forms, anything else
+                body = request.body
+                bad = b"\x00" in body or b"\\u0000" in body.lower()
         if bad:
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": MESSAGE}, status=400, json_dumps_params={"ensure_ascii": False})

@@ -86,11 +86,17 @@ class Page:
 
 
 def paginate(qs: QuerySet, *, order: Order, per: int, count: int, page: int | None = None, after: str = "",
-             before: str = "", number: int | None = None, last: bool = False) -> Page:
+             before: str = "", number: int | None = None, last: bool = False,
+             boundary_qs: QuerySet | None = None) -> Page:
     """One page of `qs` in `order`. Give `after` or `before` (a cursor from a previous page, with its `number`),
-    or `last`, or a page `number` (OFFSET), or nothing (the first page). `count` is the total, for the numbers."""
+    or `last`, or a page `number` (OFFSET), or nothing (the first page). `count` is the total, for the numbers.
+    `boundary_qs` (what the reader may see, unfiltered) finds a cursor's row that has left `qs` since."""
     num_pages = max(1, -(-count // per))
-    seek = _boundary(qs, order, after or before) if (after or before) else None
+    seek = None
+    if after or before:
+        seek = _boundary(qs, order, after or before)
+        if seek is None and boundary_qs is not None:
+            seek = _boundary(boundary_qs, order, after or before)
     if seek is not None:
         value, pk = seek
         if after:

@@ -27,7 +27,7 @@ class AuditRecord(models.Model):
     # writes would lock that officer's account row (one hot row per busy user). The ORM still protects (PROTECT),
     # and the log is append-only: an id once written stays the actor it named (actor_name is kept beside it).
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+",
-                              db_constraint=False)
+                              db_constraint=False, db_index=False)  # indexed as (actor, id) below
     actor_name = models.CharField(max_length=150, blank=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     action = models.CharField(max_length=60)
@@ -66,8 +66,8 @@ class AuditRecord(models.Model):
             # the sealer's queue: only unsealed rows are in this index, so finding them costs what they number
             models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="audit_unsealed_idx"),
         ]
-        # Every index is paid by every writer: an unsealed record enters only the primary key, the object's and the
-        # actor's index and the sealer's queue; the sequence is indexed once it is set.
+        # Every index is paid by every writer: a new record enters the primary key, the where, object, actor and
+        # action indexes, the sealer's queue and (PostgreSQL) the BRIN on time; the sequence only once it is set.
         constraints = [models.UniqueConstraint(fields=["seq"], condition=models.Q(seq__isnull=False),
                                                name="audit_seq_unique")]
 

@@ -35,12 +35,22 @@ def key_id(key: bytes) -> str:
     return hashlib.sha256(b"zhijiao-audit-key-id\n" + key).hexdigest()[:16]
 
 
-def sign_checkpoint(key: bytes, last_seq: int, last_hash: str) -> str:
-    return hmac.new(key, f"{last_seq}\n{last_hash}".encode(), hashlib.sha256).hexdigest()
+def checkpoint_payload(first_seq: int, last_seq: int, last_hash: str, sealed_at: str) -> str:
+    """What a checkpoint's signature covers: its range, the chain's hash at its end, and when it was sealed (so the
+    time a record is judged late against cannot be moved either)."""
+    return f"checkpoint\n{first_seq}\n{last_seq}\n{last_hash}\n{sealed_at}"
 
 
-def checkpoint_ok(key: bytes, last_seq: int, last_hash: str, signature: str) -> bool:
-    return hmac.compare_digest(sign_checkpoint(key, last_seq, last_hash), signature)
+def verification_payload(to_seq: int, to_hash: str, chain_ok: bool) -> str:
+    return f"verification\n{to_seq}\n{to_hash}\n{int(chain_ok)}"
+
+
+def sign(key: bytes, payload: str) -> str:
+    return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+
+
+def signature_ok(key: bytes, payload: str, signature: str) -> bool:
+    return hmac.compare_digest(sign(key, payload), signature or "")
 
 
 @dataclass(frozen=True)

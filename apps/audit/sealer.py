@@ -29,14 +29,36 @@ def ensure_running() -> None:
         _running_in = pid
 
 
-def _loop() -> None:
-    from .services import audit_seal, audit_verify_if_due
+_checking = threading.Lock()
 
+
+def _check() -> None:
+    """The chain check when it is due, in a thread of its own: a full check of millions of records takes minutes,
+    and sealing must not wait for it (records would then count as sealed late)."""
+    from .services import audit_verify_if_due
+
+    if not _checking.acquire(blocking=False):
+        return  # one is running
+    try:
+        audit_verify_if_due()
+    except Exception:  # noqa: BLE001 - reported by the next run; the sealer goes on
+        log.exception("audit check failed to run")
+    finally:
+        _checking.release()
+        connections.close_all()
+
+
+def _loop() -> None:
+    from .services import audit_seal
+
+    last_check = 0.0
     while True:
         time.sleep(settings.AUDIT_SEAL_SECONDS)
+        if time.monotonic() - last_check > 600:  # look every ten minutes whether a check is due
+            last_check = time.monotonic()
+            threading.Thread(target=_check, name="audit-check", daemon=True).start()
         try:
             audit_seal()
-            audit_verify_if_due()
         except Exception:  # noqa: BLE001 - the sealer must outlive a bad moment (a restart, a locked file)
             log.exception("audit sealer: sealing failed; will try again")
         finally:

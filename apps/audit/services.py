@@ -179,9 +179,10 @@ def _seal_batch(limit: int) -> tuple[int, int]:
         raise RuntimeError(f"sealer: {changed} of {len(updates)} records updated; another sealer ran unlocked")
     last = links[-1]
     key = seal_key()
-    AuditCheckpoint.objects.create(first_seq=head.last_seq + 1, last_seq=last.seq, last_hash=last.chain_hash,
-                                   count=len(rows), sealed_at=timezone.now(), key_id=rules.key_id(key),
-                                   signature=rules.sign_checkpoint(key, last.seq, last.chain_hash))
+    cp = AuditCheckpoint(first_seq=head.last_seq + 1, last_seq=last.seq, last_hash=last.chain_hash, count=len(rows),
+                         sealed_at=timezone.now(), key_id=rules.key_id(key))
+    cp.signature = rules.sign(key, _cp_payload(cp))
+    cp.save(force_insert=True)
     ChainHead.objects.filter(id=1).update(last_seq=last.seq, last_hash=last.chain_hash)
     return len(rows), last.seq
 
@@ -236,29 +237,32 @@ def _checkpoints(start_seq: int, end_seq: int, batch: int = 2000):
         last = chunk[-1].last_seq
 
 
+def _cp_payload(cp: AuditCheckpoint) -> str:
+    return rules.checkpoint_payload(cp.first_seq, cp.last_seq, cp.last_hash, cp.sealed_at.isoformat())
+
+
 def _checkpoint_valid(cp: AuditCheckpoint, key: bytes, kid: str) -> bool:
-    return cp.key_id == kid and rules.checkpoint_ok(key, cp.last_seq, cp.last_hash, cp.signature)
-
-
-def _verification_signature(key: bytes, to_seq: int, to_hash: str, ok: bool) -> str:
-    return rules.sign_checkpoint(key, to_seq, f"verified:{to_hash}:{int(ok)}")
+    return cp.key_id == kid and rules.signature_ok(key, _cp_payload(cp), cp.signature)
 
 
 def _start_point(full: bool, key: bytes, kid: str) -> tuple[int, str, rules.ChainBreak | None]:
-    """Where an incremental run starts: the end of the last run that passed, if that run's record is signed and
-    its end is a signed checkpoint the chain still matches. A forged "passed" record, or a chain re-linked after
-    the point, sends the run back to the start (a full check), where the rewriting shows."""
+    """Where an incremental run starts: the end of the last run that found the chain intact (records sealed late
+    are reported by the run that finds them, and do not hold every later run back). That run's record must be
+    signed, and its end must be a signed checkpoint the chain still matches; if not, that is itself a break (a
+    forged verification, a truncated or re-linked log), reported, not papered over by a silent full check."""
     if full:
         return 0, rules.GENESIS, None
-    done = AuditVerification.objects.filter(ok=True).order_by("-id").first()
+    done = AuditVerification.objects.filter(broken_seq__isnull=True).order_by("-id").first()
     if done is None or done.to_seq == 0:
         return 0, rules.GENESIS, None
+    if not rules.signature_ok(key, rules.verification_payload(done.to_seq, done.to_hash, True), done.signature):
+        return 0, rules.GENESIS, rules.ChainBreak(done.to_seq, "上次核验记录的签名无效（核验记录被伪造），请做完整核验（--full）")
     cp = AuditCheckpoint.objects.filter(last_seq=done.to_seq).first()
+    if cp is None or not _checkpoint_valid(cp, key, kid) or cp.last_hash != done.to_hash:
+        return 0, rules.GENESIS, rules.ChainBreak(done.to_seq, "上次核验通过的检查点已不存在或被改动（末尾记录被删除或链被改写）")
     still = AuditRecord.objects.filter(seq=done.to_seq).values_list("chain_hash", flat=True).first()
-    trusted = (done.signature == _verification_signature(key, done.to_seq, done.to_hash, True)
-               and cp is not None and _checkpoint_valid(cp, key, kid) and cp.last_hash == done.to_hash == still)
-    if not trusted:
-        return 0, rules.GENESIS, None
+    if still != done.to_hash:
+        return 0, rules.GENESIS, rules.ChainBreak(done.to_seq, "上次核验通过的记录已被删除或改动")
     return done.to_seq, done.to_hash, None
 
 
@@ -279,7 +283,7 @@ def audit_verify(*, full: bool = False, now=None, batch: int = 5000, record: boo
     seq, h = start_seq, start_hash
     cps = _checkpoints(start_seq, end_seq)
     cp = next(cps, None)
-    for at, r in _sealed_rows(start_seq, end_seq, batch):
+    for at, r in (_sealed_rows(start_seq, end_seq, batch) if brk is None else ()):
         seq_before, h_before = seq, h
         seq, h, brk = rules.verify([r], start_seq=seq, start_hash=h)
         if brk:
@@ -304,7 +308,7 @@ def audit_verify(*, full: bool = False, now=None, batch: int = 5000, record: boo
                 seq, h = seq_before, h_before
                 break
             cp = next(cps, None)
-    if brk is None and seq < end_seq:
+    if brk is None and seq < end_seq:  # the records the checkpoints count are not all there
         brk = rules.ChainBreak(seq + 1, "末尾记录被删除（检查点记载的记录多于现存记录）")
     if brk is None:
         # a record with a sequence number the checkpoints (read now, after the records) do not cover was inserted
@@ -321,12 +325,11 @@ def audit_verify(*, full: bool = False, now=None, batch: int = 5000, record: boo
     if not result.ok:
         log.error("audit chain check failed: break=%s overdue=%s late=%s", brk, result.overdue, result.late)
     if record:
-        ok = brk is None and result.overdue == 0 and result.late == 0
         with transaction.atomic():
             AuditVerification.objects.create(
-                at=now, full=full, from_seq=start_seq, to_seq=seq, to_hash=h, checked=result.checked, ok=ok,
+                at=now, full=full, from_seq=start_seq, to_seq=seq, to_hash=h, checked=result.checked, ok=result.ok,
                 broken_seq=brk.seq if brk else None, reason=(brk.reason if brk else "")[:200], overdue=result.overdue,
-                late=result.late, signature=_verification_signature(key, seq, h, ok))
+                late=result.late, signature=rules.sign(key, rules.verification_payload(seq, h, brk is None)))
     return result
 
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from django.db import connection
 
-_m = importlib.import_module("apps.audit.migrations.0008_where_it_happened")  # the latest triggers
+_m = importlib.import_module("apps.audit.migrations.0008_where_it_happened")  # the latest triggers (0009 keeps them)
 
 
 def _drop():

@@ -56,14 +56,14 @@ class Role(StrEnum):
 
 
 ROLE_LABELS = {
-    Role.COUNTY_OFFICER: "社区矫正官",
+    Role.COUNTY_OFFICER: "社区矫正机构工作人员",  # the law's words (社区矫正法 第10条); some provinces say 社区矫正官
     Role.OFFICE_STAFF: "司法所工作人员",
     Role.AUXILIARY: "执法辅助人员",
     Role.POLICE_SECONDEE: "派驻民警",
     Role.SOCIAL_WORKER: "社会工作者",
     Role.VOLUNTEER: "志愿者",
-    Role.CITY_SUPERVISOR: "市级督导",
-    Role.PROVINCE_SUPERVISOR: "省级督导",
+    Role.CITY_SUPERVISOR: "市级社区矫正机构工作人员",
+    Role.PROVINCE_SUPERVISOR: "省级社区矫正机构工作人员",
     Role.PROCURATOR: "检察人员（监督）",
     Role.SYSADMIN: "系统管理员",
 }
@@ -139,3 +139,8 @@ def check_roles_for_org(roles: list[str], kind: str) -> RoleCheck:
 def lockout_state(*, failed: int, max_failed: int) -> bool:
     """After max_failed consecutive failures the account is locked for a while."""
     return failed >= max_failed
+
+
+def may_hold_minor_access(roles) -> bool:
+    """The grant to open minors' sealed files (社区矫正法 第54条) goes only to accounts whose roles read case files."""
+    return allowed(roles, Action.SUPERVISEE_VIEW)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from apps.audit.models import AuditRecord
 from apps.audit.services import audit_record, audit_records
 
-from . import coords, rules
+from . import coords, rules, text
 from .models import ApiToken, LoginThrottle, Organisation, OrgBoundary, User
 from .scope import OutOfScope, require_within
 
@@ -163,20 +163,36 @@ def _may_manage(actor, org: Organisation | None, message: str) -> None:
     require_within(actor, org.path if org else None, message)
 
 
-def _staff_create(*, actor, username: str, full_name: str, organisation: Organisation, roles: list[str],
+def _staff_create(*, actor, username: str, full_name: str, organisation: Organisation | None, roles: list[str],
                   password: str = "", password_hash: str = "", gender: str = "", phone: str = "",
                   minor_access: bool = False, ip: str = "") -> User:
-    if actor is not None:
+    """Every field checked and every problem reported at once; nothing cut short silently."""
+    errors: dict[str, str] = {}
+    if organisation is None:
+        errors["organisation"] = "请选择本辖区内的机构"
+    elif actor is not None:
         _may_manage(actor, organisation, "该机构不在您的辖区内")
-    errors = {}
-    check = rules.check_roles_for_org(roles, organisation.kind)
-    if not check.ok:
-        errors["roles"] = check.reason
-    if User.objects.filter(username=username).exists():
+    clean = {}
+    for key, cleaner, value in (("username", text.clean_username, username), ("full_name", text.clean_person_name,
+                                full_name), ("phone", text.clean_phone, phone)):
+        try:
+            clean[key] = cleaner(value)
+        except text.TextError as exc:
+            errors[key] = str(exc)
+    if gender not in ("", "M", "F"):
+        errors["gender"] = "性别无效"
+    if organisation is not None:
+        check = rules.check_roles_for_org(roles, organisation.kind)
+        if not check.ok:
+            errors["roles"] = check.reason
+    if "username" in clean and User.objects.filter(username=clean["username"]).exists():
         errors["username"] = "用户名已存在"
+    if minor_access and not rules.may_hold_minor_access(roles):
+        errors["roles"] = "该角色不查阅社区矫正对象档案，不能授予未成年人档案查阅权限"
     # an account an administrator creates starts with a password someone else knows: the owner must change it
-    user = User(username=username, full_name=full_name, organisation=organisation, roles=list(roles),
-                gender=gender, phone=phone, minor_access=minor_access, must_change_password=actor is not None)
+    user = User(username=clean.get("username", ""), full_name=clean.get("full_name", ""), organisation=organisation,
+                roles=list(roles), gender=gender, phone=clean.get("phone", ""), minor_access=minor_access,
+                must_change_password=actor is not None)
     try:
         validate_password(password, user)
     except ValidationError as exc:
@@ -189,14 +205,14 @@ def _staff_create(*, actor, username: str, full_name: str, organisation: Organis
         user.set_password(password)
     user.save()
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="staff.create", object_type="user",
-                 object_id=user.pk, summary=f"新增工作人员 {full_name}",
-                 after={"username": username, "organisation": organisation.pk, "roles": list(roles),
+                 object_id=user.pk, summary=f"新增工作人员 {user.full_name}",
+                 after={"username": user.username, "organisation": organisation.pk, "roles": list(roles),
                         "minor_access": minor_access}, ip=ip, org_path=organisation.path)
     return user
 
 
 @use_case
-def staff_create(*, actor, username: str, full_name: str, organisation: Organisation, roles: list[str],
+def staff_create(*, actor, username: str, full_name: str, organisation: Organisation | None, roles: list[str],
                  password: str, gender: str = "", phone: str = "", minor_access: bool = False, ip: str = "") -> User:
     """Create a staff account. `actor` None means the system itself (the demo seed, a set-up command)."""
     return _staff_create(actor=actor, username=username, full_name=full_name, organisation=organisation,
@@ -227,7 +243,13 @@ def _staff_flag(*, actor, user: User, field: str, value: bool, reason: str, acti
 
 @use_case
 def staff_set_minor_access(*, actor, user: User, granted: bool, reason: str, ip: str = "") -> User:
-    """Grant or withdraw access to minors' sealed records. A reason is required and recorded."""
+    """Grant or withdraw access to minors' sealed records. A reason is required and recorded. Only an account whose
+    roles read case files may hold it (not an administrator, not a volunteer), and nobody grants it to themselves."""
+    _may_manage(actor, user.organisation, "该工作人员不在您的辖区内")
+    if granted and user.pk == actor.pk:
+        raise StaffError({"granted": "不能为自己授予未成年人档案查阅权限"})
+    if granted and not rules.may_hold_minor_access(user.roles):
+        raise StaffError({"granted": "该账号的角色不查阅社区矫正对象档案，不能授予未成年人档案查阅权限"})
     return _staff_flag(actor=actor, user=user, field="minor_access", value=granted, reason=reason,
                        action="staff.minor_access", summary=("授予" if granted else "撤销") + "未成年人档案查阅权限",
                        missing_reason="请填写授权或撤销的理由", ip=ip)
@@ -277,7 +299,8 @@ def staff_reset_password(*, actor, user: User, reason: str, ip: str = "") -> Pas
     if user.pk == actor.pk:
         raise StaffError({"reason": "请在“修改密码”中修改自己的密码"})
     reason = _reason(reason, "请填写重置密码的理由")
-    temporary = "Zj-" + secrets.token_urlsafe(9)
+    # read aloud or over the phone: no letters that look alike (l I 1 O 0)
+    temporary = "Zj-" + "".join(secrets.choice("abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY2346789") for _ in range(10))
     user.set_password(temporary)  # a new hash: Django ends every session of the account at its next request
     user.must_change_password = True
     user.save(update_fields=["password", "must_change_password"])

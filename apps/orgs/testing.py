@@ -56,5 +56,6 @@ _counter = [0]
 
 def given_staff(org: Organisation, *roles: str, minor_access: bool = False, username: str | None = None) -> User:
     _counter[0] += 1
-    return staff_create(actor=None, username=username or f"u{_counter[0]}_{roles[0]}", full_name=f"测试{_counter[0]}",
+    n = "".join("零一二三四五六七八九"[int(d)] for d in str(_counter[0]))  # a name holds no digits
+    return staff_create(actor=None, username=username or f"u{_counter[0]}_{roles[0]}", full_name=f"测试{n}",
                         organisation=org, roles=list(roles), password=PASSWORD, minor_access=minor_access)

@@ -63,9 +63,12 @@ def login_view(request):
 @login_not_required
 @require_POST
 def logout_view(request):
-    if request.user.is_authenticated:
+    was_in = request.user.is_authenticated
+    if was_in:
         services.logout_record(user=request.user, ip=client_ip(request))
     logout(request)
+    if was_in:
+        messages.info(request, _("已安全退出"))
     return HttpResponseRedirect(settings.LOGIN_URL)
 
 
@@ -122,26 +125,21 @@ def staff_create_view(request):
     """An administrator adds a staff account in their jurisdiction."""
     if not request.user.can(Action.STAFF_MANAGE):
         raise Http404
-    orgs = list(org_list(fetched_by=request.user))
+    orgs = list(org_list(fetched_by=request.user).select_related("parent"))
     errors, values = {}, {}
     if request.method == "POST":
         values = request.POST
         org = next((o for o in orgs if o.pk == parse_pk(values.get("organisation"))), None)
         try:
-            if org is None:
-                raise services.StaffError({"organisation": "请选择本辖区内的机构"})
-            full_name = values.get("full_name", "").strip()[:50]
-            if not full_name:
-                raise services.StaffError({"full_name": "请填写姓名"})
             user = services.staff_create(
-                actor=request.user, username=values.get("username", "").strip()[:150], full_name=full_name,
+                actor=request.user, username=values.get("username", ""), full_name=values.get("full_name", ""),
                 organisation=org, roles=values.getlist("roles"), password=values.get("password", ""),
-                gender=values.get("gender", "") if values.get("gender") in ("M", "F") else "",
-                phone=values.get("phone", "").strip()[:20], ip=client_ip(request))
+                gender=values.get("gender", ""), phone=values.get("phone", ""), ip=client_ip(request))
         except services.StaffError as exc:
             errors = exc.errors
         else:
-            messages.success(request, f"已新增工作人员 {user}，请将初始密码告知本人并提醒其修改")
+            messages.success(request, _("已新增工作人员 %(who)s。初始密码请当面告知本人，本人首次登录须修改密码")
+                             % {"who": user})
             return HttpResponseRedirect(reverse("orgs:staff") + f"?org={org.pk}")
     return render(request, "orgs/staff_form.html", {
         "orgs": orgs, "errors": errors, "values": values, "active_nav": "staff",
@@ -181,8 +179,9 @@ def staff_active_view(request, pk: int):
 @require_POST
 def minor_access_view(request, pk: int):
     """Grant or withdraw access to minors' sealed records (administrators, with a recorded reason)."""
-    return _staff_change(request, pk, services.staff_set_minor_access, _("已更新 %(who)s 的未成年人档案查阅权限"),
-                         granted=request.POST.get("granted") == "1")[0]
+    granted = request.POST.get("granted") == "1"
+    done = _("已授予 %(who)s 未成年人档案查阅权限") if granted else _("已撤销 %(who)s 的未成年人档案查阅权限")
+    return _staff_change(request, pk, services.staff_set_minor_access, done, granted=granted)[0]
 
 
 @require_POST
@@ -212,6 +211,6 @@ def password_view(request):
             errors = exc.errors
         else:
             update_session_auth_hash(request, request.user)
-            messages.success(request, "密码已修改")
-            return HttpResponseRedirect(reverse("orgs:password"))
+            messages.success(request, _("密码已修改"))
+            return HttpResponseRedirect(home_url(request.user))
     return render(request, "orgs/password.html", {"errors": errors}, status=422 if errors else 200)

@@ -19,7 +19,8 @@ ACTION_LABELS = {
     "seed.demo": "生成演示数据",
 }
 
-OBJECT_LABELS = {"supervisee": "社区矫正对象", "user": "工作人员", "organisation": "机构", "export": "导出任务"}
+OBJECT_LABELS = {"supervisee": "社区矫正对象", "user": "工作人员", "organisation": "机构", "export": "导出任务",
+                 "audit": "审计日志"}
 
 
 def action_label(code: str) -> str:

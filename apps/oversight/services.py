@@ -27,6 +27,9 @@ def _log(actor, action: str, rows: list[AuditRow], summary: str, filters: AuditF
     with transaction.atomic():
         audit_record(actor=actor, kind=AuditRecord.Kind.EXPORT if action == "audit.export" else AuditRecord.Kind.VIEW,
                      action=action, object_type="audit", summary=summary,
+                     # what oversight looked at stays with oversight: the reader's own organisation, not the county
+                     # it oversees (a county must not learn what its procurator was looking into)
+                     org_path=actor.organisation.path if actor.organisation_id else "",
                      after={"filters": {k: str(v) for k, v in filters.__dict__.items() if v},
                             "records": [row.r.pk for row in rows][:1000], "supervisees": people}, ip=ip)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import messages
+from django.utils.translation import gettext as _
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -43,6 +44,8 @@ def audit_list_view(request):
     if not request.user.can(Action.AUDIT_VIEW):
         raise Http404
     f = _filters(request)
+    for problem in _filter_problems(request, f):
+        messages.warning(request, problem)
     qs = audit_list(fetched_by=request.user, filters=f)
     count, capped = capped_count(qs)
     g = request.GET
@@ -57,6 +60,19 @@ def audit_list_view(request):
         "page": page, "rows": rows, "f": f, "count": count, "capped": capped, "kinds": AuditRecord.Kind.choices,
         "actions": sorted(ACTION_LABELS.items(), key=lambda kv: kv[0]), "object_types": OBJECT_LABELS.items(),
         "querystring": params.urlencode(), "active_nav": "audit", "status": audit_status()})
+
+
+def _filter_problems(request, f: AuditFilters) -> list[str]:
+    """Say which filters could not be used, rather than quietly showing everything."""
+    g, out = request.GET, []
+    for key, label, value in (("from", _("起始日期"), f.date_from), ("to", _("截止日期"), f.date_to)):
+        if g.get(key) and value is None:
+            out.append(_("%(label)s“%(v)s”不是有效日期（1900—2100年），未按它筛选") % {"label": label, "v": g.get(key)[:20]})
+    if f.date_from and f.date_to and f.date_from > f.date_to:
+        out.append(_("起始日期晚于截止日期，没有符合的记录"))
+    if g.get("action") and not f.action:
+        out.append(_("未知的动作，未按它筛选"))
+    return out
 
 
 def _int(v):
@@ -75,5 +91,7 @@ def audit_export_view(request):
         messages.error(request, exc.message)
         return HttpResponseRedirect(f"/audit/?{request.GET.urlencode()}")
     resp = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    resp["Content-Disposition"] = 'attachment; filename="audit-log.xlsx"'
+    from urllib.parse import quote
+
+    resp["Content-Disposition"] = f"attachment; filename=\"audit-log.xlsx\"; filename*=UTF-8''{quote('审计日志.xlsx')}"
     return resp

@@ -478,7 +478,7 @@ def _person(g: _Gen, sampler: _Sampler, county: dict, office: dict, counties: di
     name = g.full_name(gender, born.year)
     id_number = g.id_number(region, born, gender)
     if minor:
-        education = g.pick(("初中", "初中", "高中", "中专"))
+        education = g.pick(("初中", "初中", "高中", "中专")) if age >= 16 else g.pick(("初中", "初中", "小学"))
         occupation = g.weighted((("在校学生", 55), ("无业", 30), ("务工", 15)))
     else:
         education = g.weighted(_EDUCATION)

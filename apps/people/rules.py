@@ -82,6 +82,8 @@ def parse_id_number(raw: str, *, today: date) -> IdInfo:
     number = unicodedata.normalize("NFKC", str(raw or "")).strip().upper()
     if len(number) == 15 and number.isascii() and number.isdigit():
         raise IdError("这是旧式15位身份证号，请填写18位公民身份号码")
+    if not number:
+        raise IdError("请填写公民身份号码")
     if len(number) != 18:
         raise IdError(f"身份证号应为18位，现为{len(number)}位")
     if not _ID_RE.fullmatch(number):
@@ -113,70 +115,25 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * max(1, len(name) - 1)
 
 
+def sort_name(name: str, is_minor: bool) -> str:
+    """The key a list sorted by name uses for a reader without the minors' grant: a sealed name is placed by what
+    that reader sees of it (its first character), so its place tells nothing more."""
+    return (name[:1] + "*") if is_minor else name
+
+
 def mask_query(q: str) -> str:
     """What an officer searched for, as the audit log keeps it: digits (an ID or phone number) masked like an ID
     number, a name like a minor's name; the log is append-only, so it never holds either in clear."""
     q = (q or "").strip()
     if not q:
         return ""
-    if sum(c.isdigit() for c in q) >= 4:
-        return mask_id(q) if len(q) >= 8 else "*" * len(q)
+    if sum(c.isdigit() for c in q) >= 4:  # (part of) an ID or phone number: no more than 2 characters each end
+        return q[:2] + "*" * (len(q) - 4) + q[-2:] if len(q) >= 10 else "*" * len(q)
     return mask_name(q)
 
 
-# --- names and free text -----------------------------------------------------
-_NAME_RE = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff·•A-Za-z .'-]+$")
-
-
-class TextError(ValueError):
-    pass
-
-
-def clean_person_name(raw: str) -> str:
-    """A person's name: Chinese characters, the middle dot of minority names, or Latin letters.
-    Markup, digits and control characters are refused, so a script in a name never reaches a page."""
-    name = unicodedata.normalize("NFKC", str(raw or "")).strip()
-    name = name.replace("•", "·")
-    if not name:
-        raise TextError("请填写姓名")
-    if len(name) > 30:
-        raise TextError("姓名不能超过30个字符")
-    if not _NAME_RE.fullmatch(name):
-        raise TextError("姓名只能包含汉字、间隔号“·”或英文字母，不能包含数字、符号或代码")
-    return name
-
-
-_PHONE_RE = re.compile(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$")
-
-
-def clean_phone(raw: str, *, required: bool = False) -> str:
-    phone = re.sub(r"\s", "", unicodedata.normalize("NFKC", str(raw or "")))
-    if not phone:
-        if required:
-            raise TextError("请填写联系电话")
-        return ""
-    if not _PHONE_RE.fullmatch(phone):
-        raise TextError("电话号码格式不正确（手机11位，以1开头；座机如 0791-86123456）")
-    return phone
-
-
-_MARKUP_RE = re.compile(r"[<>]|javascript:", re.IGNORECASE)
-
-
-def clean_text(raw: str, *, label: str, max_len: int = 200, required: bool = False) -> str:
-    # NFC, not NFKC: full-width brackets and commas in document numbers (（2026）赣0102刑初1号) stay as written
-    text = unicodedata.normalize("NFC", str(raw or "")).strip()
-    if not text:
-        if required:
-            raise TextError(f"请填写{label}")
-        return ""
-    if len(text) > max_len:
-        raise TextError(f"{label}不能超过{max_len}个字符")
-    if _MARKUP_RE.search(text) or any(unicodedata.category(c) in ("Cc", "Cf") for c in text):
-        raise TextError(f"{label}不能包含尖括号、代码或控制字符")
-    if text[0] in "=+-@":
-        raise TextError(f"{label}不能以 = + - @ 开头（会被表格软件当作公式）")
-    return text
+# --- names and free text: apps.orgs.text (staff forms use them too, and orgs sits below people) ---------
+from apps.orgs.text import TextError, clean_person_name, clean_phone, clean_text  # noqa: E402,F401
 
 
 # --- the supervision period ----------------------------------------------------

@@ -9,8 +9,7 @@ from datetime import date
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
-from django.db.models.functions import Concat, Substr
+from django.db.models import Count, Q, QuerySet
 
 from apps.audit.models import AuditRecord
 from apps.audit.selectors import audit_history_for
@@ -78,19 +77,15 @@ def supervisee_list(*, fetched_by, filters: SuperviseeFilters = SuperviseeFilter
         qs = qs.filter(status=f.status)
     if f.minor in ("0", "1"):
         qs = qs.filter(is_minor=f.minor == "1")
-    order = sort_order(fetched_by, f)
-    if order.field == "sealed_name":
-        # Without the grant a sealed minor is sorted by what the reader sees of the name (its first character),
-        # so the row's place in a list sorted by name tells nothing more of the name than the row shows.
-        qs = qs.annotate(sealed_name=Case(When(is_minor=True, then=Concat(Substr("name", 1, 1), Value("*"))),
-                                          default=F("name"), output_field=CharField()))
-    return qs.order_by(*order.order_by)
+    return qs.order_by(*sort_order(fetched_by, f).order_by)
 
 
 def sort_order(user, f: SuperviseeFilters) -> Order:
+    """Without the grant a sealed minor is sorted by what the reader sees of the name (rules.sort_name), so the
+    row's place in a list sorted by name tells nothing more of the name than the row shows."""
     order = SORTS.get(f.sort, SORTS[DEFAULT_SORT])
     if order.field == "name" and not user.minor_access:
-        return Order("sealed_name", order.descending)
+        return Order("sort_name", order.descending)
     return order
 
 
@@ -170,9 +165,11 @@ def supervisee_page(*, fetched_by, filters: SuperviseeFilters, request: PageRequ
     """One page of the list, presented for the reader, and its read logged (one record for the page)."""
     qs = supervisee_list(fetched_by=fetched_by, filters=filters)
     order = sort_order(fetched_by, filters)
+    # a row that left the filtered list since (its level changed) still marks the place to go on from
+    everyone = supervisee_list(fetched_by=fetched_by, filters=SuperviseeFilters(sort=filters.sort))
     page = paginate(qs, order=order, per=request.per, count=_count(qs, user=fetched_by, filters=filters),
                     page=request.page, after=request.after, before=request.before, number=request.number,
-                    last=request.last)
+                    last=request.last, boundary_qs=everyone)
     rows = [present(fetched_by, s) for s in page.rows]
     if rows:
         audit_view(actor=fetched_by, object_type="supervisee", object_ids=[r.pk for r in rows],
@@ -219,6 +216,8 @@ def supervisee_counts_by_org(*, fetched_by) -> dict[int, int]:
 _OTHER_LABELS = {"contact": "联系人", "member": "小组成员", "relation": "关系", "kind": "身份", "name": "姓名",
                  "reason": "理由", "team_problems": "矫正小组尚缺", "photo": "照片"}
 _ORG_FIELDS = ("judicial_office", "execution_county", "deciding_organ")
+# internal ids and coordinates say nothing to an officer reading the history
+_HIDDEN_KEYS = {"member", "contact", "residence_lon", "residence_lat"}
 
 
 def supervisee_history(s: Supervisee) -> list[dict]:
@@ -227,8 +226,10 @@ def supervisee_history(s: Supervisee) -> list[dict]:
     org_ids = {v for r in records for d in (r.before or {}, r.after or {})
                for k, v in d.items() if k in _ORG_FIELDS and isinstance(v, int)}
     names = dict(Organisation.objects.filter(pk__in=org_ids).values_list("pk", "name"))
+    from .models import TeamMember
+
     choices = {"sentence_type": rules.SENTENCE_LABELS, "management_level": rules.LEVEL_LABELS,
-               "status": rules.STATUS_LABELS, "gender": {"M": "男", "F": "女"}}
+               "status": rules.STATUS_LABELS, "gender": {"M": "男", "F": "女"}, "kind": dict(TeamMember.Kind.choices)}
 
     def label(key):
         try:
@@ -251,10 +252,13 @@ def supervisee_history(s: Supervisee) -> list[dict]:
 
     rows = []
     for r in records:
-        keys = list(dict.fromkeys([*(r.before or {}), *(r.after or {})]))
+        before, after = r.before or {}, r.after or {}
+        keys = [k for k in dict.fromkeys([*before, *after]) if k not in _HIDDEN_KEYS]
+        if not before:  # a new record, or something added: what it holds, not a column of dashes
+            keys = [k for k in keys if after.get(k) not in (None, "", [], 0) or k in ("detention_days",)]
+            keys = [k for k in keys if not (k == "detention_days" and not after.get(k))]
         rows.append({"at": r.at, "actor": r.actor_name, "summary": r.summary,
-                     "changes": [(label(k), value(k, (r.before or {}).get(k)), value(k, (r.after or {}).get(k)))
-                                 for k in keys]})
+                     "changes": [(label(k), value(k, before.get(k)), value(k, after.get(k))) for k in keys]})
     return rows
 
 

@@ -389,6 +389,7 @@ def _create(*, actor, data: Mapping[str, Any], ip: str = "", today: date | None 
     clean = supervisee_clean(data, actor=actor, today=today or today_local())
     s = Supervisee(**clean, created_by=actor)
     s.org_path = s.judicial_office.path
+    s.sort_name = rules.sort_name(s.name, s.is_minor)
     try:
         with transaction.atomic():
             s.save()
@@ -456,6 +457,7 @@ def supervisee_bulk_create(*, actor, rows: list[tuple[int, Mapping[str, Any]]], 
     for clean in cleaned:
         s = Supervisee(**clean, created_by=actor)
         s.org_path = s.judicial_office.path
+        s.sort_name = rules.sort_name(s.name, s.is_minor)
         people.append(s)
     try:
         with transaction.atomic():
@@ -522,7 +524,9 @@ def _update(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: str =
     for k, v in clean.items():
         setattr(s, k, v)
     s.org_path = s.judicial_office.path  # clean() accepted only an office inside the editor's scope
+    s.sort_name = rules.sort_name(s.name, s.is_minor)
     b, a = _changes(before, snapshot(s), old, s)
+    s.changed_fields = list(a)
     if not a:
         return s
     try:
@@ -601,6 +605,7 @@ def team_member_remove(*, actor, supervisee: Supervisee, member_id: int, reason:
     m.delete()
     left = [rules.Member(x.gender, x.knows_minors) for x in supervisee.team.all()]
     problems = rules.team_problems(gender=supervisee.gender, minor=supervisee.is_minor, members=left)
+    supervisee.team_problems_after = problems
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.team_remove", object_type="supervisee",
                  object_id=supervisee.pk, summary=f"矫正小组移除成员（{m.get_kind_display()}）：{reason}", before=before,
                  after={"reason": reason, "team_problems": problems}, ip=ip, org_path=supervisee.org_path)
@@ -853,6 +858,18 @@ def _export_audit(actor, filters, ids: list[int], ip: str, job=None) -> None:
                  after={"filters": _logged_filters(filters), "count": len(ids), "ids": ids}, ip=ip)
 
 
+@dataclass(frozen=True)
+class _Reader:
+    """A requester as an export job sees them: their permissions and scope, and the minors' grant only if they
+    held it both when they asked and when the file is built."""
+
+    can: Any
+    scope_path: str
+    minor_access: bool
+    is_authenticated: bool = True
+    organisation: Any = None
+
+
 def export_job_build(*, job_id: int, ip: str = "") -> None:
     """Build an export job's file in the background: rows read in batches, progress saved every 1,000 rows, the
     file saved to storage, the read of every person exported audited, the job marked done (or failed, with the
@@ -868,14 +885,18 @@ def export_job_build(*, job_id: int, ip: str = "") -> None:
     actor = job.requested_by
     ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.RUNNING)
     try:
+        if job.scope_path != actor.scope_path or not actor.can(Action.SUPERVISEE_EXPORT):
+            raise PermissionError("申请导出后，申请人的辖区或权限已变更")
+        # the file shows no more than the requester could see both when asking and now
+        reader = _Reader(actor.can, actor.scope_path, job.revealed_minors and actor.minor_access)
         filters = SuperviseeFilters(**job.filters)
-        qs = supervisee_list(fetched_by=actor, filters=filters, action=Action.SUPERVISEE_EXPORT)
+        qs = supervisee_list(fetched_by=reader, filters=filters, action=Action.SUPERVISEE_EXPORT)
         ids: list[int] = []
 
         def rows():
             for s in qs.iterator(chunk_size=2000):
                 ids.append(s.pk)
-                yield present(actor, s)
+                yield present(reader, s)
 
         def progress(done):
             ExportJob.objects.filter(pk=job.pk).update(done=done)
@@ -887,6 +908,9 @@ def export_job_build(*, job_id: int, ip: str = "") -> None:
             _export_audit(actor, job.filters, ids, ip, job=job)
             ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.DONE, done=len(ids), total=len(ids),
                                                        file=name, finished_at=timezone.now())
+    except PermissionError as exc:
+        ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.FAILED, finished_at=timezone.now(),
+                                                   error=f"未生成：{exc}"[:300])
     except Exception as exc:  # noqa: BLE001 - the officer sees that it failed and why; the log has the trace
         ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.FAILED, finished_at=timezone.now(),
                                                    error=f"生成失败：{type(exc).__name__}"[:300])

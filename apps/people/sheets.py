@@ -28,7 +28,7 @@ COLUMNS = [
     ("deciding_organ_name", "决定机关", True, "南昌市东湖区人民法院"),
     ("judgment_number", "判决（裁定、决定）书文号", True, "（2026）赣0102刑初123号"),
     ("crime", "罪名", True, "危险驾驶罪"),
-    ("original_penalty", "原判刑罚", True, "拘役三个月"),
+    ("original_penalty", "原判刑罚", True, "拘役三个月，缓刑六个月"),
     ("judgment_date", "判决（裁定、决定）日期", True, "2026-09-01"),
     ("effective_date", "生效日期", True, "2026-09-12"),
     ("term_months", "管制刑期/缓刑考验期（月）", False, "6"),
@@ -206,7 +206,7 @@ def export_bytes(rows, *, title: str, progress=None, every: int = 1000) -> bytes
             if key == "term_months" and not v:
                 v = None
             values.append(v)
-        values += [s.execution_county.name, s.supervision_start, s.supervision_end, "是" if s.is_minor else ""]
+        values += [s.execution_county.name, s.supervision_start, s.supervision_end, "是" if s.is_minor else "否"]
         ws.append([cell(v) for v in values])
         n += 1
         if progress and n % every == 0:

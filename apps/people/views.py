@@ -104,8 +104,15 @@ def supervisee_export_view(request):
         messages.info(request, _("名单较大（%(n)s 人），正在后台生成，完成后可在此页下载") % {"n": result.count})
         return HttpResponseRedirect(reverse("people:export_job", args=[result.job.pk]))
     resp = HttpResponse(result.data, content_type=XLSX)
-    resp["Content-Disposition"] = f'attachment; filename="supervisees-{services.today_local().isoformat()}.xlsx"'
+    resp["Content-Disposition"] = _attachment(f"社区矫正对象名单-{services.today_local().isoformat()}.xlsx")
     return resp
+
+
+def _attachment(name: str) -> str:
+    """A download's file name in Chinese, with an ASCII fallback for old clients."""
+    from urllib.parse import quote
+
+    return f"attachment; filename=\"export.xlsx\"; filename*=UTF-8''{quote(name)}"
 
 
 @require_GET
@@ -128,7 +135,7 @@ def export_job_download_view(request, pk: int):
     except NotFound:
         raise Http404(NotFound.message) from None
     resp = HttpResponse(data, content_type=XLSX)
-    resp["Content-Disposition"] = f'attachment; filename="supervisees-{job.pk}.xlsx"'
+    resp["Content-Disposition"] = _attachment(f"社区矫正对象名单-{job.created_at:%Y-%m-%d}-{job.pk}.xlsx")
     return resp
 
 
@@ -220,11 +227,15 @@ def supervisee_edit_view(request, pk: int):
         return _form_page(request, SuperviseeForm(offices=offices, initial=initial), s)
     s = _get(request, pk, Action.SUPERVISEE_CHANGE)
     try:
-        services.supervisee_edit(actor=request.user, supervisee=s, data=request.POST.dict(), photo=_photo(request),
-                                 ip=client_ip(request))
+        photo = _photo(request)
+        s = services.supervisee_edit(actor=request.user, supervisee=s, data=request.POST.dict(), photo=photo,
+                                     ip=client_ip(request))
     except services.InputErrors as exc:
         return _form_errors(request, offices, exc.errors, s)
-    messages.success(request, _("已保存修改"))
+    if getattr(s, "changed_fields", None) or photo:
+        messages.success(request, _("已保存修改"))
+    else:
+        messages.info(request, _("未作修改"))
     return HttpResponseRedirect(reverse("people:detail", args=[s.pk]))
 
 
@@ -251,8 +262,17 @@ def team_add_view(request, pk: int):
 
 @require_POST
 def team_remove_view(request, pk: int, member_id: int):
-    return _sub_change(request, pk, services.team_member_remove, _("已移除矫正小组成员"), "team", member_id=member_id,
-                       reason=request.POST.get("reason", "")[:100])
+    s = _get(request, pk, Action.SUPERVISEE_CHANGE)
+    try:
+        services.team_member_remove(actor=request.user, supervisee=s, member_id=member_id,
+                                    reason=request.POST.get("reason", "")[:100], ip=client_ip(request))
+    except services.InputErrors as exc:
+        messages.error(request, _("未完成：") + "；".join(exc.errors.values()))
+    else:
+        messages.success(request, _("已移除矫正小组成员"))
+        for problem in getattr(s, "team_problems_after", []):  # what the team now lacks, said at once
+            messages.warning(request, problem)
+    return HttpResponseRedirect(reverse("people:detail", args=[s.pk]) + "?tab=profile#team")
 
 
 # --- import -------------------------------------------------------------------------------------------
@@ -261,7 +281,7 @@ def import_template_view(request):
     _need(request, Action.SUPERVISEE_IMPORT)
     first = judicial_offices_for(request.user).first()
     resp = HttpResponse(sheets.template_bytes(example_office=first.name if first else ""), content_type=XLSX)
-    resp["Content-Disposition"] = 'attachment; filename="supervisee-import-template.xlsx"'
+    resp["Content-Disposition"] = _attachment("社区矫正对象导入模板.xlsx")
     return resp
 
 
@@ -304,5 +324,8 @@ def import_confirm_view(request):
         detail = "；".join(f"第 {n} 行 {m}" for n, errs in getattr(exc, "problems", [])[:5] for _k, m in errs) or str(exc)
         messages.error(request, _("导入未完成，未写入任何数据：") + detail)
         return HttpResponseRedirect(reverse("people:import"))
-    messages.success(request, _("已导入 %(n)s 名社区矫正对象") % {"n": len(result.created)})
+    shown = "、".join(s.display_name(reveal=can_reveal(request.user, s)) for s in result.created[:10])
+    more = _("等") if len(result.created) > 10 else ""
+    messages.success(request, _("已导入 %(n)s 名社区矫正对象：%(names)s%(more)s") % {
+        "n": len(result.created), "names": shown, "more": more})
     return HttpResponseRedirect(reverse("people:list") + "?sort=-start")

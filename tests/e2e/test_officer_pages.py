@@ -161,7 +161,7 @@ def test_admin_sees_staff_but_not_case_files(page, live_site, shot, sign_in):
     page.get_by_role("link", name="新增工作人员").click()
     page.fill("#username", "e2e_new")
     page.fill("#full_name", "程雪")
-    page.select_option("#organisation", label="滕王阁司法所")
+    page.select_option("#organisation", label="东湖区 · 滕王阁司法所")
     page.check("#role-county_officer")
     page.fill("#password", "short")
     page.click("#save-btn")

@@ -187,10 +187,13 @@ def reseal(apps, schema_editor):
                 cur.execute("UPDATE audit_auditrecord SET content_hash = %s, seq = %s, chain_hash = %s WHERE id = %s",
                             [ch, seq, h, r.id])
             last_id = rows[-1].id
-            sig = hmac.new(key, f"{seq}\n{h}".encode(), hashlib.sha256).hexdigest()
-            # sealed when written (under the old chain's lock): the batch's own time, not the upgrade's
+            # chained when written (under the old chain's lock): sealed no later than the batch's first record, so
+            # no old record counts as sealed late
+            sealed_at = min(r.at for r in rows)
+            payload = f"checkpoint\n{first}\n{seq}\n{h}\n{sealed_at.isoformat()}"
+            sig = hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
             Checkpoint.objects.create(first_seq=first, last_seq=seq, last_hash=h, count=len(rows),
-                                      sealed_at=max(r.at for r in rows), key_id=key_id, signature=sig)
+                                      sealed_at=sealed_at, key_id=key_id, signature=sig)
     Head.objects.update_or_create(id=1, defaults={"last_seq": seq, "last_hash": h})
 
 
@@ -243,8 +246,9 @@ class Migration(migrations.Migration):
             ],
             options={"ordering": ["id"]},
         ),
-        migrations.RunPython(check_legacy_chain, migrations.RunPython.noop),
-        migrations.RunPython(reseal, migrations.RunPython.noop),
+        # irreversible: the old chain is re-sealed in the new form and cannot be given back in the old one
+        migrations.RunPython(check_legacy_chain),
+        migrations.RunPython(reseal),
         migrations.AddIndex(model_name="auditrecord",
                             index=models.Index(fields=["object_type", "object_id", "id"], name="audit_object_idx")),
         migrations.AddIndex(model_name="auditrecord",

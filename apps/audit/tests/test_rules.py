@@ -82,9 +82,11 @@ def test_content_hash_is_independent_of_key_order():
     assert rules.content_hash({"x": 1}) != rules.content_hash({"x": 2})
 
 
-def test_checkpoint_signature_needs_the_key():
-    sig = rules.sign_checkpoint(b"k1", 10, "ab" * 32)
-    assert rules.checkpoint_ok(b"k1", 10, "ab" * 32, sig)
-    assert not rules.checkpoint_ok(b"k2", 10, "ab" * 32, sig)
-    assert not rules.checkpoint_ok(b"k1", 11, "ab" * 32, sig)
+def test_checkpoint_signature_needs_the_key_and_covers_the_sealing_time():
+    payload = rules.checkpoint_payload(1, 10, "ab" * 32, "2026-12-01T02:00:00+00:00")
+    sig = rules.sign(b"k1", payload)
+    assert rules.signature_ok(b"k1", payload, sig)
+    assert not rules.signature_ok(b"k2", payload, sig)
+    assert not rules.signature_ok(b"k1", rules.checkpoint_payload(1, 11, "ab" * 32, "2026-12-01T02:00:00+00:00"), sig)
+    assert not rules.signature_ok(b"k1", rules.checkpoint_payload(1, 10, "ab" * 32, "2026-12-01T03:00:00+00:00"), sig)
     assert rules.key_id(b"k1") != rules.key_id(b"k2") and len(rules.key_id(b"k1")) == 16

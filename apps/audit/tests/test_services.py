@@ -200,13 +200,16 @@ def test_records_left_unsealed_too_long_are_flagged(settings):
     assert audit_verify(now=timezone.now() + timedelta(seconds=61)).ok
 
 
-def test_command_fails_on_overdue_records(settings):
+def test_command_fails_on_overdue_and_on_late_records(settings):
     settings.AUDIT_SEAL_WINDOW_SECONDS = 0
     _write(1)
     with pytest.raises(CommandError, match="超过封存时限仍未封存"):
         call_command("audit_verify")
     call_command("audit_seal")
-    call_command("audit_verify")
+    with pytest.raises(CommandError, match="封存时间晚于"):  # sealed, but (with a window of 0 s) late
+        call_command("audit_verify", "--full")
+    settings.AUDIT_SEAL_WINDOW_SECONDS = 300
+    call_command("audit_verify", "--full")
 
 
 def test_changing_an_already_verified_record_is_caught_by_the_full_check():
@@ -252,8 +255,10 @@ def test_a_forged_passed_verification_does_not_move_the_starting_point():
     stmts.append("INSERT INTO audit_auditverification (at, \"full\", from_seq, to_seq, to_hash, checked, ok, reason, "
                  f"overdue, late, signature) VALUES (CURRENT_TIMESTAMP, FALSE, 0, 4, '{h}', 4, TRUE, '', 0, 0, 'x')")
     bypass(*stmts)
-    r = audit_verify()
-    assert r.from_seq == 0 and r.broken is not None and r.broken.seq == 4 and "检查点" in r.broken.reason
+    r = audit_verify()  # the forged row is itself named
+    assert not r.ok and "伪造" in r.broken.reason
+    r = audit_verify(full=True)  # and the full check names what was rewritten
+    assert r.broken.seq == 4 and "检查点" in r.broken.reason
 
 
 def test_records_sealed_later_than_the_window_are_flagged(settings, monkeypatch):
@@ -305,3 +310,40 @@ def test_the_embedded_sealer_checks_the_chain_when_it_is_due():
     r = audit_verify_if_due(now=now + timedelta(days=1, hours=1))
     assert r.checked == 1 and r.from_seq == 2  # the daily run starts at the last checkpoint
     assert audit_verify_if_due(now=now + timedelta(days=8)).from_seq == 0  # the weekly one reads everything
+
+
+def test_removing_the_verified_tail_with_its_checkpoint_is_named():
+    """Delete the last batch and its checkpoint and reset the head: the last passed check pointed there, so the
+    next run reports it instead of quietly checking a shorter log."""
+    _sealed(3)
+    assert audit_verify().ok
+    _write(2)
+    audit_seal()
+    assert audit_verify().ok  # the passed check now ends at 5
+    bypass("DELETE FROM audit_auditrecord WHERE seq > 3", "DELETE FROM audit_auditcheckpoint WHERE last_seq > 3",
+           "UPDATE audit_chainhead SET last_seq = 3")
+    r = audit_verify()
+    assert not r.ok and r.broken.seq == 5 and "不存在" in r.broken.reason
+
+
+def test_one_late_record_is_reported_once_and_does_not_hold_later_checks_back(settings, monkeypatch):
+    from datetime import timedelta
+
+    from apps.audit import services
+
+    settings.AUDIT_SEAL_WINDOW_SECONDS = 60
+    _write(1)
+    later = timezone.now() + timedelta(minutes=10)
+    monkeypatch.setattr(services.timezone, "now", lambda: later)
+    audit_seal()
+    monkeypatch.undo()
+    assert audit_verify(now=later).late == 1
+    _sealed(2)
+    r = audit_verify()
+    assert r.ok and r.from_seq == 1 and r.checked == 2
+
+
+def test_a_checkpoints_sealing_time_is_signed():
+    _sealed(2)
+    bypass("UPDATE audit_auditcheckpoint SET sealed_at = '2020-01-01 00:00:00'")
+    assert "签名无效" in audit_verify(full=True).broken.reason

@@ -96,6 +96,34 @@ def test_only_administrators_grant_minor_access_with_a_reason(tree):
     assert rec.before == {"minor_access": False} and "负责未成年人案件" in rec.summary
 
 
+def test_minor_access_goes_only_to_roles_that_read_case_files(tree):
+    admin = given_staff(tree.province, "sysadmin")
+    for role, org in (("volunteer", tree.donghu_office), ("sysadmin", tree.city)):
+        u = given_staff(org, role)
+        with pytest.raises(services.StaffError) as exc:
+            services.staff_set_minor_access(actor=admin, user=u, granted=True, reason="需要")
+        assert "不能授予" in exc.value.errors["granted"]
+    with pytest.raises(services.StaffError):
+        services.staff_set_minor_access(actor=admin, user=admin, granted=True, reason="需要")
+    police = given_staff(tree.donghu_police, "police_secondee")
+    services.staff_set_minor_access(actor=admin, user=police, granted=True, reason="办理未成年人案件")
+
+
+def test_a_new_account_is_checked_field_by_field_all_at_once(tree):
+    admin = given_staff(tree.province, "sysadmin")
+    with pytest.raises(services.StaffError) as exc:
+        services.staff_create(actor=admin, username="  ", full_name="<script>", organisation=None, roles=[],
+                              password="short", phone="12345")
+    assert {"username", "full_name", "organisation", "phone", "password"} <= set(exc.value.errors)
+    with pytest.raises(services.StaffError) as exc:
+        services.staff_create(actor=admin, username="x" * 151, full_name="张三", organisation=tree.donghu_office,
+                              roles=["office_staff"], password="Bayi-Square-2026")
+    assert "150" in exc.value.errors["username"]
+    u = services.staff_create(actor=admin, username="zhang.san", full_name="张三", organisation=tree.donghu_office,
+                              roles=["office_staff"], password="Bayi-Square-2026", phone="+86 138 0791 0001")
+    assert u.phone == "13807910001" and u.must_change_password
+
+
 def test_org_tree_paths_and_parent_rules(tree):
     assert tree.donghu_office.path.startswith(tree.donghu.path) and tree.donghu.path.startswith(tree.city.path)
     assert tree.donghu_procuratorate.scope_path == tree.donghu.path

@@ -58,3 +58,20 @@ def test_the_page_shows_the_last_check_of_the_chain(client, tree):
     audit_verify()
     html = _rows(client)
     assert "完好" in html and 'id="chain-status"' in html
+
+
+def test_what_a_procurator_looks_up_in_the_log_stays_out_of_the_county_view(client, tree):
+    procurator = given_staff(tree.donghu_procuratorate, "procurator")
+    given_supervisee(given_staff(tree.donghu, "county_officer"), office=tree.donghu_office)
+    client.force_login(procurator)
+    _rows(client)  # the procurator reads the county's log: the read is logged
+    rec = AuditRecord.objects.filter(action="audit.view", actor=procurator).first()
+    assert rec is not None and rec.org_path == tree.donghu_procuratorate.path
+
+    def body(html):
+        return html.split('id="audit-table"')[1].split("<tbody>")[1].split("</tbody>")[0]
+
+    client.force_login(given_staff(tree.donghu, "county_officer"))
+    assert "查阅审计日志" not in body(_rows(client, "?action=audit.view"))
+    client.force_login(given_staff(tree.city, "city_supervisor"))
+    assert "查阅审计日志" in body(_rows(client, "?action=audit.view"))

@@ -16,8 +16,9 @@ from apps.people.testing import given_supervisee, supervisee_data
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("q,logged", [("360102199005170756", "3601**********0756"), ("13807910001", "1380***0001"),
-                                      ("王小明", "王**"), ("0756", "****"), ("", "")])
+@pytest.mark.parametrize("q,logged", [("360102199005170756", "36**************56"), ("13807910001", "13*******01"),
+                                      ("19900517", "********"), ("360102199", "*********"), ("王小明", "王**"),
+                                      ("0756", "****"), ("", "")])
 def test_what_a_search_leaves_in_the_log_is_masked(q, logged):
     assert rules.mask_query(q) == logged
 
@@ -112,3 +113,33 @@ def test_a_nul_character_anywhere_is_a_clear_400(client, officer, url, method, b
     client.force_login(officer)
     r = getattr(client, method)(url, body) if body else getattr(client, method)(url)
     assert r.status_code in (400, 401) and (r.status_code == 401 or "非法字符" in r.content.decode())
+
+
+def test_a_grant_given_between_request_and_build_does_not_reach_the_file(client, tree, settings,
+                                                                       django_capture_on_commit_callbacks):
+    """Asked without the grant, built with it, then withdrawn: the file was built as the request could see."""
+    from openpyxl import load_workbook
+
+    settings.ZHIJIAO_EXPORT_INLINE_MAX = 0
+    officer = given_staff(tree.donghu, "county_officer")
+    given_supervisee(given_staff(tree.donghu, "county_officer", minor_access=True), office=tree.donghu_office,
+                     minor=True, name="李小龙")
+    client.force_login(officer)
+    client.post("/people/export/", {})  # queued (the on-commit job is not run yet)
+    job = ExportJob.objects.get()
+    admin = given_staff(tree.province, "sysadmin")
+    staff_set_minor_access(actor=admin, user=officer, granted=True, reason="临时")
+    services.export_job_build(job_id=job.pk)
+    job.refresh_from_db()
+    officer.refresh_from_db()
+    client.force_login(officer)
+    data = client.get(f"/people/exports/{job.pk}/download/").content
+    names = [r[0] for r in load_workbook(io.BytesIO(data)).active.iter_rows(min_row=2, values_only=True)]
+    assert names == ["李**"]
+
+
+def test_an_api_body_with_a_nul_is_refused_whatever_its_label(client):
+    for ctype in ("text/plain", "Application/JSON", "application/json; charset=utf-8"):
+        r = client.generic("POST", "/api/v1/auth/token", '{"username": "a\\u0000", "password": "x"}',
+                           content_type=ctype)
+        assert r.status_code == 400, ctype

@@ -64,3 +64,19 @@ def test_a_cursor_naming_a_row_outside_the_list_is_ignored(client, officer, tree
     cursor = base64.urlsafe_b64encode(str(outside.pk).encode()).decode().rstrip("=")
     html = client.get(f"/people/?after={cursor}&p=2").content.decode()
     assert "第 1 / 1 页" in html
+
+
+def test_paging_goes_on_when_the_boundary_row_has_left_the_filtered_list(client, officer, tree):
+    from apps.people import services
+
+    people = [given_supervisee(officer, office=tree.donghu_office, management_level="strict") for _ in range(5)]
+    client.force_login(officer)
+    token = token_issue(user=officer).key
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    first = client.get("/api/v1/supervisees?level=strict&page_size=2", **auth).json()
+    seen = [r["id"] for r in first["results"]]
+    boundary = next(p for p in people if p.pk == seen[-1])
+    services.supervisee_update(actor=officer, supervisee=boundary, data={"management_level": "normal"})
+    second = client.get(f"/api/v1/supervisees?level=strict&page_size=2&cursor={first['next_cursor']}", **auth).json()
+    assert not set(seen) & {r["id"] for r in second["results"]}  # goes on after it, no repeats
+    assert len(second["results"]) == 2

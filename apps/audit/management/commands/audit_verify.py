@@ -17,6 +17,9 @@ class Command(BaseCommand):
         if r.broken:
             where = f"第 {r.broken.seq} 条记录" + (f"（记录 ID {r.broken.record_id}）" if r.broken.record_id else "")
             problems.append(f"审计链断裂：{where} — {r.broken.reason}（此前 {r.checked} 条完好）")
+        if r.late:
+            problems.append(f"有 {r.late} 条记录封存时间晚于写入后的封存时限（最早的记录 ID：{'、'.join(map(str, r.late_first))}）"
+                            "；封存任务曾经中断，或记录被倒填时间后插入")
         if r.overdue:
             problems.append(f"有 {r.overdue} 条记录超过封存时限仍未封存（最早的记录 ID：{'、'.join(map(str, r.overdue_first))}）"
                             "；请检查封存任务（audit.seal）是否在运行")

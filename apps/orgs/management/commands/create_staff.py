@@ -5,6 +5,7 @@ import os
 
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.audit.services import audit_seal
 from apps.orgs.models import Organisation
 from apps.orgs.rules import Role
 from apps.orgs.services import StaffError, staff_create
@@ -34,3 +35,4 @@ class Command(BaseCommand):
         except StaffError as exc:
             raise CommandError("；".join(f"{k}: {v}" for k, v in exc.errors.items())) from None
         self.stdout.write(f"已建立账号 {user.username}（{orgs[0].name}）")
+        audit_seal()  # a command ends before a sealer thread would run: chain its record now

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.audit.services import audit_seal
 from apps.orgs.models import User
 from apps.orgs.services import token_issue
 
@@ -16,4 +17,5 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"没有启用的账号 {username}")
         issued = token_issue(user=user, name=name)
+        audit_seal()  # a command ends before a sealer thread would run: chain its record now
         self.stdout.write(f"{issued.key}\n令牌只显示这一次，有效期至 {issued.token.expires_at:%Y-%m-%d}（only shown once）")

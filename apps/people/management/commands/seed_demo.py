@@ -66,7 +66,8 @@ class Command(BaseCommand):
             audit_record(actor=None, kind=AuditRecord.Kind.CHANGE, action="seed.demo", object_type="supervisee",
                          summary=f"生成演示数据：机构 {counts['organisations']} 个，工作人员 {counts['staff']} 名，"
                                  f"社区矫正对象 {stats['n']} 名", after={**counts, "seed": seed,
-                                                                        "today": demo.DEMO_TODAY.isoformat()})
+                                                                        "today": demo.DEMO_TODAY.isoformat()},
+                         org_path=orgs["province"].path)
         audit_seal()  # a seed is one big write: chain its records now rather than a few seconds later
         self._report(counts, stats, time.perf_counter() - t0, orgs, quiet)
 
@@ -149,7 +150,7 @@ class Command(BaseCommand):
         self.stdout.write(f"\n演示账号 (demo sign-ins) — 密码 / password: {org_demo.DEMO_PASSWORD}")
         rows = [(a["username"], org_rules.ROLE_LABELS[org_rules.Role(a["role"])]
                  + ("（可查阅未成年人）" if a["minor_access"] else ""), orgs[a["org"]].name) for a in org_demo.DEMO_ACCOUNTS]
-        rows.append(("officer_<县区代码>", "社区矫正官", "其他县区，如 officer_360104"))
+        rows.append(("officer_<县区代码>", "社区矫正机构工作人员", "其他县区，如 officer_360104"))
         rows.append(("staff_<乡镇代码>", "司法所工作人员", "每个司法所一名，如 staff_360102002"))
         w = max(len(r[0]) for r in rows) + 2
         self.stdout.write(f"{'username':<{w}}role / organisation")
