@@ -84,6 +84,7 @@ def lists(out: dict) -> None:
     out["list_city_search_name_ms_100k"] = median_ms(lambda: _get(city, "/people/?q=%E7%8E%8B"))  # 王
     out["list_city_search_id_tail_ms_100k"] = median_ms(lambda: _get(city, "/people/?q=0517"))
     out["list_city_by_office_ms_100k"] = median_ms(lambda: _get(city, "/people/?sort=office"))
+    out["list_city_by_name_ms_100k"] = median_ms(lambda: _get(city, "/people/?sort=name&page=2"))
     out["list_city_last_page_ms_100k"] = median_ms(lambda: _get(city, "/people/?last=1"))
     out["list_county_ms_100k"] = median_ms(lambda: _get(county, "/people/"))
     out["list_county_last_page_ms_100k"] = median_ms(lambda: _get(county, "/people/?last=1"))
