@@ -80,10 +80,6 @@ class Page:
     def num_pages(self) -> int:
         return max(1, -(-self.count // self.per))
 
-    @property
-    def is_last(self) -> bool:
-        return not self.has_next
-
 
 def paginate(qs: QuerySet, *, order: Order, per: int, count: int, page: int | None = None, after: str = "",
              before: str = "", number: int | None = None, last: bool = False,

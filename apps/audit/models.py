@@ -87,8 +87,6 @@ class AuditRecord(models.Model):
             "org_path": self.org_path,
         })
 
-    HASHED = ("at", "actor_id", "actor_name", "kind", "action", "object_type", "object_id", "summary", "before",
-              "after", "ip")
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

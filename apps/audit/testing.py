@@ -1,5 +1,5 @@
-"""Test helpers for the audit log: acting as a database owner who bypasses the triggers, and cleaning up after
-tests that commit for real (the triggers refuse pytest-django's flush, by design)."""
+"""Test helpers for the audit log: acting as a database owner who bypasses the triggers (the root conftest also
+lifts them for the flush that ends a transactional test)."""
 from __future__ import annotations
 
 import importlib
@@ -40,10 +40,3 @@ def bypass(*sql: str, params=None) -> None:
         for s in sql:
             cur.execute(s, params)
 
-
-def wipe_committed_audit() -> None:
-    """Remove every audit row, checkpoint and verification and reset the head (tests that commit for real)."""
-    with triggers_off(), connection.cursor() as cur:
-        for t in ("audit_auditverification", "audit_auditcheckpoint", "audit_auditrecord"):
-            cur.execute(f"DELETE FROM {t}")
-        cur.execute("UPDATE audit_chainhead SET last_seq = 0, last_hash = %s", ["0" * 64])

@@ -578,7 +578,3 @@ def _team(g: _Gen, gender: str, minor: bool, born: date, contacts: list[dict], o
         team[1].update(gender="F", name=g.full_name("F", g.rng.randint(1965, 1995)))
     return team
 
-
-def team_ok(*, gender: str, minor: bool, members: list[dict]) -> bool:
-    return not rules.team_problems(gender=gender, minor=minor, members=[
-        rules.Member(gender=m["gender"], knows_minors=m["knows_minors"]) for m in members])
