@@ -34,6 +34,7 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.AUDIT_SEALER = "off"
+    settings.ZHIJIAO_DAILY_JOBS = "off"  # tests run the daily job themselves
     settings.ZHIJIAO_EAGER_IN_THREAD = False  # background jobs run inline in tests, after the commit
 
 
@@ -54,3 +55,12 @@ def _flush_lifts_the_audit_triggers():
     TransactionTestCase._fixture_teardown = teardown
     yield
     TransactionTestCase._fixture_teardown = original
+
+
+@pytest.fixture(autouse=True)
+def _fresh_holiday_calendar():
+    """The calendar is cached per process; each test reads its own database's."""
+    yield
+    from apps.cases.services import calendar_forget
+
+    calendar_forget()

@@ -137,7 +137,17 @@ def _org_counters():
     return [label for _a, label, _c in _org_counters]
 
 
+def _case_labels():
+    from apps.cases import panels, rules
+    from apps.cases.selectors import BUCKETS
+
+    return [*rules.STATUS_LABELS.values(), *(t.label for t in rules.TRANSITIONS.values()),
+            *(d.title for d in rules.DEADLINES.values()), *rules.OPENING_CODES.values(), "矫正期限重新计算",
+            *panels.DATE_FIELDS.values(), *(label for _k, label in BUCKETS)]
+
+
 DYNAMIC_SOURCES = {
+    "case_labels": _case_labels,  # apps/cases/rules.py statuses, transitions, deadlines; the work page's buckets
     "audit_labels": _audit_labels,  # apps/oversight/labels.py ACTION_LABELS, OBJECT_LABELS
     "export_states": _export_states,  # apps/people/models.py ExportJob.State
     "org_counters": _org_counters,  # labels registered through apps/orgs/extensions.py
@@ -170,6 +180,15 @@ DYNAMIC_TEMPLATE_VARS = {
     ("orgs/staff_form.html", "label"): "roles",
     ("people/detail.html", "m.get_kind_display"): "team_kinds",
     ("people/detail.html", "l"): "team_kinds",
+    ("cases/_case_panel.html", "c.label"): "case_labels",
+    ("cases/_case_panel.html", "o.label"): "case_labels",
+    ("cases/_case_panel.html", "t.title"): "case_labels",
+    ("cases/_case_panel.html", "t.label"): "case_labels",
+    ("cases/_case_panel.html", "e.label"): "case_labels",
+    ("cases/_case_panel.html", "v"): "case_labels",
+    ("cases/work.html", "label"): "case_labels",
+    ("cases/work.html", "r.title"): "case_labels",
+    ("cases/work.html", "r.case_status"): "case_labels",
 }
 
 # gettext(<non-literal>) in Python (path relative to BASE_DIR, enclosing function) -> source, or None

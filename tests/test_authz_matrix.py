@@ -43,6 +43,7 @@ class Spec:
     data: dict = field(default_factory=dict)
     extra: Callable | None = None  # extra kwargs for reverse()
     rows: str = ""  # "html", "xlsx" or "api": check which people the answer lists
+    per_case: dict | None = None  # kwargs beside the record's open case id (case_id)
 
 
 BAD_FORM = {"name": "<script>", "id_number": "1"}
@@ -86,6 +87,9 @@ SPECS = [
     Spec("people:team_remove", "POST", A.SUPERVISEE_CHANGE, (302,), per_record=True,
          extra=lambda ctx: {"member_id": 999999}),
     # API (bearer token)
+    Spec("cases:work", "GET", A.SUPERVISEE_VIEW, (200,)),
+    Spec("cases:act", "POST", A.SUPERVISEE_CHANGE, (302,), per_record=True, per_case={"code": "notice_received"},
+         data={"notice_date": "2026-01-05"}),
     Spec("api:openapi-json", "GET", None, (200,), api=True),
     Spec("api:openapi-view", "GET", None, (200,), api=True),
     Spec("api:api-root", "GET", None, (404,), api=True),
@@ -260,7 +264,9 @@ def test_authorization_matrix(tree, settings, tmp_path, django_capture_on_commit
                 else:
                     client.force_login(user)
                 kwargs = {}
-                if spec.per_record:
+                if spec.per_case is not None:
+                    kwargs.update(spec.per_case, case_id=target.cases.get(is_open=True).pk)
+                elif spec.per_record:
                     kwargs["supervisee_id" if spec.api else "pk"] = target.pk
                 if spec.extra:
                     kwargs.update(spec.extra(ctx))

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.orgs",
     "apps.people",
+    "apps.cases",
     "apps.oversight",
     "apps.api",
 ]
@@ -62,6 +63,7 @@ MIDDLEWARE = [
     # which authenticates each request with its bearer token)
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "apps.orgs.middleware.PasswordChangeRequiredMiddleware",
+    "apps.cases.daily.DailyJobsMiddleware",
 ]
 
 ROOT_URLCONF = "zhijiao.urls"
@@ -193,7 +195,11 @@ CELERY_BEAT_SCHEDULE = {
     "sessions-clear-daily": {"task": "orgs.clear_sessions", "schedule": crontab(hour=4, minute=0)},
     # staged import sheets older than a day, export files older than ZHIJIAO_EXPORT_KEEP_DAYS
     "files-sweep-daily": {"task": "people.sweep_files", "schedule": crontab(hour=3, minute=10)},
+    # missed intakes, overdue deadlines, the release stage (apps.cases.daily)
+    "cases-daily": {"task": "cases.daily", "schedule": crontab(hour=0, minute=10)},
 }
+# Who runs the daily case job: "thread" (embedded default), "celery" (beat, set with REDIS_URL) or "off" (tests).
+ZHIJIAO_DAILY_JOBS = os.environ.get("ZHIJIAO_DAILY_JOBS") or ("celery" if REDIS_URL else "thread")
 
 # --- audit log (ADR 0004) -------------------------------------------------------------------
 # Who seals: "thread" (a thread in each web process: the embedded default), "celery" (beat runs audit.seal: set

@@ -35,6 +35,7 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(require_POST(set_language)), name="set_language"),
     path("orgs/", include("apps.orgs.urls")),
     path("people/", include("apps.people.urls")),
+    path("cases/", include("apps.cases.urls")),
     path("audit/", include("apps.oversight.urls")),
     path("api/v1/", _public(api.urls)),
 ]

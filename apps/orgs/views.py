@@ -24,7 +24,7 @@ from .selectors import NotFound, access_staff, org_in_scope, org_list, parse_pk,
 
 def home_url(user) -> str:
     """Where a user lands: the first part of the console their roles open."""
-    for action, url in ((Action.SUPERVISEE_VIEW, "/people/"), (Action.STAFF_VIEW, "/orgs/staff/"),
+    for action, url in ((Action.SUPERVISEE_VIEW, "/cases/work/"), (Action.STAFF_VIEW, "/orgs/staff/"),
                         (Action.AUDIT_VIEW, "/audit/")):
         if user.can(action):
             return url

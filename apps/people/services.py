@@ -17,7 +17,7 @@ from apps.orgs.models import Organisation
 from apps.orgs.rules import Action, OrgKind
 from apps.orgs.scope import NotFound, in_subtree, parse_pk, within
 
-from . import rules
+from . import extensions, rules
 from .models import Contact, Supervisee, TeamMember
 
 # One use case, one transaction no caller may wrap (see apps.orgs.services.use_case).
@@ -399,6 +399,7 @@ def _create(*, actor, data: Mapping[str, Any], ip: str = "", today: date | None 
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.create", object_type="supervisee",
                  object_id=s.pk, summary=f"新增社区矫正对象（{_sentence_label(s)}）", after=snapshot(s), ip=ip,
                  org_path=s.org_path)
+    extensions.people_created(actor=actor, people=[s], ip=ip)
     return s
 
 
@@ -474,6 +475,7 @@ def supervisee_bulk_create(*, actor, rows: list[tuple[int, Mapping[str, Any]]], 
     if families:
         entries += _bulk_families(actor, people, families, ip)
     audit_records(entries)
+    extensions.people_created(actor=actor, people=people, ip=ip)
     return ImportResult(people)
 
 
@@ -537,7 +539,20 @@ def _update(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: str =
     labels = "、".join(str(Supervisee._meta.get_field(k).verbose_name) for k in a)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.update", object_type="supervisee",
                  object_id=s.pk, summary=f"修改{labels}", before=b, after=a, ip=ip, org_path=s.org_path)
+    extensions.person_changed(actor=actor, person=s, fields=list(a), ip=ip)
     return s
+
+
+def supervisee_project(person: Supervisee, **fields) -> None:
+    """Write the open case's summary onto the person's row (status, level, office, term), which the lists filter
+    and sort by. Called by apps.cases.services only, inside its transaction: the case is the record."""
+    allowed = {"status", "management_level", "judicial_office", "execution_county", "org_path", "supervision_start",
+               "supervision_end", "sentence_type", "is_minor"}
+    if not fields.keys() <= allowed:
+        raise ValueError(f"not a projected field: {sorted(fields.keys() - allowed)}")
+    for k, v in fields.items():
+        setattr(person, k, v)
+    Supervisee.objects.filter(pk=person.pk).update(**fields)
 
 
 @_logs_duplicate_probes
@@ -670,8 +685,10 @@ def supervisee_set_photo(*, actor, supervisee: Supervisee, upload=None, photo: C
 @use_case
 def supervisee_register(*, actor, data: Mapping[str, Any], photo: CheckedPhoto | None = None, ip: str = "",
                         today: date | None = None) -> Supervisee:
-    """The create form: the record and its photo in one transaction (a failure leaves neither)."""
-    s = _create(actor=actor, data=data, ip=ip, today=today)
+    """The create form: the record and its photo in one transaction (a failure leaves neither). A registration
+    on the form opens the case at intake (待报到): reporting in and the announcement follow on the case tab."""
+    s = _create(actor=actor, data={**data, "status": data.get("status") or rules.Status.PENDING.value}, ip=ip,
+                today=today)
     if photo:
         _set_photo(actor=actor, supervisee=s, photo=photo, ip=ip)
     return s

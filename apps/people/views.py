@@ -17,7 +17,7 @@ from apps.orgs.rules import Action
 from apps.orgs.scope import NotFound, parse_pk
 from apps.orgs.selectors import judicial_offices_for, org_in_scope, org_list
 
-from . import rules, services, sheets
+from . import extensions, rules, services, sheets
 from .forms import ContactForm, ImportForm, SuperviseeForm, TeamMemberForm
 from .selectors import (PageRequest, SuperviseeFilters, access_supervisee, can_reveal, export_job_for, export_jobs_of,
                         supervisee_history, supervisee_page)
@@ -166,6 +166,10 @@ def supervisee_detail_view(request, pk: int):
         "contact_form": ContactForm(), "team_form": TeamMemberForm(),
         "history": supervisee_history(s) if tab == "history" else [],
     }
+    panel = extensions.tab_panel(tab)
+    if panel:
+        ctx["panel_template"], panel_ctx = panel(request, s)
+        ctx.update(panel_ctx)
     return render(request, "people/detail.html", ctx)
 
 

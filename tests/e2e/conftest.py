@@ -72,12 +72,15 @@ def shot(request):
 
 @pytest.fixture
 def sign_in(page, live_site):
-    def go(username, password=DEMO_PASSWORD):
+    def go(username, password=DEMO_PASSWORD, *, stay=False):
+        """Sign in; an officer lands on 我的待办, and (unless `stay`) goes on to the list, where most tests start."""
         page.goto(live_site["base"] + "/")
         page.fill("#username", username)
         page.fill("#password", password)
         page.click("#login-btn")
         page.wait_for_load_state("networkidle")
+        if not stay and page.url.endswith("/cases/work/"):
+            page.goto(live_site["base"] + "/people/")
         return page
 
     return go

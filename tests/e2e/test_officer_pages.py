@@ -17,7 +17,10 @@ def test_sign_in_page_is_chinese_and_refuses_a_wrong_password(page, live_site, s
 
 
 def test_list_filters_and_paginates(page, live_site, shot, sign_in):
-    sign_in("donghu")
+    sign_in("donghu", stay=True)
+    expect(page).to_have_url(re.compile(r"/cases/work/$"))  # an officer lands on 我的待办
+    expect(page.locator("h1")).to_have_text("我的待办")
+    page.get_by_role("link", name="社区矫正对象").first.click()
     expect(page).to_have_url(re.compile(r"/people/$"))
     expect(page.locator("#supervisee-table tbody tr")).to_have_count(20)
     total = int(re.search(r"共 (\d+) 人", page.locator("#result").inner_text()).group(1))

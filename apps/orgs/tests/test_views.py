@@ -59,7 +59,7 @@ def test_password_change(client, tree):
 
 
 @pytest.mark.parametrize("role,org,landing", [
-    ("county_officer", "donghu", "/people/"),
+    ("county_officer", "donghu", "/cases/work/"),
     ("sysadmin", "province", "/orgs/staff/"),
     ("volunteer", "donghu_office", "/orgs/password/"),
 ])

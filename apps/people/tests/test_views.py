@@ -36,7 +36,7 @@ def test_sign_in_and_out_through_the_page(client, tree):
     r = client.post("/", {"username": "donghu_t", "password": "wrong-wrong"})
     assert r.status_code == 401 and "用户名或密码错误" in r.content.decode()
     r = client.post("/", {"username": "donghu_t", "password": PASSWORD})
-    assert r.status_code == 302 and r["Location"] == "/people/"
+    assert r.status_code == 302 and r["Location"] == "/cases/work/"
     assert client.get("/people/").status_code == 200
     client.post("/logout/")
     assert client.get("/people/").status_code == 302
@@ -47,7 +47,7 @@ def test_open_redirect_after_sign_in_is_refused(client, tree):
 
     given_staff(tree.donghu, "county_officer", username="donghu_r")
     r = client.post("/", {"username": "donghu_r", "password": PASSWORD, "next": "https://evil.example/"})
-    assert r["Location"] == "/people/"
+    assert r["Location"] == "/cases/work/"
 
 
 def test_pages_need_a_session(client):

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class CasesConfig(AppConfig):
+    name = "apps.cases"
+    label = "cases"
+    verbose_name = "社区矫正案件"
+
+    def ready(self):
+        from apps.people.extensions import register_case_hooks, register_tab_panel
+
+        from . import panels, services
+
+        register_case_hooks(opened=services.cases_open, changed=services.case_person_changed)
+        register_tab_panel("case", panels.case_panel)

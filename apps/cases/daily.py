@@ -1,0 +1,69 @@
+"""Running the daily job once a day. At scale Celery beat calls the `cases.daily` task (ZHIJIAO_DAILY_JOBS="celery",
+set with REDIS_URL); in the embedded default a daemon thread of the web process does it ("thread"), started by
+the first request a process serves. Either way a day's run is claimed in the JobRun table first, so two processes
+(or beat and a thread) never run the same day twice; and each thing the job raises is raised once anyway."""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import asdict
+from datetime import date
+
+from django.conf import settings
+from django.db import IntegrityError, connections, transaction
+
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+_running_in: int | None = None
+
+
+def run_daily(today: date | None = None) -> dict:
+    from apps.people.services import today_local
+
+    from .models import JobRun
+    from .services import cases_daily
+
+    today = today or today_local()
+    try:
+        with transaction.atomic():
+            run = JobRun.objects.create(job="cases.daily", day=today)
+    except IntegrityError:
+        return {"skipped": 1}
+    result = asdict(cases_daily(today=today))
+    JobRun.objects.filter(pk=run.pk).update(result=result)
+    return result
+
+
+def ensure_running() -> None:
+    global _running_in
+    if settings.ZHIJIAO_DAILY_JOBS != "thread" or _running_in == os.getpid():
+        return
+    with _lock:
+        if _running_in == os.getpid():
+            return
+        threading.Thread(target=_loop, name="cases-daily", daemon=True).start()
+        _running_in = os.getpid()
+
+
+def _loop() -> None:
+    while True:
+        try:
+            run_daily()
+        except Exception:  # noqa: BLE001 - try again at the next look
+            log.exception("daily case job failed")
+        finally:
+            connections.close_all()
+        time.sleep(600)  # look every ten minutes whether today's run is done
+
+
+class DailyJobsMiddleware:
+    """Starts the embedded daily thread with the first request this process serves."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        ensure_running()
+        return self.get_response(request)

@@ -1,0 +1,22 @@
+"""The record page's 案件 tab, filled through apps.people.extensions (people does not import cases)."""
+from __future__ import annotations
+
+from apps.people.services import today_local
+
+from . import rules
+from .selectors import case_view
+from .services import DOCUMENT_KINDS
+
+
+def case_panel(request, person):
+    today = today_local()
+    cv = case_view(person=person, user=request.user, today=today)
+    return "cases/_case_panel.html", {
+        "cv": cv, "today": today, "document_kinds": DOCUMENT_KINDS, "date_fields": DATE_FIELDS,
+        "status_labels": rules.STATUS_LABELS, "end_labels": rules.END_LABELS,
+    }
+
+
+DATE_FIELDS = {"notice_date": "收到通知日期", "documents_date": "收到法律文书日期", "reported_date": "报到日期",
+               "announced_date": "宣告日期", "end_date": "日期", "proposal_date": "提请日期",
+               "lost_since": "失去联系日期"}

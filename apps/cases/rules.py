@@ -1,0 +1,361 @@
+"""The case's stages as data: statuses, the one transition table, the deadlines each stage opens, and the term.
+Pure Python, no Django. Articles: 法 = 社区矫正法 (2019); 办法 = 社区矫正法实施办法 (2020, article numbers marked [M]
+in ../shared/domain/law-and-practice.md until checked against the official text); 刑法 = 中华人民共和国刑法.
+
+A number the law itself fixes (法20's 5 and 10 days, 法21's 10) is code. A number from the 实施办法 or practice is a
+dated setting a province may change (`Deadline.setting`, read through `deadline_days`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from apps.people.rules import Status as PersonStatus
+
+
+class CaseStatus(StrEnum):
+    AWAITING_REPORT = "awaiting_report"  # 待报到 (judgment in force, the person has not reported)
+    MISSING = "missing"  # 未按时报到，查找中 (法30)
+    REPORTED = "reported"  # 已报到，待宣告 (reception steps of 法22 under way)
+    ACTIVE = "active"  # 在矫
+    ABSCONDED = "absconded"  # 脱管
+    TRANSFERRING = "transferring"  # 执行地变更中
+    REVOCATION_PENDING = "revocation_pending"  # 提请撤销缓刑（假释）、收监执行审理中
+    RELEASED = "released"  # 解除社区矫正
+    TERMINATED = "terminated"  # 终止社区矫正
+
+
+STATUS_LABELS = {
+    CaseStatus.AWAITING_REPORT: "待报到",
+    CaseStatus.MISSING: "未报到查找中",
+    CaseStatus.REPORTED: "已报到待宣告",
+    CaseStatus.ACTIVE: "在矫",
+    CaseStatus.ABSCONDED: "脱管",
+    CaseStatus.TRANSFERRING: "执行地变更中",
+    CaseStatus.REVOCATION_PENDING: "提请撤销（收监）审理中",
+    CaseStatus.RELEASED: "解除矫正",
+    CaseStatus.TERMINATED: "终止矫正",
+}
+CLOSED = frozenset({CaseStatus.RELEASED, CaseStatus.TERMINATED})
+OPEN = frozenset(CaseStatus) - CLOSED
+
+# What the person's row shows in the list (its coarse status), projected from the open or last case.
+PERSON_STATUS = {
+    CaseStatus.AWAITING_REPORT: PersonStatus.PENDING,
+    CaseStatus.MISSING: PersonStatus.PENDING,
+    CaseStatus.REPORTED: PersonStatus.PENDING,
+    CaseStatus.ACTIVE: PersonStatus.ACTIVE,
+    CaseStatus.ABSCONDED: PersonStatus.ACTIVE,
+    CaseStatus.TRANSFERRING: PersonStatus.ACTIVE,
+    CaseStatus.REVOCATION_PENDING: PersonStatus.ACTIVE,
+    CaseStatus.RELEASED: PersonStatus.RELEASED,
+    CaseStatus.TERMINATED: PersonStatus.TERMINATED,
+}
+# A case opened from an older system's record (an import, the migration of the person rows) starts at the stage
+# the record was in.
+OPENING_STATUS = {
+    PersonStatus.PENDING: CaseStatus.AWAITING_REPORT,
+    PersonStatus.ACTIVE: CaseStatus.ACTIVE,
+    PersonStatus.RELEASED: CaseStatus.RELEASED,
+    PersonStatus.TERMINATED: CaseStatus.TERMINATED,
+}
+
+
+class EndReason(StrEnum):
+    EXPIRY = "expiry"  # 矫正期满 (法44)
+    PARDON = "pardon"  # 被赦免 (法44)
+    PROBATION_REVOKED = "probation_revoked"  # 撤销缓刑 (法45, 46)
+    PAROLE_REVOKED = "parole_revoked"  # 撤销假释 (法45, 46)
+    RECOMMITTED = "recommitted"  # 暂予监外执行收监执行 (法45, 49)
+    DEATH = "death"  # 死亡 (法45, 51)
+    UNRECORDED = "unrecorded"  # closed before Zhijiao; the old record did not say why
+
+
+END_LABELS = {
+    EndReason.EXPIRY: "矫正期满", EndReason.PARDON: "被赦免", EndReason.PROBATION_REVOKED: "撤销缓刑",
+    EndReason.PAROLE_REVOKED: "撤销假释", EndReason.RECOMMITTED: "收监执行", EndReason.DEATH: "死亡",
+    EndReason.UNRECORDED: "原系统未记录原因",
+}
+
+
+# --- who may act ---------------------------------------------------------------------------------------------
+
+class Actor(StrEnum):
+    """Who makes a change: the county agency decides (法9), the judicial office acts where entrusted, the system's
+    daily job raises what the calendar says."""
+
+    COUNTY = "county"
+    OFFICE = "office"
+    SYSTEM = "system"
+
+
+ACTOR_LABELS = {Actor.COUNTY: "县级社区矫正机构", Actor.OFFICE: "司法所", Actor.SYSTEM: "系统"}
+# The staff roles that act for each (apps.orgs.rules.Role values).
+ACTOR_ROLES = {
+    Actor.COUNTY: frozenset({"county_officer"}),
+    Actor.OFFICE: frozenset({"county_officer", "office_staff", "auxiliary"}),
+}
+
+
+# --- deadlines -----------------------------------------------------------------------------------------------
+
+class DayKind(StrEnum):
+    CALENDAR = "calendar"  # 日
+    WORK = "work"  # 工作日
+
+
+class Anchor(StrEnum):
+    """The date a deadline counts from."""
+
+    EFFECTIVE = "effective"  # the judgment (ruling, decision) took effect
+    NOTICE = "notice"  # the deciding organ's notice reached the county agency
+    DOCUMENTS = "documents"  # the legal documents reached the county agency
+    REPORTED = "reported"  # the person reported in (or was handed over)
+    STEP = "step"  # the step that opened it (today)
+    TERM_END = "term_end"  # the end of the term (negative days: before it)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    kind: str
+    title: str
+    article: str
+    days: int
+    day_kind: DayKind
+    anchor: Anchor
+    actor: Actor
+    setting: bool = False  # the number is not fixed by the law itself: a dated setting a province may change
+    note: str = ""
+
+
+_D = Deadline
+DEADLINES: dict[str, Deadline] = {d.kind: d for d in (
+    _D("report_in", "社区矫正对象报到期限", "社区矫正法第21条第一款", 10, DayKind.CALENDAR, Anchor.EFFECTIVE,
+       Actor.OFFICE, note="判决、裁定生效之日起十日内到执行地社区矫正机构报到"),
+    _D("notice_due", "决定机关送达通知期限", "社区矫正法第20条", 5, DayKind.CALENDAR, Anchor.EFFECTIVE, Actor.COUNTY,
+       note="决定机关应当自判决、裁定或者决定生效之日起五日内通知执行地社区矫正机构"),
+    _D("documents_due", "法律文书送达期限", "社区矫正法第20条", 10, DayKind.CALENDAR, Anchor.EFFECTIVE, Actor.COUNTY,
+       note="十日内送达有关法律文书；逾期未送达的，催告决定机关补齐"),
+    _D("receipt", "送达回执", "社区矫正法实施办法第16条", 5, DayKind.CALENDAR, Anchor.DOCUMENTS, Actor.COUNTY,
+       setting=True, note="收到法律文书后五日内送达回执"),
+    _D("documents_complete", "补齐法律文书", "社区矫正法实施办法第16条", 5, DayKind.CALENDAR, Anchor.REPORTED,
+       Actor.COUNTY, setting=True, note="对象先于文书报到的，先行登记，通知决定机关五日内补齐"),
+    _D("handover", "暂予监外执行罪犯移送交接", "社区矫正法第21条第二、三款", 10, DayKind.CALENDAR, Anchor.EFFECTIVE,
+       Actor.COUNTY, note="看守所、监狱自收到决定或批准之日起十日内移送"),
+    _D("search", "未按时报到查找", "社区矫正法第30条", 0, DayKind.CALENDAR, Anchor.STEP, Actor.OFFICE,
+       note="发现未按时报到的，立即组织查找"),
+    _D("notify_deciding_organ", "通报决定机关（未按时报到）", "社区矫正法实施办法第17条", 1, DayKind.WORK, Anchor.STEP,
+       Actor.COUNTY, setting=True),
+    _D("notify_procuratorate", "通报人民检察院（查找情况）", "社区矫正法实施办法第38条", 1, DayKind.WORK, Anchor.STEP,
+       Actor.COUNTY, setting=True),
+    _D("announce", "入矫宣告", "社区矫正法第22条", 5, DayKind.WORK, Anchor.REPORTED, Actor.OFFICE, setting=True,
+       note="核对法律文书、核实身份、办理接收登记、建立档案后宣告"),
+    _D("exit_filing", "出境报备", "社区矫正法实施办法第19条", 5, DayKind.WORK, Anchor.STEP, Actor.COUNTY, setting=True,
+       note="入矫后向公安机关出入境管理部门报备"),
+    _D("release_appraisal", "矫正期满鉴定", "社区矫正法实施办法第53条", -30, DayKind.CALENDAR, Anchor.TERM_END,
+       Actor.OFFICE, setting=True, note="矫正期满前三十日作出书面鉴定"),
+    _D("prison_notice", "暂予监外执行期满书面通知原执行机关", "社区矫正法实施办法第54条", -30, DayKind.CALENDAR,
+       Anchor.TERM_END, Actor.COUNTY, setting=True, note="期满前一个月书面通知监狱、看守所"),
+    _D("release", "期满解除社区矫正", "社区矫正法第44条", 0, DayKind.CALENDAR, Anchor.TERM_END, Actor.COUNTY,
+       note="期满之日解除，发给解除社区矫正证明书并通知有关机关"),
+)}
+
+
+# --- the transition table -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Transition:
+    code: str
+    label: str
+    sources: frozenset[CaseStatus]
+    target: CaseStatus | None  # None: a step inside the stage, the status stays
+    actor: Actor
+    article: str
+    requires: tuple[str, ...] = ()  # named checks in `problems`
+    opens: tuple[str, ...] = ()  # deadlines opened
+    closes: tuple[str, ...] = ()  # deadlines it fulfils
+    cancels: tuple[str, ...] = ()  # deadlines it makes moot (closed without being done)
+    fields: tuple[str, ...] = ()  # what the officer enters
+    end_reason: EndReason | None = None
+
+
+S = CaseStatus
+_ANY_OPEN = OPEN
+_SUPERVISED = frozenset({S.ACTIVE, S.ABSCONDED, S.TRANSFERRING, S.REVOCATION_PENDING})
+_T = Transition
+TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
+    # 交付接收
+    _T("notice_received", "收到决定机关通知", frozenset({S.AWAITING_REPORT}), None, Actor.COUNTY, "社区矫正法第20条",
+       closes=("notice_due",), fields=("notice_date",)),
+    _T("documents_received", "收到法律文书", frozenset({S.AWAITING_REPORT, S.MISSING, S.REPORTED, S.ACTIVE}), None,
+       Actor.COUNTY, "社区矫正法第20条", requires=("documents_listed",), opens=("receipt",),
+       closes=("documents_due", "documents_complete"), fields=("documents_date", "documents")),
+    _T("receipt_sent", "送达回执", frozenset({S.AWAITING_REPORT, S.MISSING, S.REPORTED, S.ACTIVE}), None, Actor.COUNTY,
+       "社区矫正法实施办法第16条", requires=("documents_in",), closes=("receipt",)),
+    _T("report_in", "本人报到", frozenset({S.AWAITING_REPORT, S.MISSING}), S.REPORTED, Actor.OFFICE,
+       "社区矫正法第21条第一款", requires=("self_report",), opens=("announce", "documents_complete"),
+       closes=("report_in", "search"), cancels=("notify_deciding_organ", "notify_procuratorate"),
+       fields=("reported_date",)),
+    _T("handover", "移送交接", frozenset({S.AWAITING_REPORT, S.MISSING}), S.REPORTED, Actor.COUNTY,
+       "社区矫正法第21条第二、三款", requires=("escorted", "delivering_unit"), opens=("announce", "documents_complete"),
+       closes=("handover", "report_in", "search"), cancels=("notify_deciding_organ", "notify_procuratorate"),
+       fields=("reported_date", "delivering_unit")),
+    _T("missing", "未按时报到，启动查找", frozenset({S.AWAITING_REPORT}), S.MISSING, Actor.SYSTEM, "社区矫正法第30条",
+       requires=("report_overdue",), opens=("search", "notify_deciding_organ", "notify_procuratorate")),
+    _T("notified_deciding_organ", "已通报决定机关", frozenset({S.MISSING}), None, Actor.COUNTY,
+       "社区矫正法实施办法第17条", closes=("notify_deciding_organ",)),
+    _T("notified_procuratorate", "已通报人民检察院", frozenset({S.MISSING, S.ABSCONDED}), None, Actor.COUNTY,
+       "社区矫正法实施办法第38条", closes=("notify_procuratorate",)),
+    # 入矫 (法22, in the law's order)
+    _T("documents_checked", "核对法律文书", frozenset({S.REPORTED}), None, Actor.OFFICE, "社区矫正法第22条",
+       requires=("documents_in",)),
+    _T("identity_verified", "核实身份", frozenset({S.REPORTED}), None, Actor.OFFICE, "社区矫正法第22条",
+       requires=("step:documents_checked",)),
+    _T("registered", "办理接收登记", frozenset({S.REPORTED}), None, Actor.OFFICE, "社区矫正法第22条",
+       requires=("step:identity_verified",)),
+    _T("file_opened", "建立档案", frozenset({S.REPORTED}), None, Actor.OFFICE, "社区矫正法第22条",
+       requires=("step:registered",)),
+    _T("announce", "入矫宣告", frozenset({S.REPORTED}), S.ACTIVE, Actor.OFFICE, "社区矫正法第22条、第25条",
+       requires=("step:file_opened", "team"), opens=("exit_filing",), closes=("announce",),
+       fields=("announced_date", "announce_place")),
+    _T("exit_filed", "出境报备", frozenset(_SUPERVISED), None, Actor.COUNTY, "社区矫正法实施办法第19条",
+       closes=("exit_filing",)),
+    # 日常
+    _T("abscond", "脱离监管", frozenset({S.ACTIVE}), S.ABSCONDED, Actor.OFFICE, "社区矫正法第30条",
+       opens=("search", "notify_procuratorate"), fields=("lost_since",)),
+    _T("found", "查找到案，恢复监管", frozenset({S.ABSCONDED}), S.ACTIVE, Actor.OFFICE, "社区矫正法第30条",
+       closes=("search",)),
+    # 终止 / 解除
+    _T("revocation_proposed", "提请撤销缓刑（假释）或收监执行", frozenset({S.ACTIVE, S.ABSCONDED}),
+       S.REVOCATION_PENDING, Actor.COUNTY, "社区矫正法第46条、第49条", fields=("proposal_date",)),
+    _T("revocation_refused", "不予撤销（收监），继续矫正", frozenset({S.REVOCATION_PENDING}), S.ACTIVE, Actor.COUNTY,
+       "社区矫正法第46条、第49条"),
+    _T("probation_revoked", "撤销缓刑", frozenset({S.REVOCATION_PENDING}), S.TERMINATED, Actor.COUNTY,
+       "社区矫正法第45条、第46条", requires=("sentence:probation",), cancels=("*",),
+       end_reason=EndReason.PROBATION_REVOKED, fields=("ruling_number", "end_date")),
+    _T("parole_revoked", "撤销假释", frozenset({S.REVOCATION_PENDING}), S.TERMINATED, Actor.COUNTY,
+       "社区矫正法第45条、第46条", requires=("sentence:parole",), cancels=("*",),
+       end_reason=EndReason.PAROLE_REVOKED, fields=("ruling_number", "end_date")),
+    _T("recommitted", "收监执行", frozenset({S.REVOCATION_PENDING}), S.TERMINATED, Actor.COUNTY,
+       "社区矫正法第45条、第49条", requires=("sentence:medical_parole",), cancels=("*",),
+       end_reason=EndReason.RECOMMITTED, fields=("ruling_number", "end_date")),
+    _T("death", "死亡", frozenset(_ANY_OPEN), S.TERMINATED, Actor.COUNTY, "社区矫正法第45条、第51条", cancels=("*",),
+       end_reason=EndReason.DEATH, fields=("end_date",)),
+    _T("appraised", "完成期满鉴定", frozenset({S.ACTIVE}), None, Actor.OFFICE, "社区矫正法实施办法第53条",
+       closes=("release_appraisal",), fields=("appraisal",)),
+    _T("prison_notified", "已书面通知原执行机关", frozenset({S.ACTIVE}), None, Actor.COUNTY, "社区矫正法实施办法第54条",
+       requires=("sentence:medical_parole",), closes=("prison_notice",)),
+    _T("release", "期满解除社区矫正", frozenset({S.ACTIVE, S.REVOCATION_PENDING}), S.RELEASED, Actor.COUNTY,
+       "社区矫正法第44条", requires=("not_revocation_pending", "term_ended", "step:appraised"),
+       closes=("release", "release_appraisal", "prison_notice"), cancels=("*",), end_reason=EndReason.EXPIRY,
+       fields=("end_date",)),
+)}
+
+# Codes only the opening of a case writes (the first line of its history).
+OPENING_CODES = {"open": "接收登记（建立案件）", "migrated": "由原有记录建立案件", "readmitted": "再次纳入社区矫正"}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the checks in `problems` look at, gathered by the service."""
+
+    status: CaseStatus
+    sentence_type: str
+    steps_done: frozenset[str] = frozenset()
+    documents_in: bool = False
+    today: date | None = None
+    term_end: date | None = None
+    report_due: date | None = None
+    team_problems: tuple[str, ...] = ()
+    entered: dict = field(default_factory=dict)
+
+
+def problems(t: Transition, f: Facts) -> list[str]:
+    """Why this change may not be made now, each reason with its article; empty when it may."""
+    out: list[str] = []
+    if f.status not in t.sources:
+        allowed = "、".join(STATUS_LABELS[s] for s in sorted(t.sources, key=list(CaseStatus).index))
+        out.append(f"案件当前为“{STATUS_LABELS[f.status]}”，不能办理“{t.label}”（{t.article}：仅限{allowed}）")
+        return out
+    for req in t.requires:
+        why = _check(req, t, f)
+        if why:
+            out.append(why)
+    return out
+
+
+def _check(req: str, t: Transition, f: Facts) -> str | None:
+    if req.startswith("step:"):
+        step = req[5:]
+        if step not in f.steps_done:
+            return f"请先完成“{TRANSITIONS[step].label}”（{TRANSITIONS[step].article}规定的顺序）"
+        return None
+    if req.startswith("sentence:"):
+        wanted = req[9:]
+        if f.sentence_type != wanted:
+            return f"“{t.label}”只适用于{_SENTENCE_WORDS[wanted]}（{t.article}）"
+        return None
+    if req == "documents_in":
+        return None if f.documents_in else f"尚未收到法律文书（社区矫正法第20条），不能办理“{t.label}”"
+    if req == "documents_listed":
+        return None if f.entered.get("documents") else "请列明收到的法律文书（判决书、裁定书、决定书、执行通知书等）"
+    if req == "self_report":
+        if f.sentence_type == "medical_parole":
+            return "暂予监外执行的罪犯由看守所、监狱移送交接，请使用“移送交接”（社区矫正法第21条第二、三款）"
+        return None
+    if req == "escorted":
+        if f.sentence_type != "medical_parole":
+            return "管制、缓刑、假释的社区矫正对象应当自行报到，请使用“本人报到”（社区矫正法第21条第一款）"
+        return None
+    if req == "delivering_unit":
+        return None if (f.entered.get("delivering_unit") or "").strip() else "请填写移送单位"
+    if req == "report_overdue":
+        if f.report_due is None or f.today is None or f.today <= f.report_due:
+            return "报到期限尚未届满（社区矫正法第21条：判决生效之日起十日内）"
+        return None
+    if req == "team":
+        if f.team_problems:
+            return "矫正小组不符合要求：" + "；".join(f.team_problems)
+        return None
+    if req == "term_ended":
+        if f.term_end is None or f.today is None or f.today < f.term_end:
+            end = f.term_end.isoformat() if f.term_end else "未确定"
+            return f"矫正期限尚未届满（矫正期满日 {end}，社区矫正法第44条）"
+        return None
+    if req == "not_revocation_pending":
+        if f.status == CaseStatus.REVOCATION_PENDING:
+            return ("提请撤销缓刑（假释）或收监执行尚在审理，期满暂缓解除，待人民法院（决定机关）作出裁定（决定）后"
+                    "再行办理（社区矫正法第46条、司办通〔2021〕94号）")
+        return None
+    raise KeyError(req)
+
+
+_SENTENCE_WORDS = {"control": "管制", "probation": "缓刑", "parole": "假释", "medical_parole": "暂予监外执行"}
+
+
+def may_act(t: Transition, roles, org_kind: str) -> bool:
+    """The roles of the staff member and the kind of organisation they act from."""
+    if t.actor == Actor.SYSTEM:
+        return False
+    if t.actor == Actor.COUNTY and org_kind not in ("county_agency",):
+        return False
+    return bool(ACTOR_ROLES[t.actor] & set(roles))
+
+
+def available(f: Facts) -> list[Transition]:
+    """Every change whose source status is the case's, in the table's order (each may still have problems)."""
+    return [t for t in TRANSITIONS.values() if f.status in t.sources and t.actor != Actor.SYSTEM
+            and not (t.target is None and t.code in f.steps_done and t.code not in REPEATABLE)]
+
+
+REPEATABLE = frozenset({"documents_received", "notified_procuratorate"})
+
+
+def release_wording(sentence_type: str) -> str:
+    """What the release announcement says (办法第54条 [M]): the consequence of the term's expiry by sentence type."""
+    return {
+        "control": "管制执行期满，依法解除管制",
+        "probation": "缓刑考验期满，原判刑罚不再执行",
+        "parole": "假释考验期满，原判刑罚执行完毕",
+        "medical_parole": "暂予监外执行期满，刑期执行完毕",
+    }[sentence_type]

@@ -1,0 +1,500 @@
+"""Use cases of the case lifecycle. `case_transition` is the one function that changes a case's status: it checks
+the transition table (apps.cases.rules), records the history line, writes the audit record, opens and closes the
+stage's deadlines and projects the case onto the person's row, all in one transaction."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Mapping
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.audit.models import AuditRecord
+from apps.audit.services import audit_record, audit_records
+from apps.orgs.rules import Action
+from apps.orgs.scope import NotFound, within
+from apps.people import rules as people_rules
+from apps.people.models import Supervisee
+from apps.people.services import supervisee_project, today_local
+
+from . import rules, workdays
+from .models import Case, CaseEvent, DeadlineSetting, Holiday, HolidayYear, Task
+
+use_case = transaction.atomic(durable=True)
+
+
+class TransitionRefused(Exception):
+    """The reasons, each with its article, in the officer's words."""
+
+    def __init__(self, reasons: list[str]):
+        super().__init__("；".join(reasons))
+        self.reasons = reasons
+
+
+class NotPermitted(Exception):
+    pass
+
+
+# --- the calendar ----------------------------------------------------------------------------------------------
+
+_CAL: tuple[float, workdays.Calendar] | None = None
+CALENDAR_TTL = 300.0  # another process's load reaches this one within five minutes
+
+
+def calendar() -> workdays.Calendar:
+    global _CAL
+    now = time.monotonic()
+    if _CAL is None or now - _CAL[0] > CALENDAR_TTL:
+        _CAL = (now, _read_calendar())
+    return _CAL[1]
+
+
+def _read_calendar() -> workdays.Calendar:
+    years = set(HolidayYear.objects.values_list("year", flat=True))
+    off, makeup = set(), set()
+    for day, is_off in Holiday.objects.values_list("day", "is_off"):
+        (off if is_off else makeup).add(day)
+    return workdays.Calendar(frozenset(off), frozenset(makeup), frozenset(years))
+
+
+def calendar_forget() -> None:
+    global _CAL
+    _CAL = None
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    year: int
+    off_days: int
+    makeup_days: int
+    replaced: bool
+    recomputed: int
+
+
+@use_case
+def holidays_load(*, actor, schedule: workdays.YearSchedule, ip: str = "") -> LoadResult:
+    """Load (or replace) one year's official schedule, then recompute every open deadline counted in working days
+    that touches that year: those computed Monday to Friday become official, and a corrected file corrects them."""
+    replaced = HolidayYear.objects.filter(year=schedule.year).exists()
+    Holiday.objects.filter(year_id=schedule.year).delete()
+    # a day the neighbouring year's file also lists (30 December before a New Year holiday) takes this file's word
+    Holiday.objects.filter(day__in=[d for d, _ in schedule.off_days + schedule.makeup_days]).delete()
+    y, _ = HolidayYear.objects.update_or_create(year=schedule.year, defaults={"source": schedule.source})
+    Holiday.objects.bulk_create([Holiday(day=d, year=y, is_off=True, name=n) for d, n in schedule.off_days]
+                                + [Holiday(day=d, year=y, is_off=False, name=n) for d, n in schedule.makeup_days])
+    # the cached calendar is dropped once this commits; until then only this transaction sees the new year
+    transaction.on_commit(calendar_forget)
+    recomputed = _recompute_workday_tasks(schedule.year, _read_calendar())
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="calendar.load", object_type="calendar",
+                 object_id=schedule.year,
+                 summary=f"{'更新' if replaced else '导入'}{schedule.year}年节假日安排（放假{len(schedule.off_days)}天、"
+                         f"调休上班{len(schedule.makeup_days)}天），重算期限{recomputed}项",
+                 after={"source": schedule.source, "recomputed": recomputed}, ip=ip, org_path="/")
+    return LoadResult(schedule.year, len(schedule.off_days), len(schedule.makeup_days), replaced, recomputed)
+
+
+def _recompute_workday_tasks(year: int, cal: workdays.Calendar) -> int:
+    changed = []
+    qs = Task.objects.filter(state=Task.State.OPEN, day_kind=rules.DayKind.WORK,
+                             anchor_date__lte=date(year, 12, 31), due_date__gte=date(year, 1, 1))
+    for t in qs.select_for_update():
+        c = workdays.add_workdays(cal, t.anchor_date, t.days)
+        if c.value != t.due_date or c.provisional != t.provisional:
+            t.due_date, t.provisional = c.value, c.provisional
+            changed.append(t)
+    Task.objects.bulk_update(changed, ["due_date", "provisional"], batch_size=1000)
+    return len(changed)
+
+
+def deadline_days(kind: str, on: date) -> int:
+    """The number of days for a deadline starting on `on`: the province's setting in force that day, else the
+    default of the table."""
+    d = rules.DEADLINES[kind]
+    if d.setting:
+        row = (DeadlineSetting.objects.filter(kind=kind, effective_from__lte=on).order_by("-effective_from")
+               .values_list("days", flat=True).first())
+        if row is not None:
+            return row
+    return d.days
+
+
+def due_date(kind: str, anchor: date, cal: workdays.Calendar | None = None) -> tuple[date, int, bool]:
+    """(due date, days counted, provisional)."""
+    d = rules.DEADLINES[kind]
+    n = deadline_days(kind, anchor)
+    if d.day_kind == rules.DayKind.WORK:
+        c = workdays.add_workdays(cal or calendar(), anchor, n)
+    else:
+        c = workdays.add_days(cal or calendar(), anchor, n)
+    return c.value, n, c.provisional
+
+
+# --- opening cases ---------------------------------------------------------------------------------------------
+
+_JUDGMENT_FIELDS = ("deciding_organ_name", "judgment_number", "crime", "original_penalty", "judgment_date",
+                    "effective_date", "term_months", "detention_days", "release_date", "sentence_end_date")
+
+
+def judgment_of(person: Supervisee) -> dict:
+    out = {}
+    for f in _JUDGMENT_FIELDS:
+        v = getattr(person, f)
+        out[f] = v.isoformat() if isinstance(v, date) else v
+    out["deciding_organ_id"] = person.deciding_organ_id
+    return out
+
+
+def _case_from(person: Supervisee, status: rules.CaseStatus, seq: int = 1) -> Case:
+    closed = status in rules.CLOSED
+    return Case(person=person, seq=seq, status=status, is_open=not closed,
+                execution_county_id=person.execution_county_id, judicial_office_id=person.judicial_office_id,
+                org_path=person.org_path, sentence_type=person.sentence_type, judgment=judgment_of(person),
+                effective_date=person.effective_date, management_level=person.management_level,
+                is_minor=person.is_minor, term_start=person.supervision_start, term_end=person.supervision_end,
+                term_basis=_term_basis(person),
+                end_reason=(rules.EndReason.EXPIRY if status == rules.CaseStatus.RELEASED
+                            else rules.EndReason.UNRECORDED) if closed else "",
+                end_date=person.supervision_end if status == rules.CaseStatus.RELEASED else None,
+                reported_date=None if status == rules.CaseStatus.AWAITING_REPORT else person.supervision_start,
+                steps_done=[] if status == rules.CaseStatus.AWAITING_REPORT else ["migrated_stage"])
+
+
+def _term_basis(person: Supervisee) -> str:
+    p = people_rules.supervision_period(people_rules.Sentence(
+        sentence_type=people_rules.SentenceType(person.sentence_type), judgment_date=person.judgment_date,
+        effective_date=person.effective_date, term_months=person.term_months,
+        detention_days=person.detention_days or 0, release_date=person.release_date,
+        sentence_end_date=person.sentence_end_date))
+    return p.basis if p.ok else ""
+
+
+def _actor_name(actor) -> str:
+    return (actor.get_full_name() or actor.username) if actor else "系统"
+
+
+def cases_open(*, actor, people: list[Supervisee], ip: str = "", today: date | None = None) -> list[Case]:
+    """The people hook: a case for each newly created record, at the stage its record gives (a form registration
+    starts at 待报到; an import of older files at the stage the sheet names), with its first history line and the
+    stage's deadlines. Runs inside the creating transaction; batched for imports and the seed."""
+    today = today or today_local()
+    cases = [_case_from(p, rules.OPENING_STATUS[people_rules.Status(p.status)]) for p in people]
+    Case.objects.bulk_create(cases, batch_size=1000)
+    code = "open"
+    CaseEvent.objects.bulk_create([
+        CaseEvent(case=c, code=code, label=rules.OPENING_CODES[code], from_status="", to_status=c.status,
+                  article="社区矫正法第22条" if c.status == rules.CaseStatus.ACTIVE else "社区矫正法第20条、第21条",
+                  day=today, actor=actor, actor_name=_actor_name(actor)) for c in cases], batch_size=1000)
+    cal = calendar()
+    tasks = []
+    for c in cases:
+        if c.status == rules.CaseStatus.AWAITING_REPORT:
+            for kind in _intake_deadlines(c):
+                tasks.append(_task(c, kind, _anchor(c, rules.DEADLINES[kind].anchor, today), cal))
+    Task.objects.bulk_create(tasks, batch_size=1000)
+    audit_records([{"actor": actor, "kind": AuditRecord.Kind.CHANGE, "action": "case.open", "object_type": "case",
+                    "object_id": c.pk, "summary": f"建立社区矫正案件（{rules.STATUS_LABELS[c.status]}）",
+                    "after": {"person": c.person_id, "status": c.status, "term_end": c.term_end.isoformat()},
+                    "ip": ip, "org_path": c.org_path} for c in cases])
+    return cases
+
+
+def _intake_deadlines(c: Case) -> list[str]:
+    kinds = ["notice_due", "documents_due"]
+    kinds.append("handover" if c.sentence_type == "medical_parole" else "report_in")
+    return kinds
+
+
+def _anchor(c: Case, anchor: rules.Anchor, today: date) -> date:
+    A = rules.Anchor
+    return {A.EFFECTIVE: c.effective_date, A.NOTICE: c.notice_date or today, A.DOCUMENTS: c.documents_date or today,
+            A.REPORTED: c.reported_date or today, A.STEP: today, A.TERM_END: c.term_end}[anchor]
+
+
+def _task(c: Case, kind: str, anchor: date, cal) -> Task:
+    d = rules.DEADLINES[kind]
+    due, n, provisional = due_date(kind, anchor, cal)
+    org = c.execution_county if d.actor == rules.Actor.COUNTY else c.judicial_office
+    return Task(case=c, kind=kind, title=d.title, article=d.article, anchor_date=anchor, days=n,
+                day_kind=d.day_kind, due_date=due, provisional=provisional, org=org, org_path=org.path)
+
+
+def case_person_changed(*, actor, person: Supervisee, fields: list[str], ip: str = "") -> None:
+    """The people hook: the record's sentence, office or level was edited; the open case follows, its term
+    recomputed with the inputs and the article kept, and deadlines that count from the judgment moved."""
+    case = Case.objects.select_for_update().filter(person=person, is_open=True).first()
+    if case is None:
+        return
+    before = {"term_start": case.term_start.isoformat(), "term_end": case.term_end.isoformat(),
+              "office": case.judicial_office_id, "level": case.management_level}
+    case.judicial_office_id = person.judicial_office_id
+    case.execution_county_id = person.execution_county_id
+    case.org_path = person.org_path
+    case.management_level = person.management_level
+    case.sentence_type = person.sentence_type
+    case.judgment = judgment_of(person)
+    case.effective_date = person.effective_date
+    case.term_start, case.term_end = person.supervision_start, person.supervision_end
+    case.term_basis = _term_basis(person)
+    case.save()
+    Task.objects.filter(case=case, state=Task.State.OPEN).exclude(org__kind="county_agency").update(
+        org_id=case.judicial_office_id, org_path=case.org_path)
+    cal = calendar()
+    moved = []
+    for t in Task.objects.filter(case=case, state=Task.State.OPEN):
+        d = rules.DEADLINES[t.kind]
+        if d.anchor in (rules.Anchor.EFFECTIVE, rules.Anchor.TERM_END):
+            fresh = _task(case, t.kind, _anchor(case, d.anchor, today_local()), cal)
+            if (fresh.due_date, fresh.anchor_date) != (t.due_date, t.anchor_date):
+                t.due_date, t.anchor_date, t.provisional = fresh.due_date, fresh.anchor_date, fresh.provisional
+                t.save(update_fields=["due_date", "anchor_date", "provisional"])
+                moved.append(t.kind)
+    after = {"term_start": case.term_start.isoformat(), "term_end": case.term_end.isoformat(),
+             "office": case.judicial_office_id, "level": case.management_level}
+    if after["term_end"] != before["term_end"] or after["term_start"] != before["term_start"]:
+        CaseEvent.objects.create(case=case, code="term_recomputed", label="矫正期限重新计算", from_status=case.status,
+                                 to_status=case.status, article=case.term_basis.split("：")[0], day=today_local(),
+                                 note=case.term_basis, data={"before": before, "after": after, "fields": fields},
+                                 actor=actor, actor_name=_actor_name(actor))
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="case.sync", object_type="case", object_id=case.pk,
+                 summary="案件随档案修改更新" + ("，期限重算" if before["term_end"] != after["term_end"] else ""),
+                 before=before, after={**after, "deadlines_moved": moved}, ip=ip, org_path=case.org_path)
+
+
+# --- the one transition function ------------------------------------------------------------------------------
+
+def _team_problems(person: Supervisee) -> tuple[str, ...]:
+    members = [people_rules.Member(m.gender, m.knows_minors) for m in person.team.all()]
+    if not members:
+        return ("尚未组建矫正小组（社区矫正法第25条）",)
+    return tuple(people_rules.team_problems(gender=person.gender, minor=person.is_minor, members=members))
+
+
+def _facts(case: Case, today: date, entered: Mapping[str, Any]) -> rules.Facts:
+    report_task = case.tasks.filter(kind__in=("report_in", "handover")).order_by("-id").first()
+    return rules.Facts(status=rules.CaseStatus(case.status), sentence_type=case.sentence_type,
+                       steps_done=frozenset(case.steps_done), documents_in=case.documents_date is not None,
+                       today=today, term_end=case.term_end,
+                       report_due=report_task.due_date if report_task else None,
+                       team_problems=_team_problems(case.person), entered=dict(entered))
+
+
+def _parse_date(value, label: str, today: date, errors: list[str]) -> date | None:
+    if isinstance(value, date):
+        d = value
+    else:
+        try:
+            d = date.fromisoformat(str(value or "").strip())
+        except ValueError:
+            errors.append(f"请填写{label}（年-月-日）")
+            return None
+    if d > today:
+        errors.append(f"{label}不能晚于今天")
+        return None
+    if d < date(2000, 1, 1):
+        errors.append(f"{label}过早，请核对")
+        return None
+    return d
+
+
+_DATE_FIELDS = {"notice_date": "收到通知日期", "documents_date": "收到法律文书日期", "reported_date": "报到日期",
+                "announced_date": "宣告日期", "end_date": "解除（终止）日期", "proposal_date": "提请日期",
+                "lost_since": "失去联系日期"}
+DOCUMENT_KINDS = ("判决书", "裁定书", "决定书", "执行通知书", "起诉书副本", "结案登记表", "暂予监外执行决定书",
+                  "假释裁定书", "病情诊断证明", "保证书")
+
+
+def _clean_entered(t: rules.Transition, data: Mapping[str, Any], today: date) -> tuple[dict, list[str]]:
+    out, errors = {}, []
+    for f in t.fields:
+        if f in _DATE_FIELDS:
+            v = data.get(f) or today
+            out[f] = _parse_date(v, _DATE_FIELDS[f], today, errors)
+        elif f == "documents":
+            raw = data.get("documents") or []
+            docs = [raw] if isinstance(raw, str) else list(raw)
+            bad = [d for d in docs if d not in DOCUMENT_KINDS]
+            if bad:
+                errors.append(f"未知的法律文书：{'、'.join(map(str, bad))}")
+            out[f] = [d for d in DOCUMENT_KINDS if d in docs]
+        else:
+            v = str(data.get(f) or "").strip()
+            if len(v) > 200:
+                errors.append("内容过长（最多200字）")
+            out[f] = v[:200]
+    note = str(data.get("note") or "").strip()
+    if len(note) > 500:
+        errors.append("说明过长（最多500字）")
+    out["note"] = note[:500]
+    return out, errors
+
+
+def may_act_on(actor, case: Case, t: rules.Transition) -> bool:
+    org = actor.organisation
+    return rules.may_act(t, actor.roles, org.kind) and within(actor, case.org_path)
+
+
+def case_transition(*, actor, case_id: int, code: str, data: Mapping[str, Any] | None = None, ip: str = "",
+                    today: date | None = None) -> Case:
+    """Make one change of the table, or refuse it with the reasons and articles (TransitionRefused), writing
+    nothing. `actor` None is the system's daily job (only its own transitions)."""
+    with transaction.atomic(durable=True):
+        return _transition(actor=actor, case_id=case_id, code=code, data=data or {}, ip=ip,
+                           today=today or today_local())
+
+
+def _transition(*, actor, case_id: int, code: str, data: Mapping[str, Any], ip: str, today: date) -> Case:
+    t = rules.TRANSITIONS.get(code)
+    case = (Case.objects.select_for_update().select_related("person", "judicial_office", "execution_county")
+            .filter(pk=case_id).first())
+    if case is None or (actor is not None and not _visible(actor, case)):
+        raise NotFound()
+    if t is None:
+        raise TransitionRefused([f"没有“{code}”这一办理事项"])
+    if actor is None:
+        if t.actor != rules.Actor.SYSTEM:
+            raise NotPermitted(f"“{t.label}”须由工作人员办理")
+    elif not may_act_on(actor, case, t):
+        raise NotPermitted(f"“{t.label}”由{rules.ACTOR_LABELS[t.actor]}办理，您的账号不能办理")
+    entered, errors = _clean_entered(t, data, today)
+    reasons = errors + rules.problems(t, _facts(case, today, entered))
+    if reasons:
+        raise TransitionRefused(reasons)
+    before = case.status
+    _apply(case, t, entered, today)
+    if t.target is not None:
+        case.status = t.target
+        if t.target in rules.CLOSED:
+            case.is_open = False
+            case.end_reason = t.end_reason or ""
+            case.end_date = entered.get("end_date") or today
+    if t.target is None or t.code in ("announce",):
+        case.steps_done = [*case.steps_done, t.code] if t.code not in case.steps_done else case.steps_done
+    case.save()
+    opened, closed = _deadlines(case, t, today)
+    note = entered.pop("note", "")
+    stored = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in entered.items()}
+    CaseEvent.objects.create(case=case, code=t.code, label=t.label, from_status=before, to_status=case.status,
+                             article=t.article, day=today, note=note, data=stored, actor=actor,
+                             actor_name=_actor_name(actor))
+    if case.status != before:
+        supervisee_project(case.person, status=rules.PERSON_STATUS[rules.CaseStatus(case.status)])
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="case.transition", object_type="case",
+                 object_id=case.pk, summary=f"{t.label}（{t.article}）",
+                 before={"status": before}, after={"status": case.status, "code": t.code, **stored,
+                                                   "deadlines_opened": opened, "deadlines_closed": closed},
+                 ip=ip, org_path=case.org_path)
+    return case
+
+
+def _visible(actor, case: Case) -> bool:
+    return (actor.can(Action.SUPERVISEE_VIEW) and within(actor, case.org_path)
+            and (not case.is_minor or actor.minor_access))
+
+
+def _apply(case: Case, t: rules.Transition, entered: dict, today: date) -> None:
+    for f in ("notice_date", "documents_date", "reported_date", "announced_date", "delivering_unit"):
+        if f in entered and entered[f] not in (None, ""):
+            setattr(case, f, entered[f])
+    if "documents" in entered:
+        case.documents = sorted(set(case.documents) | set(entered["documents"]), key=DOCUMENT_KINDS.index)
+
+
+def _deadlines(case: Case, t: rules.Transition, today: date) -> tuple[list[str], list[str]]:
+    now = timezone.now()
+    open_tasks = {x.kind: x for x in Task.objects.filter(case=case, state=Task.State.OPEN)}
+    closed = []
+    for kind, task in open_tasks.items():
+        if kind in t.closes:
+            task.state, task.closed_note = Task.State.DONE, t.label
+        elif kind in t.cancels or "*" in t.cancels:
+            task.state, task.closed_note = Task.State.CANCELLED, f"因“{t.label}”不再需要"
+        else:
+            continue
+        task.closed_at = now
+        task.save(update_fields=["state", "closed_at", "closed_note"])
+        closed.append(kind)
+    opened = []
+    cal = calendar()
+    for kind in t.opens:
+        if kind == "documents_complete" and case.documents_date is not None:
+            continue
+        if kind in open_tasks and kind not in closed:
+            continue
+        Task.objects.create(**_task_fields(_task(case, kind, _anchor(case, rules.DEADLINES[kind].anchor, today), cal)))
+        opened.append(kind)
+    return opened, closed
+
+
+def _task_fields(t: Task) -> dict:
+    return {f: getattr(t, f) for f in ("case", "kind", "title", "article", "anchor_date", "days", "day_kind",
+                                       "due_date", "provisional", "org", "org_path")}
+
+
+# --- the daily job ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DailyResult:
+    overdue_raised: int
+    missing_opened: int
+    release_tasks: int
+
+
+def cases_daily(*, today: date | None = None) -> DailyResult:
+    """Once a day (Celery beat at scale, the in-process scheduler by default): cases not reported in time become
+    missing-person cases (查找) with their tasks; tasks past due are raised as overdue; the release stage's tasks
+    open 30 days before the term ends. Each happens exactly once: a raised task keeps its time, a missing case
+    has left 待报到, and a task kind is open once per case."""
+    today = today or today_local()
+    missing = 0
+    for case_id in (Task.objects.filter(state=Task.State.OPEN, kind="report_in", due_date__lt=today,
+                                        case__status=rules.CaseStatus.AWAITING_REPORT)
+                    .values_list("case_id", flat=True)):
+        try:
+            case_transition(actor=None, case_id=case_id, code="missing", ip="", today=today)
+            missing += 1
+        except TransitionRefused:
+            continue
+    release = _open_release_tasks(today)
+    raised = _raise_overdue(today)
+    return DailyResult(raised, missing, release)
+
+
+@use_case
+def _raise_overdue(today: date) -> int:
+    now = timezone.now()
+    rows = list(Task.objects.select_for_update().filter(state=Task.State.OPEN, due_date__lt=today,
+                                                         overdue_raised_at__isnull=True)
+                .values_list("pk", "case_id", "org_path", "kind"))
+    if not rows:
+        return 0
+    Task.objects.filter(pk__in=[r[0] for r in rows]).update(overdue_raised_at=now)
+    by_org: dict[str, list] = {}
+    for pk, case_id, path, kind in rows:
+        by_org.setdefault(path, []).append({"task": pk, "case": case_id, "kind": kind})
+    audit_records([{"actor": None, "kind": AuditRecord.Kind.CHANGE, "action": "task.overdue", "object_type": "task",
+                    "summary": f"{len(items)} 项期限已逾期", "after": {"tasks": items}, "org_path": path}
+                   for path, items in by_org.items()])
+    return len(rows)
+
+
+@use_case
+def _open_release_tasks(today: date) -> int:
+    horizon = today + timedelta(days=30)
+    cases = list(Case.objects.select_related("judicial_office", "execution_county")
+                 .filter(is_open=True, term_end__lte=horizon,
+                         status__in=[rules.CaseStatus.ACTIVE, rules.CaseStatus.REVOCATION_PENDING])
+                 .exclude(tasks__kind="release"))
+    cal = calendar()
+    tasks = []
+    for c in cases:
+        kinds = ["release_appraisal", "release"] + (["prison_notice"] if c.sentence_type == "medical_parole" else [])
+        tasks += [_task(c, k, c.term_end, cal) for k in kinds]
+    Task.objects.bulk_create(tasks, batch_size=1000)
+    if tasks:
+        audit_records([{"actor": None, "kind": AuditRecord.Kind.CHANGE, "action": "case.release_due",
+                        "object_type": "case", "object_id": c.pk, "summary": "矫正期满前三十日：开启期满鉴定与解除事项",
+                        "org_path": c.org_path} for c in cases])
+    return len(tasks)
+

@@ -1,0 +1,101 @@
+"""The work page (我的待办) and the case tab: scoped, masked, logged; counts per office for a county; the query
+count pinned; a change made and a change refused through the page."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.audit.models import AuditRecord
+from apps.cases.models import Case
+from apps.orgs.testing import TODAY, given_staff
+from apps.people.rules import mask_name
+from apps.people.services import supervisee_register
+from apps.people.testing import supervisee_data
+
+
+def _register(officer, office, **over):
+    return supervisee_register(actor=officer, data=supervisee_data(office, **over), today=TODAY)
+
+
+def test_the_work_page_lists_the_offices_deadlines_most_urgent_first(client, tree, officer):
+    a = _register(officer, tree.donghu_office, name="周建国", effective_date="2026-11-01", judgment_date="2026-10-20")
+    _register(officer, tree.donghu_office2, name="吴志强", effective_date="2026-11-20", judgment_date="2026-11-10")
+    xihu = given_staff(tree.xihu, "county_officer")
+    _register(xihu, tree.xihu_office, name="郑海涛")
+    staff = given_staff(tree.donghu_office, "office_staff")
+    client.force_login(staff)
+    html = client.get("/cases/work/?b=overdue").content.decode()
+    assert "周建国" in html and "吴志强" not in html and "郑海涛" not in html
+    assert "社区矫正对象报到期限" in html and "社区矫正法第21条第一款" in html
+    assert f'href="/people/{a.pk}/?tab=case"' in html
+    rec = AuditRecord.objects.filter(action="task.view", actor=staff).latest("id")
+    assert rec.object_id == str(a.pk)
+    # the county sees its offices with counts
+    client.force_login(officer)
+    html = client.get("/cases/work/").content.decode()
+    assert 'id="org-counts"' in html and tree.donghu_office.name in html and "郑海涛" not in html
+
+
+def test_minors_names_are_masked_on_the_work_page_without_the_grant(client, tree, officer):
+    granted = given_staff(tree.donghu, "county_officer", minor_access=True)
+    _register(granted, tree.donghu_office, name="李小龙", born=date(2009, 3, 3), effective_date="2026-11-01",
+              judgment_date="2026-10-20")
+    client.force_login(officer)
+    html = client.get("/cases/work/?b=overdue").content.decode()
+    assert "李小龙" not in html and mask_name("李小龙") not in html  # sealed cases are not in the queue at all
+    client.force_login(granted)
+    assert "李小龙" in client.get("/cases/work/?b=overdue").content.decode()
+
+
+def test_work_page_query_count_is_pinned(client, tree, officer):
+    for i in range(5):
+        _register(officer, tree.donghu_office if i % 2 else tree.donghu_office2, effective_date="2026-11-01",
+                  judgment_date="2026-10-20")
+    client.force_login(officer)
+    client.get("/cases/work/")
+    with CaptureQueriesContext(connection) as q:
+        assert client.get("/cases/work/?b=overdue").status_code == 200
+    n = len(q.captured_queries)
+    # session, user, organisation, counts, rows, offices, branch counts, read log (savepoint, insert, release)
+    assert n <= 12, "\n".join(x["sql"] for x in q.captured_queries)
+    for i in range(10):
+        _register(officer, tree.donghu_office, effective_date="2026-11-01", judgment_date="2026-10-20")
+    with CaptureQueriesContext(connection) as q2:
+        client.get("/cases/work/?b=overdue")
+    assert len(q2.captured_queries) == n, "no query per row"
+
+
+def test_the_case_tab_shows_the_stage_and_makes_a_change(client, tree, officer):
+    p = _register(officer, tree.donghu_office, effective_date="2026-11-16", judgment_date="2026-11-05")
+    c = Case.objects.get(person=p)
+    client.force_login(officer)
+    html = client.get(f"/people/{p.pk}/?tab=case").content.decode()
+    assert "待报到" in html and "社区矫正对象报到期限" in html and 'id="act-documents_received"' in html
+    r = client.post(f"/cases/{c.pk}/act/documents_received/", {"person": p.pk, "documents": ["判决书", "执行通知书"],
+                                                              "documents_date": "2026-11-18"}, follow=True)
+    html = r.content.decode()
+    assert "已办理：收到法律文书" in html and "判决书、执行通知书" in html
+    # refused: nothing changes and the reason with its article is shown
+    r = client.post(f"/cases/{c.pk}/act/announce/", {"person": p.pk}, follow=True)
+    assert "不能办理“入矫宣告”" in r.content.decode()
+    c.refresh_from_db()
+    assert c.status == "awaiting_report"
+
+
+def test_a_procurator_reads_the_case_but_cannot_act(client, tree, officer):
+    p = _register(officer, tree.donghu_office)
+    c = Case.objects.get(person=p)
+    proc = given_staff(tree.donghu_procuratorate, "procurator")
+    client.force_login(proc)
+    html = client.get(f"/people/{p.pk}/?tab=case").content.decode()
+    assert "待报到" in html and 'id="act-' not in html
+    assert client.post(f"/cases/{c.pk}/act/notice_received/", {"person": p.pk}).status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/cases/work/?b=zzz", "/cases/work/?office=abc", "/cases/work/?office=999999999999"])
+def test_odd_query_strings_never_crash(client, officer, url):
+    client.force_login(officer)
+    assert client.get(url).status_code == 200
