@@ -15,11 +15,13 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.files.base import ContentFile
+from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from openpyxl import load_workbook
 from PIL import Image
 
+from apps.documents.services import document_issue
 from apps.orgs import services as org_services
 from apps.orgs.rules import Action, Role
 from apps.orgs.testing import given_staff
@@ -43,7 +45,7 @@ class Spec:
     data: dict = field(default_factory=dict)
     extra: Callable | None = None  # extra kwargs for reverse()
     rows: str = ""  # "html", "xlsx" or "api": check which people the answer lists
-    per_case: dict | None = None  # kwargs beside the record's open case id (case_id)
+    record_kwargs: Callable | None = None  # the URL's kwargs from the target record (its case, its document)
 
 
 BAD_FORM = {"name": "<script>", "id_number": "1"}
@@ -88,8 +90,14 @@ SPECS = [
          extra=lambda ctx: {"member_id": 999999}),
     # API (bearer token)
     Spec("cases:work", "GET", A.SUPERVISEE_VIEW, (200,)),
-    Spec("cases:act", "POST", A.SUPERVISEE_CHANGE, (302,), per_record=True, per_case={"code": "notice_received"},
-         data={"notice_date": "2026-01-05"}),
+    Spec("cases:act", "POST", A.SUPERVISEE_CHANGE, (302,), per_record=True, data={"notice_date": "2026-01-05"},
+         record_kwargs=lambda t: {"case_id": _case_of(t).pk, "code": "notice_received"}),
+    Spec("cases:file", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
+         record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
+    Spec("documents:pdf", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
+         record_kwargs=lambda t: {"pk": _document_of(t).pk}),
+    Spec("documents:docx", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
+         record_kwargs=lambda t: {"pk": _document_of(t).pk}),
     Spec("api:openapi-json", "GET", None, (200,), api=True),
     Spec("api:openapi-view", "GET", None, (200,), api=True),
     Spec("api:api-root", "GET", None, (404,), api=True),
@@ -111,6 +119,17 @@ API_PATHS = {("api:supervisees", "POST"): "api:supervisee_create", ("api:supervi
              ("api:supervisee_detail", "PATCH"): "api:supervisee_patch",
              ("api:supervisee_patch", "GET"): "api:supervisee_detail",
              ("api:token_create", "DELETE"): "api:token_delete", ("api:token_delete", "POST"): "api:token_create"}
+
+
+def _case_of(person):
+    return person.cases.get(is_open=True)
+
+
+def _document_of(person):
+    """The target's case has one issued document (made in the test's set-up)."""
+    from apps.documents.models import Document
+
+    return Document.objects.get(object_type="case", object_id=str(_case_of(person).pk))
 
 
 def _url_names():
@@ -220,6 +239,11 @@ def test_authorization_matrix(tree, settings, tmp_path, django_capture_on_commit
     }
     for s in targets.values():
         s.photo.save(f"s{s.pk}.jpg", _photo(), save=True)
+        case = _case_of(s)
+        with transaction.atomic():
+            document_issue(actor=None, agency=case.execution_county, doc_type="announcement", object_type="case",
+                           object_id=case.pk, org_path=case.org_path, context={"person_name": s.name},
+                           issued_on=case.term_start, is_minor=case.is_minor)
 
     home = {
         Role.COUNTY_OFFICER: tree.donghu, Role.OFFICE_STAFF: tree.donghu_office, Role.AUXILIARY: tree.donghu,
@@ -264,8 +288,8 @@ def test_authorization_matrix(tree, settings, tmp_path, django_capture_on_commit
                 else:
                     client.force_login(user)
                 kwargs = {}
-                if spec.per_case is not None:
-                    kwargs.update(spec.per_case, case_id=target.cases.get(is_open=True).pk)
+                if spec.record_kwargs is not None:
+                    kwargs.update(spec.record_kwargs(target))
                 elif spec.per_record:
                     kwargs["supervisee_id" if spec.api else "pk"] = target.pk
                 if spec.extra:

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.orgs",
     "apps.people",
+    "apps.documents",
     "apps.cases",
     "apps.oversight",
     "apps.api",
@@ -73,7 +74,9 @@ ASGI_APPLICATION = "zhijiao.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # a province's own document wording (documents/<code>.html) comes before the shipped templates
+        "DIRS": [*([Path(os.environ["ZHIJIAO_DOCUMENT_TEMPLATES"])] if os.environ.get("ZHIJIAO_DOCUMENT_TEMPLATES")
+                   else []), BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -13,3 +13,4 @@ class CasesConfig(AppConfig):
 
         register_case_hooks(opened=services.cases_open, changed=services.case_person_changed)
         register_tab_panel("case", panels.case_panel)
+        register_tab_panel("documents", panels.documents_panel)

@@ -20,3 +20,15 @@ def case_panel(request, person):
 DATE_FIELDS = {"notice_date": "收到通知日期", "documents_date": "收到法律文书日期", "reported_date": "报到日期",
                "announced_date": "宣告日期", "end_date": "日期", "proposal_date": "提请日期",
                "lost_since": "失去联系日期"}
+
+
+def documents_panel(request, person):
+    from apps.documents.selectors import documents_of
+
+    from .selectors import person_cases
+
+    cases = person_cases(person=person)
+    docs = []
+    for c in cases:
+        docs += [(c, d) for d in documents_of(user=request.user, object_type="case", object_id=c.pk)]
+    return "cases/_documents_panel.html", {"doc_rows": docs, "doc_cases": cases}

@@ -177,6 +177,7 @@ class Transition:
     cancels: tuple[str, ...] = ()  # deadlines it makes moot (closed without being done)
     fields: tuple[str, ...] = ()  # what the officer enters
     end_reason: EndReason | None = None
+    documents: tuple[str, ...] = ()  # issued with the change (apps.documents.catalogue codes)
 
 
 S = CaseStatus
@@ -191,17 +192,18 @@ TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
        Actor.COUNTY, "社区矫正法第20条", requires=("documents_listed",), opens=("receipt",),
        closes=("documents_due", "documents_complete"), fields=("documents_date", "documents")),
     _T("receipt_sent", "送达回执", frozenset({S.AWAITING_REPORT, S.MISSING, S.REPORTED, S.ACTIVE}), None, Actor.COUNTY,
-       "社区矫正法实施办法第16条", requires=("documents_in",), closes=("receipt",)),
+       "社区矫正法实施办法第16条", requires=("documents_in",), closes=("receipt",), documents=("receipt",)),
     _T("report_in", "本人报到", frozenset({S.AWAITING_REPORT, S.MISSING}), S.REPORTED, Actor.OFFICE,
        "社区矫正法第21条第一款", requires=("self_report",), opens=("announce", "documents_complete"),
        closes=("report_in", "search"), cancels=("notify_deciding_organ", "notify_procuratorate"),
-       fields=("reported_date",)),
+       fields=("reported_date",), documents=("report_notice",)),
     _T("handover", "移送交接", frozenset({S.AWAITING_REPORT, S.MISSING}), S.REPORTED, Actor.COUNTY,
        "社区矫正法第21条第二、三款", requires=("escorted", "delivering_unit"), opens=("announce", "documents_complete"),
        closes=("handover", "report_in", "search"), cancels=("notify_deciding_organ", "notify_procuratorate"),
-       fields=("reported_date", "delivering_unit")),
+       fields=("reported_date", "delivering_unit"), documents=("report_notice",)),
     _T("missing", "未按时报到，启动查找", frozenset({S.AWAITING_REPORT}), S.MISSING, Actor.SYSTEM, "社区矫正法第30条",
-       requires=("report_overdue",), opens=("search", "notify_deciding_organ", "notify_procuratorate")),
+       requires=("report_overdue",), opens=("search", "notify_deciding_organ", "notify_procuratorate"),
+       documents=("missing_report",)),
     _T("notified_deciding_organ", "已通报决定机关", frozenset({S.MISSING}), None, Actor.COUNTY,
        "社区矫正法实施办法第17条", closes=("notify_deciding_organ",)),
     _T("notified_procuratorate", "已通报人民检察院", frozenset({S.MISSING, S.ABSCONDED}), None, Actor.COUNTY,
@@ -217,7 +219,7 @@ TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
        requires=("step:registered",)),
     _T("announce", "入矫宣告", frozenset({S.REPORTED}), S.ACTIVE, Actor.OFFICE, "社区矫正法第22条、第25条",
        requires=("step:file_opened", "team"), opens=("exit_filing",), closes=("announce",),
-       fields=("announced_date", "announce_place")),
+       fields=("announced_date", "announce_place"), documents=("announcement", "team_agreement")),
     _T("exit_filed", "出境报备", frozenset(_SUPERVISED), None, Actor.COUNTY, "社区矫正法实施办法第19条",
        closes=("exit_filing",)),
     # 日常
@@ -232,23 +234,23 @@ TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
        "社区矫正法第46条、第49条"),
     _T("probation_revoked", "撤销缓刑", frozenset({S.REVOCATION_PENDING}), S.TERMINATED, Actor.COUNTY,
        "社区矫正法第45条、第46条", requires=("sentence:probation",), cancels=("*",),
-       end_reason=EndReason.PROBATION_REVOKED, fields=("ruling_number", "end_date")),
+       end_reason=EndReason.PROBATION_REVOKED, fields=("ruling_number", "end_date"), documents=("termination_notice",)),
     _T("parole_revoked", "撤销假释", frozenset({S.REVOCATION_PENDING}), S.TERMINATED, Actor.COUNTY,
        "社区矫正法第45条、第46条", requires=("sentence:parole",), cancels=("*",),
-       end_reason=EndReason.PAROLE_REVOKED, fields=("ruling_number", "end_date")),
+       end_reason=EndReason.PAROLE_REVOKED, fields=("ruling_number", "end_date"), documents=("termination_notice",)),
     _T("recommitted", "收监执行", frozenset({S.REVOCATION_PENDING}), S.TERMINATED, Actor.COUNTY,
        "社区矫正法第45条、第49条", requires=("sentence:medical_parole",), cancels=("*",),
-       end_reason=EndReason.RECOMMITTED, fields=("ruling_number", "end_date")),
+       end_reason=EndReason.RECOMMITTED, fields=("ruling_number", "end_date"), documents=("termination_notice",)),
     _T("death", "死亡", frozenset(_ANY_OPEN), S.TERMINATED, Actor.COUNTY, "社区矫正法第45条、第51条", cancels=("*",),
-       end_reason=EndReason.DEATH, fields=("end_date",)),
+       end_reason=EndReason.DEATH, fields=("end_date",), documents=("termination_notice",)),
     _T("appraised", "完成期满鉴定", frozenset({S.ACTIVE}), None, Actor.OFFICE, "社区矫正法实施办法第53条",
-       closes=("release_appraisal",), fields=("appraisal",)),
+       closes=("release_appraisal",), fields=("appraisal",), documents=("release_appraisal",)),
     _T("prison_notified", "已书面通知原执行机关", frozenset({S.ACTIVE}), None, Actor.COUNTY, "社区矫正法实施办法第54条",
        requires=("sentence:medical_parole",), closes=("prison_notice",)),
     _T("release", "期满解除社区矫正", frozenset({S.ACTIVE, S.REVOCATION_PENDING}), S.RELEASED, Actor.COUNTY,
        "社区矫正法第44条", requires=("not_revocation_pending", "term_ended", "step:appraised"),
        closes=("release", "release_appraisal", "prison_notice"), cancels=("*",), end_reason=EndReason.EXPIRY,
-       fields=("end_date",)),
+       fields=("end_date",), documents=("release_announcement", "release_certificate", "release_notice")),
 )}
 
 # Codes only the opening of a case writes (the first line of its history).

@@ -11,7 +11,7 @@ from django.db.models.functions import Substr
 from apps.audit.services import audit_view
 from apps.orgs.models import Organisation
 from apps.orgs.rules import Action, OrgKind
-from apps.orgs.scope import restrict
+from apps.orgs.scope import NotFound, restrict
 from apps.people.rules import mask_name
 
 from . import rules, workdays
@@ -157,3 +157,46 @@ def case_view(*, person, user, today: date) -> CaseView | None:
 
 def provisional_note(cal: workdays.Calendar, d: date) -> str:
     return "" if cal.is_official(d) else f"{d.year}年节假日安排尚未导入，按周一至周五推算"
+
+
+# --- the case file ---------------------------------------------------------------------------------------------
+
+def case_file(*, case_id: int, user=None, ip: str = "") -> tuple[Case, list]:
+    """The case and its issued documents in catalogue order. `user` None is the system (manage.py case_file);
+    otherwise scoped like any read of the case, and the read is logged either way."""
+    from apps.documents.models import Document
+    from apps.documents.selectors import documents_of
+
+    case = Case.objects.select_related("person", "execution_county", "judicial_office").filter(pk=case_id).first()
+    if case is None:
+        raise NotFound()
+    if user is not None:
+        if not (user.can(Action.SUPERVISEE_VIEW) and restrict(Case.objects.filter(pk=case_id), user,
+                                                              Action.SUPERVISEE_VIEW).exists()):
+            raise NotFound()
+        if case.is_minor and not user.minor_access:
+            raise NotFound()
+        docs = documents_of(user=user, object_type="case", object_id=case.pk)
+    else:
+        from apps.documents.catalogue import DOC_TYPES
+        docs = sorted(Document.objects.filter(object_type="case", object_id=str(case.pk)),
+                      key=lambda d: (DOC_TYPES[d.doc_type].order, d.id))
+    audit_view(actor=user, object_type="supervisee", object_ids=[case.person_id],
+               summary=f"查阅执法档案（案件{case.pk}，{len(docs)}份文书）" + ("【未成年人】" if case.is_minor else ""),
+               ip=ip, org_path=case.org_path, action="case.file")
+    return case, docs
+
+
+def case_file_pdf(case: Case, docs: list) -> bytes:
+    from apps.documents import render
+    from apps.people.rules import SENTENCE_LABELS, SentenceType
+
+    p = case.person
+    cover = {"agency": case.execution_county.name, "name": p.name, "case_no": f"{case.pk}（第{case.seq}次）",
+             "sentence": SENTENCE_LABELS[SentenceType(case.sentence_type)],
+             "term": f"{case.term_start:%Y-%m-%d} 至 {case.term_end:%Y-%m-%d}"}
+    return render.pdf(docs, catalogue_title="社区矫正执法档案", cover=cover)
+
+
+def person_cases(*, person) -> list[Case]:
+    return list(Case.objects.filter(person=person).order_by("-seq"))

@@ -19,7 +19,7 @@ from apps.people import rules as people_rules
 from apps.people.models import Supervisee
 from apps.people.services import supervisee_project, today_local
 
-from . import rules, workdays
+from . import paperwork, rules, workdays
 from .models import Case, CaseEvent, DeadlineSetting, Holiday, HolidayYear, Task
 
 use_case = transaction.atomic(durable=True)
@@ -375,6 +375,9 @@ def _transition(*, actor, case_id: int, code: str, data: Mapping[str, Any], ip: 
     opened, closed = _deadlines(case, t, today)
     note = entered.pop("note", "")
     stored = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in entered.items()}
+    docs = paperwork.issue_for(actor=actor, case=case, t=t, today=today, entered=stored, ip=ip)
+    if docs:
+        stored["documents_issued"] = [d.number for d in docs]
     CaseEvent.objects.create(case=case, code=t.code, label=t.label, from_status=before, to_status=case.status,
                              article=t.article, day=today, note=note, data=stored, actor=actor,
                              actor_name=_actor_name(actor))

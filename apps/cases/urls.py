@@ -6,4 +6,5 @@ app_name = "cases"
 urlpatterns = [
     path("work/", views.work_view, name="work"),
     path("<int:case_id>/act/<slug:code>/", views.transition_view, name="act"),
+    path("<int:case_id>/file.pdf", views.case_file_view, name="file"),
 ]

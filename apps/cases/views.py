@@ -2,8 +2,10 @@
 and render; selectors read (scoped, logged), services write (checked against the transition table, audited)."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.contrib import messages
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,7 +17,7 @@ from apps.orgs.scope import NotFound, parse_pk
 from apps.people.services import today_local
 
 from . import rules, services
-from .selectors import BUCKETS, work_queue
+from .selectors import BUCKETS, case_file, case_file_pdf, work_queue
 
 
 def _need_view(request):
@@ -58,3 +60,15 @@ def transition_view(request, case_id: int, code: str):
     messages.success(request, _("已办理：%(label)s") % {"label": t.label}
                      + (f"（{rules.STATUS_LABELS[rules.CaseStatus(case.status)]}）" if t.target else ""))
     return HttpResponseRedirect(reverse("people:detail", args=[case.person_id]) + "?tab=case")
+
+
+@require_GET
+def case_file_view(request, case_id: int):
+    try:
+        case, docs = case_file(case_id=case_id, user=request.user, ip=client_ip(request))
+    except NotFound:
+        raise Http404(NotFound.message) from None
+    r = HttpResponse(case_file_pdf(case, docs), content_type="application/pdf")
+    name = quote(f"执法档案-案件{case.pk}.pdf")
+    r["Content-Disposition"] = f"inline; filename*=UTF-8''{name}"
+    return r
