@@ -143,7 +143,9 @@ def _case_labels():
 
     return [*rules.STATUS_LABELS.values(), *(t.label for t in rules.TRANSITIONS.values()),
             *(d.title for d in rules.DEADLINES.values()), *rules.OPENING_CODES.values(), "矫正期限重新计算",
-            *panels.DATE_FIELDS.values(), *(label for _k, label in BUCKETS)]
+            *panels.DATE_FIELDS.values(), *(label for _k, label in BUCKETS), *rules.INV_LABELS.values(),
+            *(t.label for t in rules.INV_TRANSITIONS.values()), *rules.REQUESTER_KINDS.values(),
+            *rules.OPINIONS.values()]
 
 
 DYNAMIC_SOURCES = {
@@ -187,6 +189,12 @@ DYNAMIC_TEMPLATE_VARS = {
     ("cases/_case_panel.html", "e.label"): "case_labels",
     ("cases/_case_panel.html", "v"): "case_labels",
     ("cases/work.html", "label"): "case_labels",
+    ("cases/investigations.html", "v"): "case_labels",
+    ("cases/investigations.html", "i.label"): "case_labels",
+    ("cases/investigation.html", "inv.label"): "case_labels",
+    ("cases/investigation.html", "t.title"): "case_labels",
+    ("cases/investigation.html", "t.label"): "case_labels",
+    ("cases/investigation.html", "v"): "case_labels",
     ("cases/work.html", "r.title"): "case_labels",
     ("cases/work.html", "r.case_status"): "case_labels",
 }

@@ -94,6 +94,12 @@ SPECS = [
          record_kwargs=lambda t: {"case_id": _case_of(t).pk, "code": "notice_received"}),
     Spec("cases:file", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
          record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
+    Spec("cases:investigations", "GET", A.SUPERVISEE_VIEW, (200,)),
+    Spec("cases:investigations", "POST", A.CASE_DECIDE, (422,), data={"subject_name": ""}),
+    Spec("cases:investigation", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
+         record_kwargs=lambda t: {"pk": _investigation_of(t).pk}),
+    Spec("cases:investigation_act", "POST", A.SUPERVISEE_CHANGE, (302,), per_record=True, data={"residence": "x"},
+         record_kwargs=lambda t: {"pk": _investigation_of(t).pk, "code": "findings"}),
     Spec("documents:pdf", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
          record_kwargs=lambda t: {"pk": _document_of(t).pk}),
     Spec("documents:docx", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
@@ -130,6 +136,13 @@ def _document_of(person):
     from apps.documents.models import Document
 
     return Document.objects.get(object_type="case", object_id=str(_case_of(person).pk))
+
+
+def _investigation_of(person):
+    """An investigation made in the set-up with the target's place and seal."""
+    from apps.cases.models import Investigation
+
+    return Investigation.objects.get(subject_name=person.name, org_path=person.org_path)
 
 
 def _url_names():
@@ -244,6 +257,13 @@ def test_authorization_matrix(tree, settings, tmp_path, django_capture_on_commit
             document_issue(actor=None, agency=case.execution_county, doc_type="announcement", object_type="case",
                            object_id=case.pk, org_path=case.org_path, context={"person_name": s.name},
                            issued_on=case.term_start, is_minor=case.is_minor)
+        from apps.cases.models import Investigation
+
+        Investigation.objects.create(
+            subject_name=s.name, subject_gender=s.gender, subject_birth_date=s.birth_date, subject_address="南昌市",
+            crime="盗窃罪", proposed="probation", requester_kind="court", requester_name="法院", letter_number="1",
+            received_date=case.term_start, county=s.execution_county, office=s.judicial_office, org_path=s.org_path,
+            is_minor=s.is_minor, status="assigned")
 
     home = {
         Role.COUNTY_OFFICER: tree.donghu, Role.OFFICE_STAFF: tree.donghu_office, Role.AUXILIARY: tree.donghu,

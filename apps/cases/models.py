@@ -100,7 +100,10 @@ class Task(models.Model):
         DONE = "done", "已办结"
         CANCELLED = "cancelled", "已撤销"
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    investigation = models.ForeignKey("Investigation", null=True, blank=True, on_delete=models.CASCADE,
+                                      related_name="tasks")
+    is_minor = models.BooleanField(default=False)  # sealed with its case or investigation (法54)
     kind = models.CharField(max_length=40)
     title = models.CharField("事项", max_length=60)
     article = models.CharField("法律依据", max_length=100)
@@ -125,6 +128,8 @@ class Task(models.Model):
         ordering = ["due_date", "id"]
         constraints = [
             models.UniqueConstraint(fields=["case", "kind"], condition=Q(state="open"), name="task_one_open_per_kind"),
+            models.CheckConstraint(condition=Q(case__isnull=False) | Q(investigation__isnull=False),
+                                   name="task_has_a_subject"),
         ]
         indexes = [
             models.Index(fields=["org_path", "state", "due_date"], name="task_scope_due_idx"),
@@ -173,3 +178,47 @@ class JobRun(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "day"], name="jobrun_once_a_day")]
+
+
+class Investigation(models.Model):
+    """A pre-sentence investigation (调查评估) requested by a court, procuratorate, police or prison administration.
+    The subject is not (yet) a supervisee: their identity is kept here. Locked once the opinion is issued."""
+
+    Status = models.TextChoices("Status", [(k.value, v) for k, v in rules.INV_LABELS.items()])
+
+    subject_name = models.CharField("被调查人姓名", max_length=30)
+    subject_gender = models.CharField("性别", max_length=1, choices=[("M", "男"), ("F", "女")])
+    subject_id_number = models.CharField("公民身份号码", max_length=18, blank=True)
+    subject_birth_date = models.DateField("出生日期")
+    subject_address = models.CharField("居住地址", max_length=200)
+    crime = models.CharField("涉嫌罪名", max_length=60)
+    proposed = models.CharField("拟适用", max_length=20, choices=SentenceType.choices)
+    requester_kind = models.CharField("委托机关类别", max_length=20,
+                                      choices=[(k, v) for k, v in rules.REQUESTER_KINDS.items()])
+    requester = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    requester_name = models.CharField("委托机关", max_length=100)
+    letter_number = models.CharField("委托函文号", max_length=60)
+    received_date = models.DateField("收到委托函日期")
+    fast_track = models.BooleanField("适用速裁程序", default=False)
+    county = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+", verbose_name="受托县级机构")
+    office = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               verbose_name="调查司法所")
+    org_path = models.CharField(max_length=255, editable=False)
+    is_minor = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=rules.InvStatus.RECEIVED)
+    findings = models.JSONField("调查情况", default=dict, blank=True)
+    opinion = models.CharField("评估意见", max_length=20, blank=True)
+    opinion_text = models.TextField("意见说明", blank=True)
+    cannot_reason = models.CharField("无法调查评估的原因", max_length=300, blank=True)
+    issued_date = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    SCOPE_FIELD = "org_path"
+
+    class Meta:
+        ordering = ["-id"]
+
+    @property
+    def label(self) -> str:
+        return rules.INV_LABELS[rules.InvStatus(self.status)]

@@ -336,10 +336,12 @@ _SENTENCE_WORDS = {"control": "管制", "probation": "缓刑", "parole": "假释
 
 
 def may_act(t: Transition, roles, org_kind: str) -> bool:
-    """The roles of the staff member and the kind of organisation they act from."""
+    """The roles of the staff member and the kind of organisation they act from: the county agency's decisions
+    need a county officer (the role holding case.decide) in a county agency; an office's steps any of the roles
+    that do the daily work, in the office or the county."""
     if t.actor == Actor.SYSTEM:
         return False
-    if t.actor == Actor.COUNTY and org_kind not in ("county_agency",):
+    if t.actor == Actor.COUNTY and org_kind != "county_agency":
         return False
     return bool(ACTOR_ROLES[t.actor] & set(roles))
 
@@ -361,3 +363,68 @@ def release_wording(sentence_type: str) -> str:
         "parole": "假释考验期满，原判刑罚执行完毕",
         "medical_parole": "暂予监外执行期满，刑期执行完毕",
     }[sentence_type]
+
+
+# --- 调查评估 (pre-sentence investigation, 法18; time limits 办法第13条 [M]) ----------------------------------------
+
+class InvStatus(StrEnum):
+    RECEIVED = "received"  # 已受理，待指派
+    ASSIGNED = "assigned"  # 已指派司法所调查
+    ISSUED = "issued"  # 已出具意见书（锁定）
+    RETURNED = "returned"  # 无法调查评估，已函复（锁定）
+
+
+INV_LABELS = {InvStatus.RECEIVED: "待指派", InvStatus.ASSIGNED: "调查中", InvStatus.ISSUED: "已出具意见",
+              InvStatus.RETURNED: "无法调查评估"}
+INV_LOCKED = frozenset({InvStatus.ISSUED, InvStatus.RETURNED})
+REQUESTER_KINDS = {"court": "人民法院", "procuratorate": "人民检察院", "police": "公安机关", "prison": "监狱管理机关"}
+OPINIONS = {"suitable": "适宜社区矫正", "unsuitable": "不适宜社区矫正"}
+
+DEADLINES["investigation"] = Deadline(
+    "investigation", "调查评估意见书出具期限", "社区矫正法实施办法第13条", 10, DayKind.WORK, Anchor.STEP, Actor.COUNTY,
+    setting=True, note="收到委托函之日起十个工作日内完成调查评估，提交意见书")
+DEADLINES["investigation_fast"] = Deadline(
+    "investigation_fast", "调查评估意见书出具期限（速裁）", "社区矫正法实施办法第13条", 5, DayKind.WORK, Anchor.STEP,
+    Actor.COUNTY, setting=True, note="适用速裁程序的，五个工作日内")
+
+
+@dataclass(frozen=True)
+class InvTransition:
+    code: str
+    label: str
+    sources: frozenset[InvStatus]
+    target: InvStatus | None
+    actor: Actor
+    article: str
+    fields: tuple[str, ...] = ()
+
+
+INV_TRANSITIONS: dict[str, InvTransition] = {t.code: t for t in (
+    InvTransition("assign", "指派司法所调查", frozenset({InvStatus.RECEIVED, InvStatus.ASSIGNED}), InvStatus.ASSIGNED,
+                  Actor.COUNTY, "社区矫正法第18条", ("office",)),
+    InvTransition("findings", "记录调查情况", frozenset({InvStatus.ASSIGNED}), None, Actor.OFFICE,
+                  "社区矫正法第18条", ("residence", "family", "victim", "impact")),
+    InvTransition("issue", "出具调查评估意见书", frozenset({InvStatus.ASSIGNED}), InvStatus.ISSUED, Actor.COUNTY,
+                  "社区矫正法第18条、实施办法第13条", ("opinion", "opinion_text")),
+    InvTransition("cannot", "函复无法调查评估", frozenset({InvStatus.RECEIVED, InvStatus.ASSIGNED}), InvStatus.RETURNED,
+                  Actor.COUNTY, "社区矫正法实施办法第13条", ("cannot_reason",)),
+)}
+
+
+def investigation_problems(t: InvTransition, status: InvStatus, entered: dict) -> list[str]:
+    if status in INV_LOCKED:
+        return [f"调查评估意见已出具（{INV_LABELS[status]}），记录已锁定，不能再办理“{t.label}”"]
+    if status not in t.sources:
+        return [f"调查评估当前为“{INV_LABELS[status]}”，不能办理“{t.label}”"]
+    out = []
+    if t.code == "issue":
+        if entered.get("opinion") not in OPINIONS:
+            out.append("请选择评估意见：适宜或不适宜社区矫正")
+        missing = [label for key, label in (("residence", "居住情况"), ("family", "家庭和社会关系"),
+                                            ("victim", "被害人意见"), ("impact", "对所居住社区的影响"))
+                   if not (entered.get("findings") or {}).get(key)]
+        if missing:
+            out.append("出具意见前须记录调查情况：" + "、".join(missing) + "（社区矫正法第18条）")
+    if t.code == "cannot" and not (entered.get("cannot_reason") or "").strip():
+        out.append("请写明无法调查评估的原因（如被告人姓名、住址不实）")
+    return out

@@ -12,7 +12,6 @@ from apps.audit.services import audit_view
 from apps.orgs.models import Organisation
 from apps.orgs.rules import Action, OrgKind
 from apps.orgs.scope import NotFound, restrict
-from apps.people.rules import mask_name
 
 from . import rules, workdays
 from .models import Case, CaseEvent, Task
@@ -26,7 +25,7 @@ QUEUE_LIMIT = 50
 def _visible_tasks(user):
     qs = restrict(Task.objects.filter(state=Task.State.OPEN), user, Action.SUPERVISEE_VIEW)
     if not user.minor_access:
-        qs = qs.exclude(case__is_minor=True)
+        qs = qs.exclude(is_minor=True)
     return qs
 
 
@@ -51,8 +50,8 @@ def _bucket_q(bucket: str, today: date, user) -> Q:
 @dataclass(frozen=True)
 class TaskRow:
     id: int
-    case_id: int
-    person_id: int
+    url: str  # the case tab of the person, or the investigation
+    person_id: int | None
     person_name: str
     title: str
     article: str
@@ -89,20 +88,34 @@ def work_queue(*, user, bucket: str = "", today: date, office_id: int | None = N
     counts = {k: agg[k] for k, _ in BUCKETS}
     bucket = bucket if bucket in counts else next((k for k, _ in BUCKETS if counts[k]), "overdue")
     qs = (base.filter(_bucket_q(bucket, today, user))
-          .select_related("case__person", "org", "assignee").order_by("due_date", "id"))
+          .select_related("case__person", "investigation", "org", "assignee").order_by("due_date", "id"))
     tasks = list(qs[:QUEUE_LIMIT + 1])
     more = max(0, counts[bucket] - QUEUE_LIMIT) if len(tasks) > QUEUE_LIMIT else 0
-    tasks = tasks[:QUEUE_LIMIT]
-    rows = [TaskRow(t.pk, t.case_id, t.case.person_id,
-                    t.case.person.name if (user.minor_access or not t.case.is_minor) else mask_name(t.case.person.name),
-                    t.title, t.article, t.due_date, (t.due_date - today).days, t.provisional, t.org.name,
-                    (t.assignee.get_full_name() or t.assignee.username) if t.assignee else "",
-                    rules.STATUS_LABELS[rules.CaseStatus(t.case.status)]) for t in tasks]
-    if rows:
-        audit_view(actor=user, object_type="supervisee", object_ids=sorted({r.person_id for r in rows}),
+    rows = [_row(t, today) for t in tasks[:QUEUE_LIMIT]]
+    people = sorted({r.person_id for r in rows if r.person_id})
+    if people:
+        audit_view(actor=user, object_type="supervisee", object_ids=people,
                    summary=f"查看待办事项（{dict(BUCKETS)[bucket]}）", ip=ip, action="task.view",
                    org_path=user.organisation.scope_path)
+    subjects = sorted({int(r.url.rstrip("/").rsplit("/", 1)[1]) for r in rows if not r.person_id})
+    if subjects:
+        audit_view(actor=user, object_type="investigation", object_ids=subjects,
+                   summary=f"查看待办事项（{dict(BUCKETS)[bucket]}，调查评估）", ip=ip, action="task.view",
+                   org_path=user.organisation.scope_path)
     return WorkQueue(counts, bucket, rows, more, _by_org(user, base, today))
+
+
+def _row(t: Task, today: date) -> TaskRow:
+    assignee = (t.assignee.get_full_name() or t.assignee.username) if t.assignee else ""
+    if t.case_id:
+        c = t.case
+        return TaskRow(t.pk, f"/people/{c.person_id}/?tab=case", c.person_id, c.person.name, t.title, t.article,
+                       t.due_date, (t.due_date - today).days, t.provisional, t.org.name, assignee,
+                       rules.STATUS_LABELS[rules.CaseStatus(c.status)])
+    inv = t.investigation
+    return TaskRow(t.pk, f"/cases/investigations/{inv.pk}/", None, inv.subject_name, t.title, t.article, t.due_date,
+                   (t.due_date - today).days, t.provisional, t.org.name, assignee,
+                   "调查评估：" + rules.INV_LABELS[rules.InvStatus(inv.status)])
 
 
 def _by_org(user, base, today: date) -> list[tuple[Organisation, dict[str, int]]]:

@@ -217,7 +217,8 @@ def _task(c: Case, kind: str, anchor: date, cal) -> Task:
     due, n, provisional = due_date(kind, anchor, cal)
     org = c.execution_county if d.actor == rules.Actor.COUNTY else c.judicial_office
     return Task(case=c, kind=kind, title=d.title, article=d.article, anchor_date=anchor, days=n,
-                day_kind=d.day_kind, due_date=due, provisional=provisional, org=org, org_path=org.path)
+                day_kind=d.day_kind, due_date=due, provisional=provisional, org=org, org_path=org.path,
+                is_minor=c.is_minor)
 
 
 def case_person_changed(*, actor, person: Supervisee, fields: list[str], ip: str = "") -> None:
@@ -432,7 +433,7 @@ def _deadlines(case: Case, t: rules.Transition, today: date) -> tuple[list[str],
 
 def _task_fields(t: Task) -> dict:
     return {f: getattr(t, f) for f in ("case", "kind", "title", "article", "anchor_date", "days", "day_kind",
-                                       "due_date", "provisional", "org", "org_path")}
+                                       "due_date", "provisional", "org", "org_path", "is_minor")}
 
 
 # --- the daily job ---------------------------------------------------------------------------------------------

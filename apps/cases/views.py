@@ -9,14 +9,14 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.audit.context import client_ip
 from apps.orgs.rules import Action
 from apps.orgs.scope import NotFound, parse_pk
-from apps.people.services import today_local
+from apps.people.services import InputErrors, today_local
 
-from . import rules, services
+from . import investigations, rules, services
 from .selectors import BUCKETS, case_file, case_file_pdf, work_queue
 
 
@@ -72,3 +72,85 @@ def case_file_view(request, case_id: int):
     name = quote(f"执法档案-案件{case.pk}.pdf")
     r["Content-Disposition"] = f"inline; filename*=UTF-8''{name}"
     return r
+
+
+# --- 调查评估 ---------------------------------------------------------------------------------------------------
+
+def _inv_form_ctx(request, errors=None, data=None):
+    return {"errors": errors or {}, "data": data or {}, "requester_kinds": rules.REQUESTER_KINDS,
+            "requesters": investigations.requesters_for(request.user), "sentence_labels": _sentence_labels(), "today": today_local()}
+
+
+def _sentence_labels():
+    from apps.people.rules import SENTENCE_LABELS
+
+    return {k.value: v for k, v in SENTENCE_LABELS.items()}
+
+
+@require_http_methods(["GET", "POST"])
+def investigation_list_view(request):
+    _need_view(request)
+    may_create = request.user.organisation.kind == "county_agency" and request.user.can(Action.CASE_DECIDE)
+    ctx = {"active_nav": "investigations", "may_create": may_create,
+           "rows": investigations.investigation_list(user=request.user, status=request.GET.get("status", "")),
+           "status": request.GET.get("status", ""), "inv_labels": rules.INV_LABELS}
+    status = 200
+    if request.method == "POST":
+        if not may_create:
+            raise Http404(NotFound.message)
+        try:
+            inv = investigations.investigation_create(actor=request.user, data=request.POST, ip=client_ip(request))
+        except services.NotPermitted as e:
+            messages.error(request, str(e))
+            return HttpResponseRedirect(reverse("cases:investigations"))
+        except InputErrors as e:
+            ctx.update(_inv_form_ctx(request, e.errors, request.POST))
+            return render(request, "cases/investigations.html", ctx, status=422)
+        messages.success(request, _("已受理调查评估委托"))
+        return HttpResponseRedirect(reverse("cases:investigation", args=[inv.pk]))
+    ctx.update(_inv_form_ctx(request))
+    return render(request, "cases/investigations.html", ctx, status=status)
+
+
+@require_GET
+def investigation_detail_view(request, pk: int):
+    _need_view(request)
+    try:
+        inv = investigations.access_investigation(user=request.user, investigation_id=pk, ip=client_ip(request))
+    except NotFound:
+        raise Http404(NotFound.message) from None
+    from apps.documents.selectors import documents_of
+    from apps.orgs.selectors import judicial_offices_for
+
+    acts = [t for t in rules.INV_TRANSITIONS.values()
+            if rules.InvStatus(inv.status) in t.sources and rules.may_act(
+                rules.Transition(t.code, t.label, frozenset(), None, t.actor, t.article), request.user.roles,
+                request.user.organisation.kind)]
+    return render(request, "cases/investigation.html", {
+        "inv": inv, "acts": acts, "tasks": investigations.investigation_tasks(inv), "active_nav": "investigations",
+        "offices": list(judicial_offices_for(request.user).filter(parent_id=inv.county_id)),
+        "documents": documents_of(user=request.user, object_type="investigation", object_id=inv.pk),
+        "opinions": rules.OPINIONS, "requester_kinds": rules.REQUESTER_KINDS, "today": today_local(),
+        "locked": rules.InvStatus(inv.status) in rules.INV_LOCKED,
+    })
+
+
+@require_POST
+def investigation_act_view(request, pk: int, code: str):
+    if not request.user.can(Action.SUPERVISEE_CHANGE):
+        raise Http404(NotFound.message)
+    back = reverse("cases:investigation", args=[pk])
+    try:
+        investigations.investigation_transition(actor=request.user, investigation_id=pk, code=code,
+                                                data=request.POST, ip=client_ip(request))
+    except NotFound:
+        raise Http404(NotFound.message) from None
+    except services.NotPermitted as e:
+        messages.error(request, str(e))
+        return HttpResponseRedirect(back)
+    except services.TransitionRefused as e:
+        for r in e.reasons:
+            messages.error(request, r)
+        return HttpResponseRedirect(back + f"#act-{code}")
+    messages.success(request, _("已办理：%(label)s") % {"label": rules.INV_TRANSITIONS[code].label})
+    return HttpResponseRedirect(back)

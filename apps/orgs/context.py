@@ -11,6 +11,7 @@ def console(request):
     nav = []
     if user.can(Action.SUPERVISEE_VIEW):
         nav.append(("work", "我的待办", "bi-list-check", "/cases/work/"))
+        nav.append(("investigations", "调查评估", "bi-clipboard-check", "/cases/investigations/"))
         nav.append(("people", "社区矫正对象", "bi-people", "/people/"))
     if user.can(Action.STAFF_VIEW):
         nav.append(("staff", "机构与人员", "bi-diagram-3", "/orgs/staff/"))

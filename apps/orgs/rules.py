@@ -79,13 +79,16 @@ class Action(StrEnum):
     STAFF_VIEW = "staff.view"
     STAFF_MANAGE = "staff.manage"
     AUDIT_VIEW = "audit.view"
+    # the county agency's decisions on a case (社区矫正法第9条): accept an investigation request and issue its
+    # opinion, receive documents, announce, release, transfer. An office acts by entrustment (apps.cases.rules).
+    CASE_DECIDE = "case.decide"
 
 
 A = Action
 _READ = {A.SUPERVISEE_VIEW, A.ORG_VIEW}
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.COUNTY_OFFICER: frozenset(_READ | {A.SUPERVISEE_CREATE, A.SUPERVISEE_CHANGE, A.SUPERVISEE_IMPORT,
-                                            A.SUPERVISEE_EXPORT, A.STAFF_VIEW, A.AUDIT_VIEW}),
+                                            A.SUPERVISEE_EXPORT, A.STAFF_VIEW, A.AUDIT_VIEW, A.CASE_DECIDE}),
     Role.OFFICE_STAFF: frozenset(_READ | {A.SUPERVISEE_CREATE, A.SUPERVISEE_CHANGE, A.SUPERVISEE_EXPORT, A.STAFF_VIEW}),
     Role.AUXILIARY: frozenset(_READ | {A.SUPERVISEE_CREATE, A.SUPERVISEE_CHANGE}),
     Role.POLICE_SECONDEE: frozenset(_READ),

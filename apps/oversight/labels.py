@@ -21,11 +21,14 @@ ACTION_LABELS = {
     "case.release_due": "开启期满事项", "task.overdue": "期限逾期提醒", "task.view": "查看待办",
     "calendar.load": "导入节假日安排", "case.file": "查阅执法档案",
     "document.issue": "制发文书", "document.view": "查阅文书",
+    "investigation.create": "受理调查评估委托", "investigation.transition": "调查评估办理",
+    "investigation.view": "查阅调查评估",
 }
 
 OBJECT_LABELS = {"supervisee": "社区矫正对象", "user": "工作人员", "organisation": "机构", "export": "导出任务",
                  "audit": "审计日志",
-                 "case": "社区矫正案件", "task": "待办事项", "calendar": "节假日安排", "document": "执法文书"}
+                 "case": "社区矫正案件", "task": "待办事项", "calendar": "节假日安排", "document": "执法文书",
+                 "investigation": "调查评估"}
 
 
 def action_label(code: str) -> str:

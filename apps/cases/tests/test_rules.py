@@ -197,3 +197,10 @@ def test_who_acts_county_decisions_need_the_county_agency():
 @pytest.mark.parametrize("sentence,words", 实施办法第54条_解矫宣告用语)
 def test_实施办法第54条_release_wording_by_sentence_type(sentence, words):
     assert words in rules.release_wording(sentence)
+
+
+def test_the_county_actor_is_exactly_the_roles_that_hold_case_decide():
+    from apps.orgs.rules import PERMISSIONS, Action
+
+    holders = {r.value for r, actions in PERMISSIONS.items() if Action.CASE_DECIDE in actions}
+    assert rules.ACTOR_ROLES[rules.Actor.COUNTY] == holders
