@@ -145,7 +145,7 @@ def _case_labels():
             *(d.title for d in rules.DEADLINES.values()), *rules.OPENING_CODES.values(), "矫正期限重新计算",
             *panels.DATE_FIELDS.values(), *(label for _k, label in BUCKETS), *rules.INV_LABELS.values(),
             *(t.label for t in rules.INV_TRANSITIONS.values()), *rules.REQUESTER_KINDS.values(),
-            *rules.OPINIONS.values()]
+            *rules.OPINIONS.values(), *rules.TRANSFER_STAGE_LABELS.values()]
 
 
 DYNAMIC_SOURCES = {
@@ -190,6 +190,10 @@ DYNAMIC_TEMPLATE_VARS = {
     ("cases/_case_panel.html", "v"): "case_labels",
     ("cases/work.html", "label"): "case_labels",
     ("cases/investigations.html", "v"): "case_labels",
+    ("cases/_act_form.html", "t.label"): "case_labels",
+    ("cases/_act_form.html", "v"): "case_labels",
+    ("cases/transfer.html", "v"): "case_labels",
+    ("cases/transfer.html", "t.title"): "case_labels",
     ("cases/investigations.html", "i.label"): "case_labels",
     ("cases/investigation.html", "inv.label"): "case_labels",
     ("cases/investigation.html", "t.title"): "case_labels",

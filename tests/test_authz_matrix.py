@@ -94,6 +94,8 @@ SPECS = [
          record_kwargs=lambda t: {"case_id": _case_of(t).pk, "code": "notice_received"}),
     Spec("cases:file", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
          record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
+    Spec("cases:transfer", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
+         record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
     Spec("cases:investigations", "GET", A.SUPERVISEE_VIEW, (200,)),
     Spec("cases:investigations", "POST", A.CASE_DECIDE, (422,), data={"subject_name": ""}),
     Spec("cases:investigation", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
@@ -250,6 +252,9 @@ def test_authorization_matrix(tree, settings, tmp_path, django_capture_on_commit
         ("outside", "minor"): given_supervisee(xh_officer, office=tree.xihu_office, minor=True,
                                                name=NAMES[("outside", "minor")]),
     }
+    # a third county no checked user belongs to: the targets' transfers go there
+    third = org_services.org_create(actor=None, name="南昌市青山湖区社区矫正管理局", kind="county_agency",
+                                    parent=tree.city, adcode="360111")
     for s in targets.values():
         s.photo.save(f"s{s.pk}.jpg", _photo(), save=True)
         case = _case_of(s)
@@ -257,7 +262,11 @@ def test_authorization_matrix(tree, settings, tmp_path, django_capture_on_commit
             document_issue(actor=None, agency=case.execution_county, doc_type="announcement", object_type="case",
                            object_id=case.pk, org_path=case.org_path, context={"person_name": s.name},
                            issued_on=case.term_start, is_minor=case.is_minor)
-        from apps.cases.models import Investigation
+        from apps.cases.models import Investigation, Transfer
+
+        Transfer.objects.create(case=case, from_county=case.execution_county, to_county=third,
+                                from_path=case.execution_county.path, to_path=third.path, applied_date=case.term_start,
+                                planned_date=case.term_end, new_address="青山湖区")
 
         Investigation.objects.create(
             subject_name=s.name, subject_gender=s.gender, subject_birth_date=s.birth_date, subject_address="南昌市",

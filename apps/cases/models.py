@@ -222,3 +222,32 @@ class Investigation(models.Model):
     @property
     def label(self) -> str:
         return rules.INV_LABELS[rules.InvStatus(self.status)]
+
+
+class Transfer(models.Model):
+    """A change of execution county (执行地变更): both agencies see it and its timers; the case changes jurisdiction
+    only when the new agency confirms receipt, and the old agency supervises until then."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="transfers")
+    from_county = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    to_county = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    from_path = models.CharField(max_length=255)
+    to_path = models.CharField(max_length=255)
+    stage = models.CharField(max_length=20, default="applied")
+    applied_date = models.DateField()
+    planned_date = models.DateField("拟迁居日期")
+    new_address = models.CharField("新居住地址", max_length=200)
+    reason = models.CharField("变更理由", max_length=300, blank=True)
+    office_view = models.CharField("司法所意见", max_length=500, blank=True)
+    agreed = models.BooleanField(null=True)
+    answer_note = models.CharField("回复意见", max_length=500, blank=True)
+    decided_date = models.DateField(null=True, blank=True)
+    received_date = models.DateField(null=True, blank=True)
+    new_office = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    is_open = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["case"], condition=Q(is_open=True),
+                                               name="transfer_one_open_per_case")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from apps.people.services import today_local
 
 from . import rules
-from .selectors import case_view
+from .selectors import case_view, transfer_counties
 from .services import DOCUMENT_KINDS
 
 
@@ -14,6 +14,8 @@ def case_panel(request, person):
     return "cases/_case_panel.html", {
         "cv": cv, "today": today, "document_kinds": DOCUMENT_KINDS, "date_fields": DATE_FIELDS,
         "status_labels": rules.STATUS_LABELS, "end_labels": rules.END_LABELS,
+        "transfer_stages": rules.TRANSFER_STAGE_LABELS,
+        "counties": transfer_counties(exclude=cv.case.execution_county_id) if cv else [],
     }
 
 

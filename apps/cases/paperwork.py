@@ -56,6 +56,10 @@ def context(case, *, today: date, entered: dict | None = None) -> dict:
         "appraisal": entered.get("appraisal") or _last_appraisal(case),
         "search_date": _cn(today),
     }
+    tr = case.transfers.select_related("to_county").order_by("-id").first()
+    if tr is not None:
+        d.update({"to_county_name": tr.to_county.name, "reason": tr.reason or "居住地变化", "new_address": tr.new_address,
+                  "applied": _cn(tr.applied_date)})
     report = case.tasks.filter(kind__in=("report_in", "handover")).order_by("-id").first()
     if report:
         d["report_due"] = _cn(report.due_date)

@@ -158,7 +158,28 @@ DEADLINES: dict[str, Deadline] = {d.kind: d for d in (
        Anchor.TERM_END, Actor.COUNTY, setting=True, note="期满前一个月书面通知监狱、看守所"),
     _D("release", "期满解除社区矫正", "社区矫正法第44条", 0, DayKind.CALENDAR, Anchor.TERM_END, Actor.COUNTY,
        note="期满之日解除，发给解除社区矫正证明书并通知有关机关"),
+    # 执行地变更 (社区矫正法第27条; 实施办法第30-31条 [M]): each step within 5 days, the person reports in within 7
+    _D("transfer_letter", "执行地变更：向拟变更执行地发征求意见函", "社区矫正法实施办法第30条", 5, DayKind.CALENDAR,
+       Anchor.STEP, Actor.COUNTY, setting=True, note="收到申请之日起五日内"),
+    _D("transfer_answer", "执行地变更：函复是否同意接收", "社区矫正法实施办法第30条", 5, DayKind.CALENDAR,
+       Anchor.STEP, Actor.COUNTY, setting=True, note="收到征求意见函之日起五日内（拟变更执行地的县级机构）"),
+    _D("transfer_decide", "执行地变更：作出决定", "社区矫正法实施办法第30条", 5, DayKind.CALENDAR, Anchor.STEP,
+       Actor.COUNTY, setting=True, note="收到回复之日起五日内"),
+    _D("transfer_files", "执行地变更：移交法律文书和档案", "社区矫正法实施办法第31条", 5, DayKind.CALENDAR, Anchor.STEP,
+       Actor.COUNTY, setting=True, note="决定之日起五日内"),
+    _D("transfer_receipt", "执行地变更：接收档案并送达回执", "社区矫正法实施办法第31条", 5, DayKind.CALENDAR, Anchor.STEP,
+       Actor.COUNTY, setting=True, note="收到档案之日起五日内（新执行地）"),
+    _D("transfer_report", "执行地变更：社区矫正对象到新执行地报到", "社区矫正法实施办法第31条", 7, DayKind.CALENDAR,
+       Anchor.STEP, Actor.COUNTY, setting=True, note="收到决定之日起七日内"),
 )}
+# The transfer's stage after each of its steps (transfer_answered: agreed or refused, by the answer).
+TRANSFER_NEXT_STAGE = {"transfer_apply": "applied", "transfer_office_view": "viewed",
+                       "transfer_letter_sent": "letter_sent", "transfer_decided": "decided",
+                       "transfer_files_sent": "files_sent", "transfer_received": "received",
+                       "transfer_closed": "closed"}
+# The kinds the county the case moves to is responsible for (its tasks sit in its own queue).
+TRANSFER_TO_SIDE = frozenset({"transfer_answer", "transfer_receipt", "transfer_report"})
+TRANSFER_ADVANCE_DAYS = 30  # apply a month ahead [M]: a dated setting would replace it with the rest
 
 
 # --- the transition table -------------------------------------------------------------------------------------
@@ -178,6 +199,7 @@ class Transition:
     fields: tuple[str, ...] = ()  # what the officer enters
     end_reason: EndReason | None = None
     documents: tuple[str, ...] = ()  # issued with the change (apps.documents.catalogue codes)
+    side: str = "from"  # "to": done by the county the case is transferring to (it acts before it has the case)
 
 
 S = CaseStatus
@@ -227,6 +249,34 @@ TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
        opens=("search", "notify_procuratorate"), fields=("lost_since",)),
     _T("found", "查找到案，恢复监管", frozenset({S.ABSCONDED}), S.ACTIVE, Actor.OFFICE, "社区矫正法第30条",
        closes=("search",)),
+    # 执行地变更 (社区矫正法第27条; 实施办法第30-31条)
+    _T("transfer_apply", "受理执行地变更申请", frozenset({S.ACTIVE}), S.TRANSFERRING, Actor.OFFICE,
+       "社区矫正法第27条、实施办法第30条", requires=("transfer_target", "month_ahead"), opens=("transfer_letter",),
+       fields=("to_county", "new_address", "reason", "planned_date")),
+    _T("transfer_office_view", "司法所出具意见", frozenset({S.TRANSFERRING}), None, Actor.OFFICE,
+       "社区矫正法实施办法第30条", requires=("transfer_stage:applied",), fields=("office_view",)),
+    _T("transfer_letter_sent", "发出征求意见函", frozenset({S.TRANSFERRING}), None, Actor.COUNTY,
+       "社区矫正法实施办法第30条", requires=("transfer_stage:viewed",),
+       opens=("transfer_answer",), closes=("transfer_letter",), documents=("transfer_letter",)),
+    _T("transfer_answered", "函复是否同意接收", frozenset({S.TRANSFERRING}), None, Actor.COUNTY,
+       "社区矫正法实施办法第30条", requires=("transfer_stage:letter_sent", "agree_given"), closes=("transfer_answer",),
+       fields=("agree", "answer_note"), side="to"),
+    _T("transfer_decided", "作出变更执行地决定", frozenset({S.TRANSFERRING}), None, Actor.COUNTY,
+       "社区矫正法第27条、实施办法第30条", requires=("transfer_stage:agreed",), opens=("transfer_files", "transfer_report"),
+       closes=("transfer_decide",), documents=("transfer_decision",)),
+    _T("transfer_files_sent", "移交法律文书和档案", frozenset({S.TRANSFERRING}), None, Actor.COUNTY,
+       "社区矫正法实施办法第31条", requires=("transfer_stage:decided",), opens=("transfer_receipt",),
+       closes=("transfer_files",)),
+    _T("transfer_received", "新执行地接收并送达回执", frozenset({S.TRANSFERRING}), S.ACTIVE, Actor.COUNTY,
+       "社区矫正法实施办法第31条", requires=("transfer_stage:files_sent", "new_office"), closes=("transfer_receipt",),
+       fields=("new_office",), side="to"),
+    _T("transfer_reported", "到新执行地报到", frozenset({S.TRANSFERRING, S.ACTIVE}), None, Actor.COUNTY,
+       "社区矫正法实施办法第31条", requires=("transfer_stage:any",), closes=("transfer_report",),
+       fields=("reported_date",), side="to"),
+    _T("transfer_closed", "不予变更，终结申请", frozenset({S.TRANSFERRING}), S.ACTIVE, Actor.COUNTY,
+       "社区矫正法实施办法第30条", requires=("transfer_stage:refused_or_before_decision",),
+       cancels=("transfer_letter", "transfer_answer", "transfer_decide", "transfer_files", "transfer_receipt",
+                "transfer_report")),
     # 终止 / 解除
     _T("revocation_proposed", "提请撤销缓刑（假释）或收监执行", frozenset({S.ACTIVE, S.ABSCONDED}),
        S.REVOCATION_PENDING, Actor.COUNTY, "社区矫正法第46条、第49条", fields=("proposal_date",)),
@@ -270,6 +320,8 @@ class Facts:
     report_due: date | None = None
     team_problems: tuple[str, ...] = ()
     entered: dict = field(default_factory=dict)
+    transfer_stage: str = ""  # applied / letter_sent / agreed / refused / decided / files_sent / received
+    county_id: int | None = None
 
 
 def problems(t: Transition, f: Facts) -> list[str]:
@@ -324,6 +376,33 @@ def _check(req: str, t: Transition, f: Facts) -> str | None:
             end = f.term_end.isoformat() if f.term_end else "未确定"
             return f"矫正期限尚未届满（矫正期满日 {end}，社区矫正法第44条）"
         return None
+    if req.startswith("transfer_stage:"):
+        want = req[15:]
+        stage = f.transfer_stage
+        ok = {"any": bool(stage),
+              "refused_or_before_decision": stage in ("applied", "viewed", "letter_sent", "refused")}.get(
+            want, stage == want)
+        if not ok:
+            return f"执行地变更当前为“{TRANSFER_STAGE_LABELS.get(stage, '未申请')}”，不能办理“{t.label}”（{t.article}）"
+        return None
+    if req == "transfer_target":
+        to = f.entered.get("to_county")
+        if to is None:
+            return "请选择拟变更的执行地（县级社区矫正机构）"
+        if to == f.county_id:
+            return "拟变更的执行地与现执行地相同"
+        if not (f.entered.get("new_address") or "").strip():
+            return "请填写新执行地的居住地址"
+        return None
+    if req == "month_ahead":
+        planned = f.entered.get("planned_date")
+        if planned is None or f.today is None or (planned - f.today).days < TRANSFER_ADVANCE_DAYS:
+            return f"执行地变更应当提前一个月申请（社区矫正法实施办法第30条）：拟迁居日期应在 {TRANSFER_ADVANCE_DAYS} 日以后"
+        return None
+    if req == "agree_given":
+        return None if f.entered.get("agree") in ("yes", "no") else "请选择是否同意接收"
+    if req == "new_office":
+        return None if f.entered.get("new_office") else "请选择负责日常监管的司法所"
     if req == "not_revocation_pending":
         if f.status == CaseStatus.REVOCATION_PENDING:
             return ("提请撤销缓刑（假释）或收监执行尚在审理，期满暂缓解除，待人民法院（决定机关）作出裁定（决定）后"
@@ -349,10 +428,17 @@ def may_act(t: Transition, roles, org_kind: str) -> bool:
 def available(f: Facts) -> list[Transition]:
     """Every change whose source status is the case's, in the table's order (each may still have problems)."""
     return [t for t in TRANSITIONS.values() if f.status in t.sources and t.actor != Actor.SYSTEM
-            and not (t.target is None and t.code in f.steps_done and t.code not in REPEATABLE)]
+            and not (t.target is None and t.code in f.steps_done and t.code not in REPEATABLE | TRANSFER_STEPS)
+            and not (t.code in TRANSFER_STEPS | {"transfer_received", "transfer_closed"} and _check(
+                next(r for r in t.requires if r.startswith("transfer_stage:")), t, f))]
 
 
 REPEATABLE = frozenset({"documents_received", "notified_procuratorate"})
+TRANSFER_STEPS = frozenset({"transfer_office_view", "transfer_letter_sent", "transfer_answered", "transfer_decided",
+                            "transfer_files_sent", "transfer_reported"})
+TRANSFER_STAGE_LABELS = {"applied": "已申请", "viewed": "司法所已出具意见", "letter_sent": "已发征求意见函", "agreed": "同意接收",
+                         "refused": "不同意接收", "decided": "已决定变更", "files_sent": "档案已移交",
+                         "received": "新执行地已接收", "closed": "已终结"}
 
 
 def release_wording(sentence_type: str) -> str:

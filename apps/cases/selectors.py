@@ -15,7 +15,7 @@ from apps.orgs.scope import NotFound, restrict
 
 from . import rules, workdays
 from .models import Case, CaseEvent, Task
-from .services import calendar, may_act_on
+from .services import calendar, current_transfer, may_act_on
 
 BUCKETS = (("overdue", "已逾期"), ("today", "今日到期"), ("week", "本周到期"), ("later", "以后到期"),
            ("new", "新分派"))
@@ -109,7 +109,8 @@ def _row(t: Task, today: date) -> TaskRow:
     assignee = (t.assignee.get_full_name() or t.assignee.username) if t.assignee else ""
     if t.case_id:
         c = t.case
-        return TaskRow(t.pk, f"/people/{c.person_id}/?tab=case", c.person_id, c.person.name, t.title, t.article,
+        url = f"/cases/{c.pk}/transfer/" if t.kind.startswith("transfer_") else f"/people/{c.person_id}/?tab=case"
+        return TaskRow(t.pk, url, c.person_id, c.person.name, t.title, t.article,
                        t.due_date, (t.due_date - today).days, t.provisional, t.org.name, assignee,
                        rules.STATUS_LABELS[rules.CaseStatus(c.status)])
     inv = t.investigation
@@ -151,6 +152,7 @@ class CaseView:
     actions: list[rules.Transition]
     term_days_left: int
     calendar_years: frozenset[int]
+    transfer: object = None
 
 
 def case_view(*, person, user, today: date) -> CaseView | None:
@@ -162,10 +164,11 @@ def case_view(*, person, user, today: date) -> CaseView | None:
     case = cases[0]
     events = list(case.events.select_related("actor").order_by("id"))
     tasks = list(case.tasks.select_related("org", "assignee").order_by("state", "due_date", "id"))
+    transfer = current_transfer(case)
     facts = rules.Facts(status=rules.CaseStatus(case.status), sentence_type=case.sentence_type,
-                        steps_done=frozenset(case.steps_done))
-    actions = [t for t in rules.available(facts) if may_act_on(user, case, t)]
-    return CaseView(case, cases, events, tasks, actions, (case.term_end - today).days, calendar().years)
+                        steps_done=frozenset(case.steps_done), transfer_stage=transfer.stage if transfer else "")
+    actions = [t for t in rules.available(facts) if may_act_on(user, case, t, transfer)]
+    return CaseView(case, cases, events, tasks, actions, (case.term_end - today).days, calendar().years, transfer)
 
 
 def provisional_note(cal: workdays.Calendar, d: date) -> str:
@@ -213,3 +216,52 @@ def case_file_pdf(case: Case, docs: list) -> bytes:
 
 def person_cases(*, person) -> list[Case]:
     return list(Case.objects.filter(person=person).order_by("-seq"))
+
+
+# --- a transfer, seen from both counties ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TransferView:
+    case: Case
+    transfer: object
+    tasks: list[Task]
+    actions: list[rules.Transition]
+    side: str  # "from" or "to": which county the reader is in
+
+
+def transfer_view(*, user, case_id: int, ip: str = "") -> TransferView:
+    """The case's current (or last) transfer, for the sending and the receiving county alike; NotFound for
+    anyone else, and for a minor's case without the grant."""
+    from .models import Transfer
+
+    case = Case.objects.select_related("person", "execution_county", "judicial_office").filter(pk=case_id).first()
+    tr = (Transfer.objects.select_related("from_county", "to_county", "new_office").filter(case_id=case_id)
+          .order_by("-id").first())
+    if case is None or tr is None or not user.can(Action.SUPERVISEE_VIEW):
+        raise NotFound()
+    from apps.orgs.scope import within
+    # the sending county and, while the transfer is open, the office holding the case; then the receiving county
+    # (and its office, once it holds the case)
+    if within(user, tr.from_path) or (tr.is_open and within(user, case.org_path)):
+        side = "from"
+    elif within(user, tr.to_path) or within(user, case.org_path):
+        side = "to"
+    else:
+        side = ""
+    if not side or (case.is_minor and not user.minor_access):
+        raise NotFound()
+    current = current_transfer(case)
+    facts = rules.Facts(status=rules.CaseStatus(case.status), sentence_type=case.sentence_type,
+                        steps_done=frozenset(case.steps_done), transfer_stage=current.stage if current else "")
+    actions = [t for t in rules.available(facts) if t.code.startswith("transfer_") and t.code != "transfer_apply"
+               and may_act_on(user, case, t, current)] if current else []
+    tasks = list(case.tasks.filter(kind__startswith="transfer_").select_related("org").order_by("id"))
+    audit_view(actor=user, object_type="supervisee", object_ids=[case.person_id],
+               summary="查阅执行地变更" + ("（新执行地）" if side == "to" else ""), ip=ip,
+               org_path=tr.from_path if side == "from" else tr.to_path, action="transfer.view")
+    return TransferView(case, tr, tasks, actions, side)
+
+
+def transfer_counties(*, exclude: int | None = None) -> list[Organisation]:
+    """The county agencies a case may move to (any in the system but its own)."""
+    return list(Organisation.objects.filter(kind=OrgKind.COUNTY_AGENCY).exclude(pk=exclude).order_by("path"))

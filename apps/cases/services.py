@@ -13,14 +13,15 @@ from django.utils import timezone
 
 from apps.audit.models import AuditRecord
 from apps.audit.services import audit_record, audit_records
-from apps.orgs.rules import Action
+from apps.orgs.models import Organisation
+from apps.orgs.rules import Action, OrgKind
 from apps.orgs.scope import NotFound, within
 from apps.people import rules as people_rules
 from apps.people.models import Supervisee
 from apps.people.services import supervisee_project, today_local
 
 from . import paperwork, rules, workdays
-from .models import Case, CaseEvent, DeadlineSetting, Holiday, HolidayYear, Task
+from .models import Case, CaseEvent, DeadlineSetting, Holiday, HolidayYear, Task, Transfer
 
 use_case = transaction.atomic(durable=True)
 
@@ -216,6 +217,9 @@ def _task(c: Case, kind: str, anchor: date, cal) -> Task:
     d = rules.DEADLINES[kind]
     due, n, provisional = due_date(kind, anchor, cal)
     org = c.execution_county if d.actor == rules.Actor.COUNTY else c.judicial_office
+    if kind in rules.TRANSFER_TO_SIDE:
+        org = c.transfers.filter(is_open=True).values_list("to_county", flat=True).first()
+        org = Organisation.objects.get(pk=org)
     return Task(case=c, kind=kind, title=d.title, article=d.article, anchor_date=anchor, days=n,
                 day_kind=d.day_kind, due_date=due, provisional=provisional, org=org, org_path=org.path,
                 is_minor=c.is_minor)
@@ -272,13 +276,24 @@ def _team_problems(person: Supervisee) -> tuple[str, ...]:
     return tuple(people_rules.team_problems(gender=person.gender, minor=person.is_minor, members=members))
 
 
-def _facts(case: Case, today: date, entered: Mapping[str, Any]) -> rules.Facts:
+def current_transfer(case: Case) -> Transfer | None:
+    """The open transfer, or the last one while its report-in is still awaited at the new county."""
+    t = case.transfers.select_related("from_county", "to_county", "new_office").order_by("-id").first()
+    if t is None:
+        return None
+    if t.is_open or Task.objects.filter(case=case, kind="transfer_report", state=Task.State.OPEN).exists():
+        return t
+    return None
+
+
+def _facts(case: Case, today: date, entered: Mapping[str, Any], transfer: Transfer | None = None) -> rules.Facts:
     report_task = case.tasks.filter(kind__in=("report_in", "handover")).order_by("-id").first()
     return rules.Facts(status=rules.CaseStatus(case.status), sentence_type=case.sentence_type,
                        steps_done=frozenset(case.steps_done), documents_in=case.documents_date is not None,
                        today=today, term_end=case.term_end,
                        report_due=report_task.due_date if report_task else None,
-                       team_problems=_team_problems(case.person), entered=dict(entered))
+                       team_problems=_team_problems(case.person), entered=dict(entered),
+                       transfer_stage=transfer.stage if transfer else "", county_id=case.execution_county_id)
 
 
 def _parse_date(value, label: str, today: date, errors: list[str]) -> date | None:
@@ -309,7 +324,22 @@ DOCUMENT_KINDS = ("判决书", "裁定书", "决定书", "执行通知书", "起
 def _clean_entered(t: rules.Transition, data: Mapping[str, Any], today: date) -> tuple[dict, list[str]]:
     out, errors = {}, []
     for f in t.fields:
-        if f in _DATE_FIELDS:
+        if f == "planned_date":  # a date to come
+            try:
+                out[f] = date.fromisoformat(str(data.get(f) or "").strip())
+            except ValueError:
+                errors.append("请填写拟迁居日期（年-月-日）")
+                out[f] = None
+        elif f in ("to_county", "new_office"):
+            ref = str(data.get(f) or "").strip()
+            kind = OrgKind.COUNTY_AGENCY if f == "to_county" else OrgKind.JUDICIAL_OFFICE
+            org = Organisation.objects.filter(pk=int(ref), kind=kind).first() if ref.isdigit() else None
+            if ref and org is None:
+                errors.append("所选机构不存在")
+            out[f] = org
+        elif f == "agree":
+            out[f] = data.get(f) if data.get(f) in ("yes", "no") else None
+        elif f in _DATE_FIELDS:
             v = data.get(f) or today
             out[f] = _parse_date(v, _DATE_FIELDS[f], today, errors)
         elif f == "documents":
@@ -321,9 +351,10 @@ def _clean_entered(t: rules.Transition, data: Mapping[str, Any], today: date) ->
             out[f] = [d for d in DOCUMENT_KINDS if d in docs]
         else:
             v = str(data.get(f) or "").strip()
-            if len(v) > 200:
-                errors.append("内容过长（最多200字）")
-            out[f] = v[:200]
+            limit = 500 if f in ("office_view", "answer_note") else 200
+            if len(v) > limit:
+                errors.append(f"内容过长（最多{limit}字）")
+            out[f] = v[:limit]
     note = str(data.get("note") or "").strip()
     if len(note) > 500:
         errors.append("说明过长（最多500字）")
@@ -331,9 +362,14 @@ def _clean_entered(t: rules.Transition, data: Mapping[str, Any], today: date) ->
     return out, errors
 
 
-def may_act_on(actor, case: Case, t: rules.Transition) -> bool:
-    org = actor.organisation
-    return rules.may_act(t, actor.roles, org.kind) and within(actor, case.org_path)
+def may_act_on(actor, case: Case, t: rules.Transition, transfer: Transfer | None = None) -> bool:
+    """Roles and organisation fit the table; the case is the actor's, or for the receiving county's steps of a
+    transfer, the transfer is coming to the actor's county (not the sending one)."""
+    if not rules.may_act(t, actor.roles, actor.organisation.kind):
+        return False
+    if t.side == "to":
+        return transfer is not None and within(actor, transfer.to_path)
+    return within(actor, case.org_path)
 
 
 def case_transition(*, actor, case_id: int, code: str, data: Mapping[str, Any] | None = None, ip: str = "",
@@ -349,33 +385,42 @@ def _transition(*, actor, case_id: int, code: str, data: Mapping[str, Any], ip: 
     t = rules.TRANSITIONS.get(code)
     case = (Case.objects.select_for_update().select_related("person", "judicial_office", "execution_county")
             .filter(pk=case_id).first())
-    if case is None or (actor is not None and not _visible(actor, case)):
+    transfer = current_transfer(case) if case is not None else None
+    if case is None or (actor is not None and not _visible(actor, case, transfer)):
         raise NotFound()
     if t is None:
         raise TransitionRefused([f"没有“{code}”这一办理事项"])
     if actor is None:
         if t.actor != rules.Actor.SYSTEM:
             raise NotPermitted(f"“{t.label}”须由工作人员办理")
-    elif not may_act_on(actor, case, t):
-        raise NotPermitted(f"“{t.label}”由{rules.ACTOR_LABELS[t.actor]}办理，您的账号不能办理")
+    elif not may_act_on(actor, case, t, transfer):
+        who = "新执行地" if t.side == "to" else ""
+        raise NotPermitted(f"“{t.label}”由{who}{rules.ACTOR_LABELS[t.actor]}办理，您的账号不能办理")
     entered, errors = _clean_entered(t, data, today)
-    reasons = errors + rules.problems(t, _facts(case, today, entered))
+    reasons = errors + rules.problems(t, _facts(case, today, entered, transfer))
+    if t.code == "transfer_received" and entered.get("new_office") is not None and transfer is not None \
+            and entered["new_office"].parent_id != transfer.to_county_id:
+        reasons.append("请选择新执行地县级社区矫正机构所属的司法所")
     if reasons:
         raise TransitionRefused(reasons)
     before = case.status
     _apply(case, t, entered, today)
+    if t.code.startswith("transfer_"):
+        transfer = _apply_transfer(case, t, entered, today, transfer)
     if t.target is not None:
         case.status = t.target
         if t.target in rules.CLOSED:
             case.is_open = False
             case.end_reason = t.end_reason or ""
             case.end_date = entered.get("end_date") or today
-    if t.target is None or t.code in ("announce",):
+    if (t.target is None or t.code in ("announce",)) and not t.code.startswith("transfer_"):
         case.steps_done = [*case.steps_done, t.code] if t.code not in case.steps_done else case.steps_done
     case.save()
-    opened, closed = _deadlines(case, t, today)
+    extra = ("transfer_decide",) if t.code == "transfer_answered" and transfer.agreed else ()
+    opened, closed = _deadlines(case, t, today, extra)
     note = entered.pop("note", "")
-    stored = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in entered.items()}
+    stored = {k: (v.isoformat() if isinstance(v, date) else v.pk if isinstance(v, Organisation) else v)
+              for k, v in entered.items()}
     docs = paperwork.issue_for(actor=actor, case=case, t=t, today=today, entered=stored, ip=ip)
     if docs:
         stored["documents_issued"] = [d.number for d in docs]
@@ -392,9 +437,46 @@ def _transition(*, actor, case_id: int, code: str, data: Mapping[str, Any], ip: 
     return case
 
 
-def _visible(actor, case: Case) -> bool:
-    return (actor.can(Action.SUPERVISEE_VIEW) and within(actor, case.org_path)
-            and (not case.is_minor or actor.minor_access))
+def _visible(actor, case: Case, transfer: Transfer | None = None) -> bool:
+    here = within(actor, case.org_path) or (transfer is not None and within(actor, transfer.to_path))
+    return actor.can(Action.SUPERVISEE_VIEW) and here and (not case.is_minor or actor.minor_access)
+
+
+def _apply_transfer(case: Case, t: rules.Transition, entered: dict, today: date, transfer: Transfer | None):
+    """The transfer's own record: its stage, and on receipt the case's new jurisdiction (the old agency
+    supervised until now)."""
+    if t.code == "transfer_apply":
+        to = entered["to_county"]
+        return Transfer.objects.create(
+            case=case, from_county=case.execution_county, to_county=to, from_path=case.execution_county.path,
+            to_path=to.path, applied_date=today, planned_date=entered["planned_date"],
+            new_address=entered["new_address"], reason=entered.get("reason", ""))
+    tr = transfer
+    if t.code == "transfer_office_view":
+        tr.office_view = entered.get("office_view", "")
+    elif t.code == "transfer_answered":
+        tr.agreed = entered["agree"] == "yes"
+        tr.answer_note = entered.get("answer_note", "")
+        tr.stage = "agreed" if tr.agreed else "refused"
+    elif t.code == "transfer_decided":
+        tr.decided_date = today
+    elif t.code == "transfer_received":
+        office = entered["new_office"]
+        tr.received_date, tr.new_office, tr.is_open = today, office, False
+        case.execution_county, case.judicial_office, case.org_path = tr.to_county, office, office.path
+        case.save(update_fields=["execution_county", "judicial_office", "org_path"])
+        supervisee_project(case.person, execution_county=tr.to_county, judicial_office=office, org_path=office.path)
+        # the case's remaining deadlines move with it; the new county's own transfer deadlines stay where they are
+        for task in Task.objects.filter(case=case, state=Task.State.OPEN).exclude(kind__in=rules.TRANSFER_TO_SIDE):
+            org = tr.to_county if rules.DEADLINES[task.kind].actor == rules.Actor.COUNTY else office
+            task.org, task.org_path = org, org.path
+            task.save(update_fields=["org", "org_path"])
+    elif t.code == "transfer_closed":
+        tr.is_open = False
+    if t.code in rules.TRANSFER_NEXT_STAGE:
+        tr.stage = rules.TRANSFER_NEXT_STAGE[t.code]
+    tr.save()
+    return tr
 
 
 def _apply(case: Case, t: rules.Transition, entered: dict, today: date) -> None:
@@ -405,7 +487,7 @@ def _apply(case: Case, t: rules.Transition, entered: dict, today: date) -> None:
         case.documents = sorted(set(case.documents) | set(entered["documents"]), key=DOCUMENT_KINDS.index)
 
 
-def _deadlines(case: Case, t: rules.Transition, today: date) -> tuple[list[str], list[str]]:
+def _deadlines(case: Case, t: rules.Transition, today: date, extra: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
     now = timezone.now()
     open_tasks = {x.kind: x for x in Task.objects.filter(case=case, state=Task.State.OPEN)}
     closed = []
@@ -421,7 +503,7 @@ def _deadlines(case: Case, t: rules.Transition, today: date) -> tuple[list[str],
         closed.append(kind)
     opened = []
     cal = calendar()
-    for kind in t.opens:
+    for kind in t.opens + extra:
         if kind == "documents_complete" and case.documents_date is not None:
             continue
         if kind in open_tasks and kind not in closed:

@@ -17,7 +17,7 @@ from apps.orgs.scope import NotFound, parse_pk
 from apps.people.services import InputErrors, today_local
 
 from . import investigations, rules, services
-from .selectors import BUCKETS, case_file, case_file_pdf, work_queue
+from .selectors import BUCKETS, case_file, case_file_pdf, transfer_view, work_queue
 
 
 def _need_view(request):
@@ -42,7 +42,10 @@ def transition_view(request, case_id: int, code: str):
     if not request.user.can(Action.SUPERVISEE_CHANGE):
         raise Http404(NotFound.message)
     person_id = parse_pk(request.POST.get("person"))
-    back = (reverse("people:detail", args=[person_id]) + "?tab=case") if person_id else reverse("cases:work")
+    if code.startswith("transfer_") and code != "transfer_apply":
+        back = reverse("cases:transfer", args=[case_id])
+    else:
+        back = (reverse("people:detail", args=[person_id]) + "?tab=case") if person_id else reverse("cases:work")
     data = {k: (request.POST.getlist(k) if k == "documents" else request.POST.get(k)) for k in request.POST}
     try:
         case = services.case_transition(actor=request.user, case_id=case_id, code=code, data=data,
@@ -59,7 +62,7 @@ def transition_view(request, case_id: int, code: str):
     t = rules.TRANSITIONS[code]
     messages.success(request, _("已办理：%(label)s") % {"label": t.label}
                      + (f"（{rules.STATUS_LABELS[rules.CaseStatus(case.status)]}）" if t.target else ""))
-    return HttpResponseRedirect(reverse("people:detail", args=[case.person_id]) + "?tab=case")
+    return HttpResponseRedirect(_back_after_act(request, case, code))
 
 
 @require_GET
@@ -154,3 +157,28 @@ def investigation_act_view(request, pk: int, code: str):
         return HttpResponseRedirect(back + f"#act-{code}")
     messages.success(request, _("已办理：%(label)s") % {"label": rules.INV_TRANSITIONS[code].label})
     return HttpResponseRedirect(back)
+
+
+@require_GET
+def transfer_view_page(request, case_id: int):
+    try:
+        tv = transfer_view(user=request.user, case_id=case_id, ip=client_ip(request))
+    except NotFound:
+        raise Http404(NotFound.message) from None
+    from apps.orgs.selectors import judicial_offices_for
+
+    offices = list(judicial_offices_for(request.user).filter(parent_id=tv.transfer.to_county_id)) \
+        if tv.side == "to" else []
+    from .panels import DATE_FIELDS
+
+    return render(request, "cases/transfer.html", {"tv": tv, "offices": offices, "today": today_local(),
+                                                   "stage_labels": rules.TRANSFER_STAGE_LABELS,
+                                                   "date_fields": DATE_FIELDS, "active_nav": "work"})
+
+
+def _back_after_act(request, case, code):
+    """Where an officer returns after a change: the receiving county to the transfer page (it has no record page
+    for the person yet), everyone else to the case tab."""
+    if code.startswith("transfer_") and code != "transfer_apply":
+        return reverse("cases:transfer", args=[case.pk])
+    return reverse("people:detail", args=[case.person_id]) + "?tab=case"

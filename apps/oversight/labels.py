@@ -22,7 +22,7 @@ ACTION_LABELS = {
     "calendar.load": "导入节假日安排", "case.file": "查阅执法档案",
     "document.issue": "制发文书", "document.view": "查阅文书",
     "investigation.create": "受理调查评估委托", "investigation.transition": "调查评估办理",
-    "investigation.view": "查阅调查评估",
+    "investigation.view": "查阅调查评估", "transfer.view": "查阅执行地变更",
 }
 
 OBJECT_LABELS = {"supervisee": "社区矫正对象", "user": "工作人员", "organisation": "机构", "export": "导出任务",
