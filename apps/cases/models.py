@@ -44,6 +44,7 @@ class Case(models.Model):
     delivering_unit = models.CharField("移送单位", max_length=100, blank=True)
     announced_date = models.DateField("宣告日期", null=True, blank=True)
     steps_done = models.JSONField("已完成的步骤", default=list, blank=True)
+    lost_since = models.DateField("失去联系日期", null=True, blank=True)
     # end
     end_reason = models.CharField("解除（终止）原因", max_length=20, choices=EndReason.choices, blank=True)
     end_date = models.DateField("解除（终止）日期", null=True, blank=True)

@@ -54,7 +54,7 @@ def context(case, *, today: date, entered: dict | None = None) -> dict:
         "not_public": case.is_minor, "release_wording": rules.release_wording(case.sentence_type),
         "end_reason": case.end_reason, "end_date": _cn(case.end_date or today),
         "appraisal": entered.get("appraisal") or _last_appraisal(case),
-        "search_date": _cn(today),
+        "search_date": _cn(today), "lost_since": _cn(case.lost_since) if case.status == "absconded" else "",
     }
     tr = case.transfers.select_related("to_county").order_by("-id").first()
     if tr is not None:

@@ -113,6 +113,7 @@ class Anchor(StrEnum):
     REPORTED = "reported"  # the person reported in (or was handed over)
     STEP = "step"  # the step that opened it (today)
     TERM_END = "term_end"  # the end of the term (negative days: before it)
+    LOST = "lost"  # the day contact was lost (脱管)
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,11 @@ DEADLINES: dict[str, Deadline] = {d.kind: d for d in (
        Anchor.TERM_END, Actor.COUNTY, setting=True, note="期满前一个月书面通知监狱、看守所"),
     _D("release", "期满解除社区矫正", "社区矫正法第44条", 0, DayKind.CALENDAR, Anchor.TERM_END, Actor.COUNTY,
        note="期满之日解除，发给解除社区矫正证明书并通知有关机关"),
+    # 脱管 (社区矫正法第28条、第30条; 实施办法第34-35条, 第46条): the suggestions that follow the days lost
+    _D("abscond_warning", "脱管超过十日：研究是否给予警告", "社区矫正法实施办法第35条", 10, DayKind.CALENDAR, Anchor.LOST,
+       Actor.COUNTY, setting=True, note="脱离监管十日以内训诫，超过十日警告；系统只提示，由工作人员决定"),
+    _D("abscond_revocation", "脱管超过一个月：研究是否提请撤销", "社区矫正法第46条", 30, DayKind.CALENDAR, Anchor.LOST,
+       Actor.COUNTY, setting=True, note="脱离监管超过一个月的，提请撤销缓刑、假释或者收监执行"),
     # 执行地变更 (社区矫正法第27条; 实施办法第30-31条 [M]): each step within 5 days, the person reports in within 7
     _D("transfer_letter", "执行地变更：向拟变更执行地发征求意见函", "社区矫正法实施办法第30条", 5, DayKind.CALENDAR,
        Anchor.STEP, Actor.COUNTY, setting=True, note="收到申请之日起五日内"),
@@ -246,9 +252,10 @@ TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
        closes=("exit_filing",)),
     # 日常
     _T("abscond", "脱离监管", frozenset({S.ACTIVE}), S.ABSCONDED, Actor.OFFICE, "社区矫正法第30条",
-       opens=("search", "notify_procuratorate"), fields=("lost_since",)),
+       opens=("search", "notify_procuratorate", "abscond_warning", "abscond_revocation"), fields=("lost_since",),
+       documents=("missing_report",)),
     _T("found", "查找到案，恢复监管", frozenset({S.ABSCONDED}), S.ACTIVE, Actor.OFFICE, "社区矫正法第30条",
-       closes=("search",)),
+       closes=("search",), cancels=("abscond_warning", "abscond_revocation")),
     # 执行地变更 (社区矫正法第27条; 实施办法第30-31条)
     _T("transfer_apply", "受理执行地变更申请", frozenset({S.ACTIVE}), S.TRANSFERRING, Actor.OFFICE,
        "社区矫正法第27条、实施办法第30条", requires=("transfer_target", "month_ahead"), opens=("transfer_letter",),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Mapping
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from apps.audit.models import AuditRecord
@@ -175,14 +175,23 @@ def _actor_name(actor) -> str:
     return (actor.get_full_name() or actor.username) if actor else "系统"
 
 
-def cases_open(*, actor, people: list[Supervisee], ip: str = "", today: date | None = None) -> list[Case]:
+def case_readmit(*, actor, person: Supervisee, ip: str = "", today: date | None = None) -> Case:
+    """The people hook: a person whose earlier cases have all ended is registered again; the next case opens at
+    intake with its own judgment and deadlines."""
+    if Case.objects.filter(person=person, is_open=True).exists():
+        raise TransitionRefused(["该人员尚有未结束的社区矫正，不能重复登记"])
+    seq = (Case.objects.filter(person=person).aggregate(m=models.Max("seq"))["m"] or 0) + 1
+    return cases_open(actor=actor, people=[person], ip=ip, today=today, seq=seq, code="readmitted")[0]
+
+
+def cases_open(*, actor, people: list[Supervisee], ip: str = "", today: date | None = None, seq: int = 1,
+               code: str = "open") -> list[Case]:
     """The people hook: a case for each newly created record, at the stage its record gives (a form registration
     starts at 待报到; an import of older files at the stage the sheet names), with its first history line and the
     stage's deadlines. Runs inside the creating transaction; batched for imports and the seed."""
     today = today or today_local()
-    cases = [_case_from(p, rules.OPENING_STATUS[people_rules.Status(p.status)]) for p in people]
+    cases = [_case_from(p, rules.OPENING_STATUS[people_rules.Status(p.status)], seq) for p in people]
     Case.objects.bulk_create(cases, batch_size=1000)
-    code = "open"
     CaseEvent.objects.bulk_create([
         CaseEvent(case=c, code=code, label=rules.OPENING_CODES[code], from_status="", to_status=c.status,
                   article="社区矫正法第22条" if c.status == rules.CaseStatus.ACTIVE else "社区矫正法第20条、第21条",
@@ -210,7 +219,8 @@ def _intake_deadlines(c: Case) -> list[str]:
 def _anchor(c: Case, anchor: rules.Anchor, today: date) -> date:
     A = rules.Anchor
     return {A.EFFECTIVE: c.effective_date, A.NOTICE: c.notice_date or today, A.DOCUMENTS: c.documents_date or today,
-            A.REPORTED: c.reported_date or today, A.STEP: today, A.TERM_END: c.term_end}[anchor]
+            A.REPORTED: c.reported_date or today, A.STEP: today, A.TERM_END: c.term_end,
+            A.LOST: c.lost_since or today}[anchor]
 
 
 def _task(c: Case, kind: str, anchor: date, cal) -> Task:
@@ -480,7 +490,7 @@ def _apply_transfer(case: Case, t: rules.Transition, entered: dict, today: date,
 
 
 def _apply(case: Case, t: rules.Transition, entered: dict, today: date) -> None:
-    for f in ("notice_date", "documents_date", "reported_date", "announced_date", "delivering_unit"):
+    for f in ("notice_date", "documents_date", "reported_date", "announced_date", "delivering_unit", "lost_since"):
         if f in entered and entered[f] not in (None, ""):
             setattr(case, f, entered[f])
     if "documents" in entered:

@@ -7,16 +7,20 @@ from typing import Callable
 
 _case_openers: list[Callable] = []
 _case_syncers: list[Callable] = []
+_readmitters: list[Callable] = []
 _tab_panels: dict[str, Callable] = {}
 
 
-def register_case_hooks(*, opened: Callable, changed: Callable) -> None:
-    """`opened(actor=, people=[(person, initial status)], ip=)` when records are created (the form, an import, the
-    demo); `changed(actor=, person=, fields=[...], ip=)` when a record's sentence or office is edited."""
+def register_case_hooks(*, opened: Callable, changed: Callable, readmitted: Callable) -> None:
+    """`opened(actor=, people=[...], ip=)` when records are created (the form, an import, the demo), each at the
+    stage its `status` gives; `changed(actor=, person=, fields=[...], ip=)` when a record's sentence or office is
+    edited; `readmitted(actor=, person=, ip=)` when a person whose corrections ended is registered again."""
     if opened not in _case_openers:
         _case_openers.append(opened)
     if changed not in _case_syncers:
         _case_syncers.append(changed)
+    if readmitted not in _readmitters:
+        _readmitters.append(readmitted)
 
 
 def people_created(*, actor, people: list, ip: str = "") -> None:
@@ -29,6 +33,11 @@ def person_changed(*, actor, person, fields: list[str], ip: str = "") -> None:
         fn(actor=actor, person=person, fields=fields, ip=ip)
 
 
+def person_readmitted(*, actor, person, ip: str = "") -> None:
+    for fn in _readmitters:
+        fn(actor=actor, person=person, ip=ip)
+
+
 def register_tab_panel(tab: str, render: Callable) -> None:
     """`render(request, person) -> (template name, context)` fills a tab of the record page."""
     _tab_panels[tab] = render
@@ -36,3 +45,16 @@ def register_tab_panel(tab: str, render: Callable) -> None:
 
 def tab_panel(tab: str) -> Callable | None:
     return _tab_panels.get(tab)
+
+
+_demo_steps: list[Callable] = []
+
+
+def register_demo_step(step: Callable) -> None:
+    """`step(plan=, orgs=, users=, data_dir=)` runs at the end of `manage.py seed_demo` (the case stages)."""
+    if step not in _demo_steps:
+        _demo_steps.append(step)
+
+
+def demo_steps() -> list[Callable]:
+    return list(_demo_steps)

@@ -163,7 +163,14 @@ class CleanContext:
         return cls(offices, existing)
 
 
+def _may_readmit(earlier: Supervisee) -> bool:
+    """Registered again on the form when every earlier case has ended; never over a minor's sealed file
+    (社区矫正法第54条: that goes through the county agency by hand)."""
+    return earlier.status in (rules.Status.RELEASED, rules.Status.TERMINATED) and not earlier.is_minor
+
+
 def supervisee_clean(raw: Mapping[str, Any], *, actor, today: date, instance: Supervisee | None = None,
+                     readmit: bool = False,
                      ctx: CleanContext | None = None) -> dict:
     """Validate and normalise input from a form, a sheet row or the API. Raises InputErrors."""
     e: dict[str, str] = {}
@@ -301,7 +308,11 @@ def supervisee_clean(raw: Mapping[str, Any], *, actor, today: date, instance: Su
         dup = Supervisee.objects.filter(id_number=out["id_number"])
         if instance is not None:
             dup = dup.exclude(pk=instance.pk)
-        duplicate = dup.exists()
+        earlier = dup.only("pk", "status", "is_minor").first()
+        duplicate = earlier is not None
+        if earlier is not None and instance is None and readmit and _may_readmit(earlier):
+            duplicate = False  # a person whose corrections ended comes back under a new judgment: a new case
+            out["readmit_pk"] = earlier.pk
     if duplicate:
         e["id_number"] = DUPLICATE_ID
     if e:
@@ -383,10 +394,13 @@ def _sentence_label(s: Supervisee) -> str:
     return rules.SENTENCE_LABELS[rules.SentenceType(s.sentence_type)]
 
 
-def _create(*, actor, data: Mapping[str, Any], ip: str = "", today: date | None = None) -> Supervisee:
+def _create(*, actor, data: Mapping[str, Any], ip: str = "", today: date | None = None,
+            readmit: bool = False) -> Supervisee:
     if not actor.can(Action.SUPERVISEE_CREATE):
         raise NotPermitted("您没有新增社区矫正对象的权限")
-    clean = supervisee_clean(data, actor=actor, today=today or today_local())
+    clean = supervisee_clean(data, actor=actor, today=today or today_local(), readmit=readmit)
+    if "readmit_pk" in clean:
+        return _readmit(actor=actor, pk=clean.pop("readmit_pk"), clean=clean, ip=ip)
     s = Supervisee(**clean, created_by=actor)
     s.org_path = s.judicial_office.path
     s.sort_name = rules.sort_name(s.name, s.is_minor)
@@ -400,6 +414,25 @@ def _create(*, actor, data: Mapping[str, Any], ip: str = "", today: date | None 
                  object_id=s.pk, summary=f"新增社区矫正对象（{_sentence_label(s)}）", after=snapshot(s), ip=ip,
                  org_path=s.org_path)
     extensions.people_created(actor=actor, people=[s], ip=ip)
+    return s
+
+
+def _readmit(*, actor, pk: int, clean: dict, ip: str) -> Supervisee:
+    """The person's row takes the new judgment, office and identity details as registered now; the earlier
+    cases keep theirs (each case holds its judgment), and a new case opens through the case hook."""
+    s = Supervisee.objects.select_for_update().get(pk=pk)
+    if not _may_readmit(s):  # changed since the check
+        raise InputErrors({"id_number": DUPLICATE_ID}, duplicate_id=s.id_number)
+    before = snapshot(s)
+    for k, v in clean.items():
+        setattr(s, k, v)
+    s.org_path = s.judicial_office.path
+    s.sort_name = rules.sort_name(s.name, s.is_minor)
+    s.save()
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.readmit", object_type="supervisee",
+                 object_id=s.pk, summary=f"再次纳入社区矫正（{_sentence_label(s)}）", before=before, after=snapshot(s),
+                 ip=ip, org_path=s.org_path)
+    extensions.person_readmitted(actor=actor, person=s, ip=ip)
     return s
 
 
@@ -688,7 +721,7 @@ def supervisee_register(*, actor, data: Mapping[str, Any], photo: CheckedPhoto |
     """The create form: the record and its photo in one transaction (a failure leaves neither). A registration
     on the form opens the case at intake (待报到): reporting in and the announcement follow on the case tab."""
     s = _create(actor=actor, data={**data, "status": data.get("status") or rules.Status.PENDING.value}, ip=ip,
-                today=today)
+                today=today, readmit=True)
     if photo:
         _set_photo(actor=actor, supervisee=s, photo=photo, ip=ip)
     return s

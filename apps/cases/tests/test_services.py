@@ -260,3 +260,52 @@ def test_every_person_row_has_exactly_its_cases(tree, officer):
     assert Case.objects.count() == Supervisee.objects.count()
     assert not Case.objects.exclude(org_path__startswith=tree.donghu.path).exists()
     assert timedelta(0) <= max(c.term_end - c.term_start for c in Case.objects.all())
+
+
+def test_a_person_whose_corrections_ended_is_registered_again_under_a_new_judgment(tree, officer):
+    p = _register(officer, tree.donghu_office, status="active", judgment_number="（2025）赣0102刑初7号")
+    first = _case(p)
+    _act(officer, first, "revocation_proposed")
+    _act(officer, first, "probation_revoked", ruling_number="（2026）赣0102刑更2号")
+    again = supervisee_register(actor=officer, data=supervisee_data(
+        tree.donghu_office2, id_number=p.id_number, judgment_number="（2026）赣0102刑初99号", crime="盗窃罪",
+        effective_date="2026-11-10", judgment_date="2026-10-28"), today=TODAY)
+    assert again.pk == p.pk, "the same person, not a second record"
+    cases = list(Case.objects.filter(person=p).order_by("seq"))
+    assert [c.seq for c in cases] == [1, 2] and [c.is_open for c in cases] == [False, True]
+    assert cases[0].judgment["judgment_number"] == "（2025）赣0102刑初7号", "the earlier case keeps its judgment"
+    assert cases[1].judgment["judgment_number"] == "（2026）赣0102刑初99号"
+    assert cases[1].status == "awaiting_report" and cases[1].org_path == tree.donghu_office2.path
+    assert CaseEvent.objects.get(case=cases[1]).code == "readmitted"
+    assert AuditRecord.objects.filter(action="supervisee.readmit", object_id=str(p.pk)).exists()
+    # while a case is open, the number is a duplicate again
+    from apps.people.services import InputErrors
+    with pytest.raises(InputErrors):
+        supervisee_register(actor=officer, data=supervisee_data(tree.donghu_office, id_number=p.id_number),
+                            today=TODAY)
+
+
+def test_a_minors_sealed_file_is_not_reopened_by_the_form(tree):
+    granted = given_staff(tree.donghu, "county_officer", minor_access=True)
+    p = _register(granted, tree.donghu_office, status="active", born=date(2009, 3, 3))
+    _act(granted, _case(p), "death")
+    from apps.people.services import InputErrors
+    with pytest.raises(InputErrors):
+        supervisee_register(actor=granted, data=supervisee_data(tree.donghu_office, id_number=p.id_number,
+                                                                born=date(2009, 3, 3)), today=TODAY)
+
+
+def test_absconding_opens_the_search_and_the_laws_day_counts(tree, officer):
+    from apps.documents.models import Document
+
+    c = _case(_register(officer, tree.donghu_office, status="active"))
+    _act(officer, c, "abscond", lost_since="2026-11-10")
+    tasks = _open_tasks(c)
+    assert tasks["abscond_warning"].due_date == D("2026-11-20") and tasks["abscond_revocation"].due_date == D("2026-12-10")
+    doc = Document.objects.get(object_id=str(c.pk), doc_type="missing_report")
+    assert doc.context["lost_since"] == "二〇二六年十一月十日"
+    from apps.documents.render import fragment
+    assert "自二〇二六年十一月十日起失去联系，脱离监管" in fragment(doc).body
+    assert services.cases_daily(today=D("2026-11-21")).overdue_raised >= 1
+    _act(officer, c, "found", today=D("2026-11-22"))
+    assert not {"search", "abscond_warning", "abscond_revocation"} & set(_open_tasks(c))

@@ -23,7 +23,7 @@ from apps.orgs import places
 from apps.orgs import rules as org_rules
 from apps.orgs.models import Organisation, User
 from apps.orgs.services import _staff_create, org_tree_load
-from apps.people import demo
+from apps.people import demo, extensions
 from apps.people import rules as people_rules
 from apps.people.services import supervisee_bulk_create
 
@@ -39,10 +39,13 @@ class Command(BaseCommand):
         parser.add_argument("--if-empty", action="store_true",
                             help="only seed an empty database (the default behaviour; kept for scripts)")
         parser.add_argument("--quiet", action="store_true", help="print one summary line only")
+        parser.add_argument("--no-stages", action="store_true",
+                            help="only the generated supervisees: no cases carried through the stages")
         parser.add_argument("--orgs-only", action="store_true",
                             help="a real installation for 南昌: only the organisation tree (same as load_places)")
 
-    def handle(self, *args, count: int, seed: int, batch: int, quiet: bool, orgs_only: bool = False, **options):
+    def handle(self, *args, count: int, seed: int, batch: int, quiet: bool, orgs_only: bool = False,
+               no_stages: bool = False, **options):
         if Organisation.objects.exists():
             self.stdout.write("演示数据已存在，跳过 (demo data already present; nothing to do)")
             return
@@ -60,6 +63,10 @@ class Command(BaseCommand):
         users = self._staff(plan, orgs, seed)
         stats = self._supervisees(plan, orgs, users, count=count, seed=seed, batch=batch, data_dir=data_dir,
                                   quiet=quiet)
+        for step in ([] if no_stages else extensions.demo_steps()):  # the case stages (apps.cases.demo), with dates relative to today
+            made = step(plan=plan, orgs=orgs, users=users, data_dir=data_dir)
+            if not quiet:
+                self.stdout.write(f"案件各阶段演示 (cases at every stage): {made}")
         counts = {"organisations": Organisation.objects.count(), "staff": User.objects.count(),
                   "supervisees": stats["n"], "contacts": stats["contacts"], "team_members": stats["team"]}
         with transaction.atomic():
