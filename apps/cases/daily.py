@@ -19,13 +19,15 @@ _lock = threading.Lock()
 _running_in: int | None = None
 
 
-def run_daily(today: date | None = None) -> dict:
+def run_daily(today: date | None = None, *, force: bool = False) -> dict:
     from apps.people.services import today_local
 
     from .models import JobRun
     from .services import cases_daily
 
     today = today or today_local()
+    if force:  # each thing the job raises is raised once anyway; the claim only spares the work
+        return asdict(cases_daily(today=today))
     try:
         with transaction.atomic():
             run = JobRun.objects.create(job="cases.daily", day=today)

@@ -112,10 +112,12 @@ def _walk(cases: dict, officer, nxt, orgs, today: date) -> None:
     _intake(officer, cases["announced"], today, announce=True)
     if nxt is not None:
         c = cases["transferring"]
-        _act(officer, c, "transfer_apply", today, to_county=nxt.organisation_id, new_address="随子女迁居，地址见申请书",
+        _act(officer, c, "transfer_apply", today, to_county=nxt.organisation_id,
+             new_address=f"{nxt.organisation.name.replace('社区矫正管理局', '')}阳光花园3栋2单元501室",
              reason="随子女共同生活", planned_date=str(today + timedelta(days=40)))
         _act(officer, c, "transfer_office_view", today, office_view="经核实，新居住地有固定住所，同意变更")
         _act(officer, c, "transfer_letter_sent", today)
+    services.cases_daily(today=today)  # opens the release stage's deadlines (T-30) that the appraisal answers
     c = cases["released"]
     _act(officer, c, "appraised", today, appraisal="矫正期间认罪悔罪，遵守法律法规和监督管理规定，积极参加教育学习和公益活动")
     _act(officer, c, "release", today)
@@ -132,7 +134,7 @@ def _walk(cases: dict, officer, nxt, orgs, today: date) -> None:
 def _investigations(officer, county: dict, orgs: dict, today: date, g) -> int:
     court = orgs.get(f"court:{county['adcode']}")
     base = {"requester_kind": "court", "requester": str(court.pk) if court else "", "requester_name": "人民法院",
-            "subject_address": f"{county['name']}某街道", "crime": "危险驾驶罪", "proposed": "probation"}
+            "subject_address": f"江西省南昌市{county['short_name']}幸福路{len(county['offices'])}号", "crime": "危险驾驶罪", "proposed": "probation"}
     made = []
     for i, (days_ago, fast) in enumerate(((1, False), (4, False), (2, True), (9, False))):
         gender = "M" if i % 2 == 0 else "F"

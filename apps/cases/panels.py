@@ -14,7 +14,8 @@ def case_panel(request, person):
     return "cases/_case_panel.html", {
         "cv": cv, "today": today, "document_kinds": DOCUMENT_KINDS, "date_fields": DATE_FIELDS,
         "status_labels": rules.STATUS_LABELS, "end_labels": rules.END_LABELS,
-        "transfer_stages": rules.TRANSFER_STAGE_LABELS,
+        "transfer_stages": rules.TRANSFER_STAGE_LABELS, "rare": rules.RARE,
+        "rare_actions": [t for t in cv.actions if t.code in rules.RARE] if cv else [],
         "counties": transfer_counties(exclude=cv.case.execution_county_id) if cv else [],
     }
 

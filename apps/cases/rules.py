@@ -233,9 +233,9 @@ TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
        requires=("report_overdue",), opens=("search", "notify_deciding_organ", "notify_procuratorate"),
        documents=("missing_report",)),
     _T("notified_deciding_organ", "已通报决定机关", frozenset({S.MISSING}), None, Actor.COUNTY,
-       "社区矫正法实施办法第17条", closes=("notify_deciding_organ",)),
+       "社区矫正法实施办法第17条", requires=("task_open:notify_deciding_organ",), closes=("notify_deciding_organ",)),
     _T("notified_procuratorate", "已通报人民检察院", frozenset({S.MISSING, S.ABSCONDED}), None, Actor.COUNTY,
-       "社区矫正法实施办法第38条", closes=("notify_procuratorate",)),
+       "社区矫正法实施办法第38条", requires=("task_open:notify_procuratorate",), closes=("notify_procuratorate",)),
     # 入矫 (法22, in the law's order)
     _T("documents_checked", "核对法律文书", frozenset({S.REPORTED}), None, Actor.OFFICE, "社区矫正法第22条",
        requires=("documents_in",)),
@@ -249,7 +249,7 @@ TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
        requires=("step:file_opened", "team"), opens=("exit_filing",), closes=("announce",),
        fields=("announced_date", "announce_place"), documents=("announcement", "team_agreement")),
     _T("exit_filed", "出境报备", frozenset(_SUPERVISED), None, Actor.COUNTY, "社区矫正法实施办法第19条",
-       closes=("exit_filing",)),
+       requires=("task_open:exit_filing",), closes=("exit_filing",)),
     # 日常
     _T("abscond", "脱离监管", frozenset({S.ACTIVE}), S.ABSCONDED, Actor.OFFICE, "社区矫正法第30条",
        opens=("search", "notify_procuratorate", "abscond_warning", "abscond_revocation"), fields=("lost_since",),
@@ -278,7 +278,8 @@ TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
        "社区矫正法实施办法第31条", requires=("transfer_stage:files_sent", "new_office"), closes=("transfer_receipt",),
        fields=("new_office",), side="to"),
     _T("transfer_reported", "到新执行地报到", frozenset({S.TRANSFERRING, S.ACTIVE}), None, Actor.COUNTY,
-       "社区矫正法实施办法第31条", requires=("transfer_stage:any",), closes=("transfer_report",),
+       "社区矫正法实施办法第31条", requires=("transfer_stage:any", "task_open:transfer_report"),
+       closes=("transfer_report",),
        fields=("reported_date",), side="to"),
     _T("transfer_closed", "不予变更，终结申请", frozenset({S.TRANSFERRING}), S.ACTIVE, Actor.COUNTY,
        "社区矫正法实施办法第30条", requires=("transfer_stage:refused_or_before_decision",),
@@ -300,10 +301,11 @@ TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
        end_reason=EndReason.RECOMMITTED, fields=("ruling_number", "end_date"), documents=("termination_notice",)),
     _T("death", "死亡", frozenset(_ANY_OPEN), S.TERMINATED, Actor.COUNTY, "社区矫正法第45条、第51条", cancels=("*",),
        end_reason=EndReason.DEATH, fields=("end_date",), documents=("termination_notice",)),
-    _T("appraised", "完成期满鉴定", frozenset({S.ACTIVE}), None, Actor.OFFICE, "社区矫正法实施办法第53条",
+    _T("appraised", "完成期满鉴定", frozenset({S.ACTIVE, S.REVOCATION_PENDING}), None, Actor.OFFICE,
+       "社区矫正法实施办法第53条", requires=("task_open:release_appraisal",),
        closes=("release_appraisal",), fields=("appraisal",), documents=("release_appraisal",)),
     _T("prison_notified", "已书面通知原执行机关", frozenset({S.ACTIVE}), None, Actor.COUNTY, "社区矫正法实施办法第54条",
-       requires=("sentence:medical_parole",), closes=("prison_notice",)),
+       requires=("sentence:medical_parole", "task_open:prison_notice"), closes=("prison_notice",)),
     _T("release", "期满解除社区矫正", frozenset({S.ACTIVE, S.REVOCATION_PENDING}), S.RELEASED, Actor.COUNTY,
        "社区矫正法第44条", requires=("not_revocation_pending", "term_ended", "step:appraised"),
        closes=("release", "release_appraisal", "prison_notice"), cancels=("*",), end_reason=EndReason.EXPIRY,
@@ -329,6 +331,7 @@ class Facts:
     entered: dict = field(default_factory=dict)
     transfer_stage: str = ""  # applied / letter_sent / agreed / refused / decided / files_sent / received
     county_id: int | None = None
+    open_tasks: frozenset[str] = frozenset()  # the kinds of the case's open deadlines
 
 
 def problems(t: Transition, f: Facts) -> list[str]:
@@ -350,6 +353,11 @@ def _check(req: str, t: Transition, f: Facts) -> str | None:
         step = req[5:]
         if step not in f.steps_done:
             return f"请先完成“{TRANSITIONS[step].label}”（{TRANSITIONS[step].article}规定的顺序）"
+        return None
+    if req.startswith("task_open:"):
+        kind = req[10:]
+        if kind not in f.open_tasks:
+            return f"“{t.label}”的期限事项尚未开启（{DEADLINES[kind].title}）"
         return None
     if req.startswith("sentence:"):
         wanted = req[9:]
@@ -436,11 +444,21 @@ def available(f: Facts) -> list[Transition]:
     """Every change whose source status is the case's, in the table's order (each may still have problems)."""
     return [t for t in TRANSITIONS.values() if f.status in t.sources and t.actor != Actor.SYSTEM
             and not (t.target is None and t.code in f.steps_done and t.code not in REPEATABLE | TRANSFER_STEPS)
+            and not any(_hides(r) and _check(r, t, f) for r in t.requires)
             and not (t.code in TRANSFER_STEPS | {"transfer_received", "transfer_closed"} and _check(
                 next(r for r in t.requires if r.startswith("transfer_stage:")), t, f))]
 
 
-REPEATABLE = frozenset({"documents_received", "notified_procuratorate"})
+def _hides(req: str) -> bool:
+    """Requirements that, unmet, keep a change off the page rather than refuse it when tried: the law's order of
+    steps, the sentence type, a deadline not (yet) open, a term not yet over, a pending revocation."""
+    return req.startswith(("step:", "sentence:", "task_open:")) or req in (
+        "term_ended", "not_revocation_pending", "self_report", "escorted", "documents_in")
+
+
+REPEATABLE = frozenset({"documents_received", "notified_procuratorate", "exit_filed", "appraised"})
+# Changes an officer makes rarely and must not make by a slip: shown folded away on the case tab.
+RARE = frozenset({"death", "abscond", "revocation_proposed", "transfer_apply"})
 TRANSFER_STEPS = frozenset({"transfer_office_view", "transfer_letter_sent", "transfer_answered", "transfer_decided",
                             "transfer_files_sent", "transfer_reported"})
 TRANSFER_STAGE_LABELS = {"applied": "已申请", "viewed": "司法所已出具意见", "letter_sent": "已发征求意见函", "agreed": "同意接收",

@@ -15,7 +15,7 @@ from apps.orgs.scope import NotFound, restrict
 
 from . import rules, workdays
 from .models import Case, CaseEvent, Task
-from .services import calendar, current_transfer, may_act_on
+from .services import calendar, current_transfer, may_act_on, open_task_kinds
 
 BUCKETS = (("overdue", "已逾期"), ("today", "今日到期"), ("week", "本周到期"), ("later", "以后到期"),
            ("new", "新分派"))
@@ -106,7 +106,7 @@ def work_queue(*, user, bucket: str = "", today: date, office_id: int | None = N
 
 
 def _row(t: Task, today: date) -> TaskRow:
-    assignee = (t.assignee.get_full_name() or t.assignee.username) if t.assignee else ""
+    assignee = (t.assignee.full_name or t.assignee.username) if t.assignee else ""
     if t.case_id:
         c = t.case
         url = f"/cases/{c.pk}/transfer/" if t.kind.startswith("transfer_") else f"/people/{c.person_id}/?tab=case"
@@ -166,7 +166,9 @@ def case_view(*, person, user, today: date) -> CaseView | None:
     tasks = list(case.tasks.select_related("org", "assignee").order_by("state", "due_date", "id"))
     transfer = current_transfer(case)
     facts = rules.Facts(status=rules.CaseStatus(case.status), sentence_type=case.sentence_type,
-                        steps_done=frozenset(case.steps_done), transfer_stage=transfer.stage if transfer else "")
+                        steps_done=frozenset(case.steps_done), transfer_stage=transfer.stage if transfer else "",
+                        today=today, term_end=case.term_end, documents_in=case.documents_date is not None,
+                        open_tasks=frozenset(t.kind for t in tasks if t.state == Task.State.OPEN))
     actions = [t for t in rules.available(facts) if may_act_on(user, case, t, transfer)]
     return CaseView(case, cases, events, tasks, actions, (case.term_end - today).days, calendar().years, transfer)
 
@@ -252,7 +254,8 @@ def transfer_view(*, user, case_id: int, ip: str = "") -> TransferView:
         raise NotFound()
     current = current_transfer(case)
     facts = rules.Facts(status=rules.CaseStatus(case.status), sentence_type=case.sentence_type,
-                        steps_done=frozenset(case.steps_done), transfer_stage=current.stage if current else "")
+                        steps_done=frozenset(case.steps_done), transfer_stage=current.stage if current else "",
+                        open_tasks=open_task_kinds(case))
     actions = [t for t in rules.available(facts) if t.code.startswith("transfer_") and t.code != "transfer_apply"
                and may_act_on(user, case, t, current)] if current else []
     tasks = list(case.tasks.filter(kind__startswith="transfer_").select_related("org").order_by("id"))

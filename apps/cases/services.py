@@ -172,7 +172,7 @@ def _term_basis(person: Supervisee) -> str:
 
 
 def _actor_name(actor) -> str:
-    return (actor.get_full_name() or actor.username) if actor else "系统"
+    return (actor.full_name or actor.username) if actor else "系统"
 
 
 def case_readmit(*, actor, person: Supervisee, ip: str = "", today: date | None = None) -> Case:
@@ -303,7 +303,12 @@ def _facts(case: Case, today: date, entered: Mapping[str, Any], transfer: Transf
                        today=today, term_end=case.term_end,
                        report_due=report_task.due_date if report_task else None,
                        team_problems=_team_problems(case.person), entered=dict(entered),
-                       transfer_stage=transfer.stage if transfer else "", county_id=case.execution_county_id)
+                       transfer_stage=transfer.stage if transfer else "", county_id=case.execution_county_id,
+                       open_tasks=open_task_kinds(case))
+
+
+def open_task_kinds(case: Case) -> frozenset[str]:
+    return frozenset(Task.objects.filter(case=case, state=Task.State.OPEN).values_list("kind", flat=True))
 
 
 def _parse_date(value, label: str, today: date, errors: list[str]) -> date | None:

@@ -204,3 +204,22 @@ def test_the_county_actor_is_exactly_the_roles_that_hold_case_decide():
 
     holders = {r.value for r, actions in PERMISSIONS.items() if Action.CASE_DECIDE in actions}
     assert rules.ACTOR_ROLES[rules.Actor.COUNTY] == holders
+
+
+# What the case tab offers: only the changes the law's order, the sentence type and the open deadlines allow now.
+可办理事项 = [
+    (_facts(S.REVOCATION_PENDING, today=D("2026-12-05"), term_end=D("2026-12-01")), {"probation_revoked"},
+     {"parole_revoked", "recommitted", "release"}),
+    (_facts(S.REVOCATION_PENDING, sentence="medical_parole"), {"recommitted"}, {"probation_revoked"}),
+    (_facts(S.REPORTED, documents_in=True), {"documents_checked"}, {"identity_verified", "announce"}),
+    (_facts(S.ACTIVE, today=D("2026-11-01"), term_end=D("2026-12-01")), {"abscond"},
+     {"appraised", "release", "exit_filed"}),
+    (_facts(S.ACTIVE, today=D("2026-12-01"), term_end=D("2026-12-01"), steps=["appraised"],
+            open_tasks=frozenset({"release", "release_appraisal"})), {"release", "appraised"}, set()),
+]
+
+
+@pytest.mark.parametrize("facts,shown,hidden", 可办理事项)
+def test_the_tab_offers_what_may_be_done_now(facts, shown, hidden):
+    codes = {t.code for t in rules.available(facts)}
+    assert shown <= codes and not (hidden & codes), codes

@@ -181,6 +181,10 @@ def test_release_on_expiry_after_the_appraisal(tree, officer):
                   term_months="6", status="active")
     c = _case(p)
     with pytest.raises(services.TransitionRefused) as e:
+        _act(officer, c, "appraised", today=D("2026-10-01"))
+    assert "尚未开启" in e.value.reasons[0], "the appraisal comes 30 days before the end"
+    services.cases_daily(today=D("2026-10-12"))
+    with pytest.raises(services.TransitionRefused) as e:
         _act(officer, c, "release", today=D("2026-11-11"))
     assert "完成期满鉴定" in e.value.reasons[0]
     _act(officer, c, "appraised", today=D("2026-11-01"), appraisal="遵纪守法，认罪悔罪")

@@ -123,3 +123,17 @@ def test_both_counties_see_the_transfer_page_and_no_one_else(client, tree, offic
     client.force_login(stranger)
     assert client.get(f"/cases/{c.pk}/transfer/").status_code == 200  # the city sees both counties
     assert Supervisee.objects.get(pk=p.pk).org_path == tree.donghu_office.path
+
+
+def test_the_receiving_county_records_the_report_in_on_the_transfer_page(client, tree, officer, two):
+    p, c, xihu, office = two
+    _act(office, c, "transfer_apply", to_county=tree.xihu.pk, new_address="西湖区孺子路1号", planned_date="2027-01-05")
+    _act(office, c, "transfer_office_view", office_view="同意")
+    _act(officer, c, "transfer_letter_sent")
+    _act(xihu, c, "transfer_answered", agree="yes")
+    _act(officer, c, "transfer_decided")
+    _act(officer, c, "transfer_files_sent")
+    _act(xihu, c, "transfer_received", new_office=tree.xihu_office.pk)
+    client.force_login(xihu)
+    html = client.get(f"/cases/{c.pk}/transfer/").content.decode()
+    assert 'id="act-transfer_reported"' in html and 'id="act-transfer_received"' not in html

@@ -99,3 +99,12 @@ def test_a_procurator_reads_the_case_but_cannot_act(client, tree, officer):
 def test_odd_query_strings_never_crash(client, officer, url):
     client.force_login(officer)
     assert client.get(url).status_code == 200
+
+
+def test_the_tab_offers_the_receipt_once_the_documents_are_in(client, tree, officer):
+    p = _register(officer, tree.donghu_office, effective_date="2026-11-16", judgment_date="2026-11-05")
+    c = Case.objects.get(person=p)
+    client.force_login(officer)
+    assert 'id="act-receipt_sent"' not in client.get(f"/people/{p.pk}/?tab=case").content.decode()
+    client.post(f"/cases/{c.pk}/act/documents_received/", {"person": p.pk, "documents": ["判决书"]})
+    assert 'id="act-receipt_sent"' in client.get(f"/people/{p.pk}/?tab=case").content.decode()
