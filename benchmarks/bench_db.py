@@ -4,7 +4,8 @@ On a province-sized demo (100,000 supervisees, seeded once into var/bench/ and k
 city and of a county (first, filtered, searched, deep by keyset, last), the detail page, an import of 5,000 rows
 held open while another county reads, and on PostgreSQL the audit log's cost under 8 concurrent clients
 (durable commits): a real service (supervisee update) with and without its audit record, and the detail page
-with and without its read log, a sealer running beside them as in production. Every figure comes with a baseline
+with and without its read log, a sealer running beside them as in production. The case pages: 我的待办 for the
+city, a county and an office, a case tab, a document as PDF and Word, a case file, a rerun of the daily job. Every figure comes with a baseline
 measured in the same run. Prints one JSON object."""
 from __future__ import annotations
 
@@ -102,6 +103,52 @@ def lists(out: dict) -> None:
     s = Supervisee.objects.filter(judicial_office__parent__short_name="东湖区", is_minor=False).first()
     out["detail_ms_100k"] = median_ms(lambda: _get(county, f"/people/{s.pk}/"))
     out["county_people_100k"] = total.count
+
+
+# --- the case lifecycle: the work page, the case tab, documents, the daily job -----------------------------------
+def cases_pages(out: dict) -> None:
+    from apps.cases import services as case_services
+    from apps.cases import workdays
+    from apps.cases.models import Case, Task
+    from apps.documents.models import Document
+
+    city, county, office = client("city"), client("donghu"), client("office")
+    for c in (city, county, office):
+        c.get("/cases/work/")
+    out["work_city_ms_100k"] = median_ms(lambda: _get(city, "/cases/work/"))
+    out["work_county_ms_100k"] = median_ms(lambda: _get(county, "/cases/work/"))
+    out["work_county_overdue_ms_100k"] = median_ms(lambda: _get(county, "/cases/work/?b=overdue"))
+    out["work_office_ms_100k"] = median_ms(lambda: _get(office, "/cases/work/"))
+    out["open_tasks_100k"] = Task.objects.filter(state="open").count()
+    case = (Case.objects.filter(execution_county__short_name="东湖区", is_minor=False, status="active")
+            .exclude(events__code="open", events__to_status="active").order_by("-id").first()
+            or Case.objects.filter(execution_county__short_name="东湖区", is_minor=False).order_by("-id").first())
+    out["case_tab_ms_100k"] = median_ms(lambda: _get(county, f"/people/{case.person_id}/?tab=case"))
+    out["documents_tab_ms_100k"] = median_ms(lambda: _get(county, f"/people/{case.person_id}/?tab=documents"))
+    doc = Document.objects.filter(doc_type="announcement", is_minor=False, agency__short_name="东湖区").first()
+    if doc is not None:
+        out["document_pdf_ms"] = median_ms(lambda: _get(county, f"/documents/{doc.pk}.pdf"), n=5, warm=1)
+        out["document_docx_ms"] = median_ms(lambda: _get(county, f"/documents/{doc.pk}.docx"), n=5, warm=1)
+        filed = Case.objects.get(pk=int(doc.object_id))
+        out["case_file_pdf_ms"] = median_ms(lambda: _get(county, f"/cases/{filed.pk}/file.pdf"), n=3, warm=1)
+    t0 = time.perf_counter()
+    case_services.cases_daily()
+    out["daily_job_rerun_s_100k"] = time.perf_counter() - t0  # every case scanned, nothing raised twice
+    cal = case_services.calendar()
+    from datetime import date, timedelta
+
+    start = date(2026, 9, 20)
+    n = 20000
+    t0 = time.perf_counter()
+    for i in range(n):
+        workdays.add_workdays(cal, start + timedelta(days=i % 90), 10)
+    per = (time.perf_counter() - t0) / n
+    t0 = time.perf_counter()
+    for i in range(n):
+        start + timedelta(days=i % 90) + timedelta(days=14)
+    base = (time.perf_counter() - t0) / n
+    out["workdays_add10_per_s"] = 1 / per
+    out["workdays_add10_to_calendar_add"] = per / base
 
 
 # --- import held open while another county reads ---------------------------------------------------------
@@ -299,6 +346,7 @@ def main() -> None:
     out: dict = {}
     ensure_seeded(out)
     lists(out)
+    cases_pages(out)
     import_while_reading(out)
     if connection.vendor == "postgresql" and not args.skip_throughput:
         audit_throughput(out)

@@ -49,7 +49,8 @@ def main() -> None:
                        capture_output=True)
         env = {**base, "DATABASE_URL": url}
         results |= {f"{k}_postgres": v for k, v in run_on("PostgreSQL", env, []).items()}
-    for key in ("list_city_ms_100k", "list_county_deep_page_ms_100k", "list_county_ms_100k", "detail_ms_100k"):
+    for key in ("list_city_ms_100k", "list_county_deep_page_ms_100k", "list_county_ms_100k", "detail_ms_100k",
+                "work_city_ms_100k", "work_county_ms_100k", "work_office_ms_100k", "case_tab_ms_100k"):
         both = [results[f"{key}_{db}"] for db in ("sqlite", "postgres") if f"{key}_{db}" in results]
         if both:
             results[key] = max(both)
