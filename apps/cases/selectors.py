@@ -18,7 +18,7 @@ from .models import Case, CaseEvent, Task
 from .services import calendar, current_transfer, may_act_on, open_task_kinds
 
 BUCKETS = (("overdue", "已逾期"), ("today", "今日到期"), ("week", "本周到期"), ("later", "以后到期"),
-           ("new", "新分派"))
+           ("new", "新分派"), ("mine", "我负责的"))
 QUEUE_LIMIT = 50
 
 
@@ -44,6 +44,8 @@ def _bucket_q(bucket: str, today: date, user) -> Q:
         return Q(due_date__gt=_week_end(today))
     if bucket == "new":  # opened in the last two days for the user's own office
         return Q(created_at__date__gte=today - timedelta(days=2), org_id=user.organisation_id)
+    if bucket == "mine":  # the reader is the office's member of the person's correction team
+        return Q(assignee_id=user.pk)
     raise KeyError(bucket)
 
 
@@ -84,7 +86,7 @@ def work_queue(*, user, bucket: str = "", today: date, office_id: int | None = N
         overdue=Count("id", filter=Q(due_date__lt=today)), today=Count("id", filter=Q(due_date=today)),
         week=Count("id", filter=Q(due_date__gt=today, due_date__lte=week_end)),
         later=Count("id", filter=Q(due_date__gt=week_end)),
-        new=Count("id", filter=_bucket_q("new", today, user)))
+        new=Count("id", filter=_bucket_q("new", today, user)), mine=Count("id", filter=Q(assignee_id=user.pk)))
     counts = {k: agg[k] for k, _ in BUCKETS}
     bucket = bucket if bucket in counts else next((k for k, _ in BUCKETS if counts[k]), "overdue")
     qs = (base.filter(_bucket_q(bucket, today, user))

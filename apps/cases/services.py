@@ -198,10 +198,11 @@ def cases_open(*, actor, people: list[Supervisee], ip: str = "", today: date | N
                   day=today, actor=actor, actor_name=_actor_name(actor)) for c in cases], batch_size=1000)
     cal = calendar()
     tasks = []
-    for c in cases:
-        if c.status == rules.CaseStatus.AWAITING_REPORT:
-            for kind in _intake_deadlines(c):
-                tasks.append(_task(c, kind, _anchor(c, rules.DEADLINES[kind].anchor, today), cal))
+    intake = [c for c in cases if c.status == rules.CaseStatus.AWAITING_REPORT]
+    officers = responsible_officers([c.person_id for c in intake]) if intake else {}
+    for c in intake:
+        for kind in _intake_deadlines(c):
+            tasks.append(_task(c, kind, _anchor(c, rules.DEADLINES[kind].anchor, today), cal, officers))
     Task.objects.bulk_create(tasks, batch_size=1000)
     audit_records([{"actor": actor, "kind": AuditRecord.Kind.CHANGE, "action": "case.open", "object_type": "case",
                     "object_id": c.pk, "summary": f"建立社区矫正案件（{rules.STATUS_LABELS[c.status]}）",
@@ -223,16 +224,35 @@ def _anchor(c: Case, anchor: rules.Anchor, today: date) -> date:
             A.LOST: c.lost_since or today}[anchor]
 
 
-def _task(c: Case, kind: str, anchor: date, cal) -> Task:
+def _task(c: Case, kind: str, anchor: date, cal, officers: dict[int, int] | None = None) -> Task:
+    """The deadline as a task of the unit responsible for it; an office's task goes to the person of the office
+    in the correction team (矫正小组) when the team names a staff account (`officers`: person id -> staff id,
+    looked up once for many cases)."""
     d = rules.DEADLINES[kind]
     due, n, provisional = due_date(kind, anchor, cal)
     org = c.execution_county if d.actor == rules.Actor.COUNTY else c.judicial_office
     if kind in rules.TRANSFER_TO_SIDE:
         org = c.transfers.filter(is_open=True).values_list("to_county", flat=True).first()
         org = Organisation.objects.get(pk=org)
+    if officers is None:
+        officers = responsible_officers([c.person_id])
+    assignee = officers.get(c.person_id) if d.actor == rules.Actor.OFFICE else None
     return Task(case=c, kind=kind, title=d.title, article=d.article, anchor_date=anchor, days=n,
                 day_kind=d.day_kind, due_date=due, provisional=provisional, org=org, org_path=org.path,
-                is_minor=c.is_minor)
+                is_minor=c.is_minor, assignee_id=assignee)
+
+
+def responsible_officers(person_ids: list[int]) -> dict[int, int]:
+    """The office's staff member in each person's correction team (the first one named)."""
+    from apps.people.models import TeamMember
+
+    out: dict[int, int] = {}
+    for i in range(0, len(person_ids), 1000):
+        for pid, staff in (TeamMember.objects.filter(supervisee_id__in=person_ids[i:i + 1000], kind="office",
+                                                     staff__isnull=False).order_by("id")
+                           .values_list("supervisee_id", "staff_id")):
+            out.setdefault(pid, staff)
+    return out
 
 
 def case_person_changed(*, actor, person: Supervisee, fields: list[str], ip: str = "") -> None:
@@ -530,7 +550,7 @@ def _deadlines(case: Case, t: rules.Transition, today: date, extra: tuple[str, .
 
 def _task_fields(t: Task) -> dict:
     return {f: getattr(t, f) for f in ("case", "kind", "title", "article", "anchor_date", "days", "day_kind",
-                                       "due_date", "provisional", "org", "org_path", "is_minor")}
+                                       "due_date", "provisional", "org", "org_path", "is_minor", "assignee_id")}
 
 
 # --- the daily job ---------------------------------------------------------------------------------------------
@@ -589,9 +609,10 @@ def _open_release_tasks(today: date) -> int:
                  .exclude(tasks__kind="release"))
     cal = calendar()
     tasks = []
+    officers = responsible_officers([c.person_id for c in cases]) if cases else {}
     for c in cases:
         kinds = ["release_appraisal", "release"] + (["prison_notice"] if c.sentence_type == "medical_parole" else [])
-        tasks += [_task(c, k, c.term_end, cal) for k in kinds]
+        tasks += [_task(c, k, c.term_end, cal, officers) for k in kinds]
     Task.objects.bulk_create(tasks, batch_size=1000)
     if tasks:
         audit_records([{"actor": None, "kind": AuditRecord.Kind.CHANGE, "action": "case.release_due",

@@ -76,6 +76,7 @@ def test_from_the_courts_request_to_release(page, live_site, sign_in, browser, s
     sign_in("donghu", stay=True)
     # 调查评估: the court's request, accepted by the county agency
     page.goto(base + "/cases/investigations/")
+    shot(page, "29-investigations")
     page.select_option("#requester_kind", "court")
     page.select_option("#requester", label="南昌市东湖区人民法院")
     page.fill("#letter_number", "（2026）赣0102刑初委501号")
@@ -224,6 +225,7 @@ def test_change_of_county_then_revocation(page, live_site, sign_in, browser, sho
     expect(xihu.locator("#case-status")).to_have_text("在矫")
     assert office.request.get(person_url).status == 404
     # revocation, decided by the court, recorded by the new county
+    shot(xihu, "33b-case-after-transfer")
     _act(xihu, "revocation_proposed", note="违反监督管理规定，经警告后仍不改正")
     _act(xihu, "probation_revoked", ruling_number="（2026）赣0103刑更8号")
     expect(xihu.locator("#case-status")).to_have_text("终止矫正")

@@ -20,6 +20,7 @@ def test_list_filters_and_paginates(page, live_site, shot, sign_in):
     sign_in("donghu", stay=True)
     expect(page).to_have_url(re.compile(r"/cases/work/$"))  # an officer lands on 我的待办
     expect(page.locator("h1")).to_have_text("我的待办")
+    shot(page, "02b-work")
     page.get_by_role("link", name="社区矫正对象").first.click()
     expect(page).to_have_url(re.compile(r"/people/$"))
     expect(page.locator("#supervisee-table tbody tr")).to_have_count(20)

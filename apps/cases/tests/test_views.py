@@ -108,3 +108,22 @@ def test_the_tab_offers_the_receipt_once_the_documents_are_in(client, tree, offi
     assert 'id="act-receipt_sent"' not in client.get(f"/people/{p.pk}/?tab=case").content.decode()
     client.post(f"/cases/{c.pk}/act/documents_received/", {"person": p.pk, "documents": ["判决书"]})
     assert 'id="act-receipt_sent"' in client.get(f"/people/{p.pk}/?tab=case").content.decode()
+
+
+def test_an_office_task_goes_to_the_offices_member_of_the_team(client, tree, officer):
+    from apps.people.models import TeamMember
+
+    staff = given_staff(tree.donghu_office, "office_staff")
+    p = supervisee_register(actor=officer, data=supervisee_data(tree.donghu_office, status="active"), today=TODAY)
+    # as the demo links them (the team form has no staff picker yet)
+    TeamMember.objects.create(supervisee=p, name="张三", kind="office", gender="M", staff=staff)
+    from apps.cases import services
+    c = Case.objects.get(person=p)
+    services.case_transition(actor=officer, case_id=c.pk, code="abscond", data={"lost_since": "2026-11-20"},
+                             today=TODAY)
+    from apps.cases.models import Task
+    search = Task.objects.get(case=c, kind="search")
+    assert search.assignee == staff and Task.objects.get(case=c, kind="abscond_warning").assignee is None
+    client.force_login(staff)
+    html = client.get("/cases/work/?b=mine").content.decode()
+    assert "未按时报到查找" in html and p.name in html
