@@ -33,7 +33,11 @@ def run_daily(today: date | None = None, *, force: bool = False) -> dict:
             run = JobRun.objects.create(job="cases.daily", day=today)
     except IntegrityError:
         return {"skipped": 1}
-    result = asdict(cases_daily(today=today))
+    try:
+        result = asdict(cases_daily(today=today))
+    except Exception:
+        JobRun.objects.filter(pk=run.pk).delete()  # the next look (ten minutes later) tries again
+        raise
     JobRun.objects.filter(pk=run.pk).update(result=result)
     return result
 

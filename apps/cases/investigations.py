@@ -16,7 +16,7 @@ from apps.documents.render import date_cn
 from apps.documents.services import document_issue
 from apps.orgs.models import Organisation
 from apps.orgs.rules import Action, OrgKind
-from apps.orgs.scope import NotFound, access, restrict, within
+from apps.orgs.scope import NotFound, access, parse_pk, restrict, within
 from apps.orgs.text import TextError, clean_person_name, clean_text
 from apps.people import rules as people_rules
 from apps.people.services import InputErrors, today_local
@@ -89,7 +89,7 @@ def investigation_clean(raw: Mapping[str, Any], *, county: Organisation, today: 
     out["requester_kind"] = kind
     ref = str(raw.get("requester") or "").strip()
     if kind in ("court", "procuratorate", "police") and ref:
-        org = Organisation.objects.filter(pk=int(ref) if ref.isdigit() else -1, kind=kind).first()
+        org = Organisation.objects.filter(pk=parse_pk(ref) or -1, kind=kind).first()
         if org is None:
             e["requester"] = "委托机关不存在"
         else:
@@ -146,7 +146,9 @@ def investigation_transition(*, actor, investigation_id: int, code: str, data: M
 
 
 def _transition(actor, inv_id, code, data, ip, today) -> Investigation:
-    inv = Investigation.objects.select_for_update().select_related("county", "office").filter(pk=inv_id).first()
+    inv_id = parse_pk(inv_id)
+    inv = (Investigation.objects.select_for_update().select_related("county", "office").filter(pk=inv_id).first()
+           if inv_id else None)
     if inv is None or not _visible(actor, inv):
         raise NotFound()
     t = rules.INV_TRANSITIONS.get(code)
@@ -193,7 +195,7 @@ def _entered(t: rules.InvTransition, data, inv: Investigation) -> tuple[dict, li
     out, errors = {}, []
     if "office" in t.fields:
         ref = str(data.get("office") or "")
-        office = Organisation.objects.filter(pk=int(ref) if ref.isdigit() else -1, kind=OrgKind.JUDICIAL_OFFICE,
+        office = Organisation.objects.filter(pk=parse_pk(ref) or -1, kind=OrgKind.JUDICIAL_OFFICE,
                                              parent=inv.county).first()
         if office is None:
             errors.append("请选择本县（区）的司法所")
@@ -235,20 +237,29 @@ def _issue_opinion(actor, inv: Investigation, today: date, ip: str):
            "opinion_text": f"综合以上情况，我局认为被告人（罪犯）{inv.subject_name}{word}（拟适用{sentence}）。"
                            + (inv.opinion_text or ""),
            "procuratorate_name": _procuratorate(inv.county)}
-    return document_issue(actor=actor, agency=inv.county, doc_type="investigation_opinion",
+    kind = "investigation_impossible" if inv.status == rules.InvStatus.RETURNED else "investigation_opinion"
+    return document_issue(actor=actor, agency=inv.county, doc_type=kind,
                           object_type="investigation", object_id=inv.pk, org_path=inv.county.path, context=ctx,
                           issued_on=today, is_minor=inv.is_minor, ip=ip)
 
 
 # --- reading --------------------------------------------------------------------------------------------------
 
-def investigation_list(*, user, status: str = "") -> list[Investigation]:
-    qs = restrict(Investigation.objects.select_related("office", "county"), user, Action.SUPERVISEE_VIEW)
+def investigation_list(*, user, status: str = "", ip: str = "") -> list[Investigation]:
+    """The latest 200 of the reader's jurisdiction (minors' sealed), each with its deadline; the names on the page
+    are a read of personal data and are logged."""
+    qs = restrict(Investigation.objects.select_related("office", "county").prefetch_related("tasks"), user,
+                  Action.SUPERVISEE_VIEW)
     if not user.minor_access:
         qs = qs.exclude(is_minor=True)
     if status in rules.INV_LABELS:
         qs = qs.filter(status=status)
-    return list(qs.order_by("-id")[:200])
+    rows = list(qs.order_by("-id")[:200])
+    if rows:
+        audit_view(actor=user, object_type="investigation", object_ids=[i.pk for i in rows],
+                   summary=f"查看调查评估列表（{len(rows)}条）", ip=ip, action="investigation.view",
+                   org_path=user.organisation.scope_path)
+    return rows
 
 
 def access_investigation(*, user, investigation_id, ip: str = "") -> Investigation:

@@ -68,9 +68,23 @@ def context(case, *, today: date, entered: dict | None = None) -> dict:
     if case.end_reason in (rules.EndReason.PROBATION_REVOKED, rules.EndReason.PAROLE_REVOKED,
                            rules.EndReason.RECOMMITTED):
         ruling = entered.get("ruling_number") or ""
-        what = {"probation_revoked": "撤销缓刑", "parole_revoked": "撤销假释", "recommitted": "收监执行"}[case.end_reason]
-        d["ruling_text"] = f"经{d['deciding_organ_name']}{('以' + ruling) if ruling else ''}裁定（决定）{what}，"
+        # 法46: the original court, or the court where the sentence is carried out; 法49: the deciding organ
+        organ = entered.get("ruling_organ") or d["deciding_organ_name"]
+        what, form = {"probation_revoked": ("撤销缓刑", "裁定"), "parole_revoked": ("撤销假释", "裁定"),
+                      "recommitted": ("收监执行", "决定")}[case.end_reason]
+        d["ruling_text"] = f"经{organ}{('以' + ruling) if ruling else ''}{form}{what}，"
+    d["sentence_phrase"] = sentence_phrase(case.sentence_type, d["original_penalty"])
     return d
+
+
+def sentence_phrase(sentence_type: str, penalty: str) -> str:
+    """How an official letter says what the deciding organ did: 判处 a control order or a suspended sentence,
+    裁定假释, 决定（批准）暂予监外执行."""
+    if sentence_type == "parole":
+        return f"裁定假释（原判{penalty}）" if penalty else "裁定假释"
+    if sentence_type == "medical_parole":
+        return f"决定（批准）暂予监外执行（原判{penalty}）" if penalty else "决定（批准）暂予监外执行"
+    return f"判处{penalty}"
 
 
 def _last_appraisal(case) -> str:

@@ -102,6 +102,7 @@ ACTOR_ROLES = {
 class DayKind(StrEnum):
     CALENDAR = "calendar"  # 日
     WORK = "work"  # 工作日
+    MONTH = "month"  # 月 (to the same day of the next month, or its last day)
 
 
 class Anchor(StrEnum):
@@ -127,6 +128,9 @@ class Deadline:
     actor: Actor
     setting: bool = False  # the number is not fixed by the law itself: a dated setting a province may change
     note: str = ""
+    # 刑事诉讼法第105条: a period whose last day is a holiday ends on the first working day after it. Not for the
+    # days counted back from the end of the term, nor the release day itself (the term ends when it ends).
+    extends: bool = True
 
 
 _D = Deadline
@@ -144,7 +148,7 @@ DEADLINES: dict[str, Deadline] = {d.kind: d for d in (
     _D("handover", "暂予监外执行罪犯移送交接", "社区矫正法第21条第二、三款", 10, DayKind.CALENDAR, Anchor.EFFECTIVE,
        Actor.COUNTY, note="看守所、监狱自收到决定或批准之日起十日内移送"),
     _D("search", "未按时报到查找", "社区矫正法第30条", 0, DayKind.CALENDAR, Anchor.STEP, Actor.OFFICE,
-       note="发现未按时报到的，立即组织查找"),
+       note="发现未按时报到的，立即组织查找", extends=False),
     _D("notify_deciding_organ", "通报决定机关（未按时报到）", "社区矫正法实施办法第17条", 1, DayKind.WORK, Anchor.STEP,
        Actor.COUNTY, setting=True),
     _D("notify_procuratorate", "通报人民检察院（查找情况）", "社区矫正法实施办法第38条", 1, DayKind.WORK, Anchor.STEP,
@@ -154,15 +158,15 @@ DEADLINES: dict[str, Deadline] = {d.kind: d for d in (
     _D("exit_filing", "出境报备", "社区矫正法实施办法第19条", 5, DayKind.WORK, Anchor.STEP, Actor.COUNTY, setting=True,
        note="入矫后向公安机关出入境管理部门报备"),
     _D("release_appraisal", "矫正期满鉴定", "社区矫正法实施办法第53条", -30, DayKind.CALENDAR, Anchor.TERM_END,
-       Actor.OFFICE, setting=True, note="矫正期满前三十日作出书面鉴定"),
+       Actor.OFFICE, setting=True, note="矫正期满前三十日作出书面鉴定", extends=False),
     _D("prison_notice", "暂予监外执行期满书面通知原执行机关", "社区矫正法实施办法第54条", -30, DayKind.CALENDAR,
-       Anchor.TERM_END, Actor.COUNTY, setting=True, note="期满前一个月书面通知监狱、看守所"),
+       Anchor.TERM_END, Actor.COUNTY, setting=True, note="期满前一个月书面通知监狱、看守所", extends=False),
     _D("release", "期满解除社区矫正", "社区矫正法第44条", 0, DayKind.CALENDAR, Anchor.TERM_END, Actor.COUNTY,
-       note="期满之日解除，发给解除社区矫正证明书并通知有关机关"),
+       note="期满之日解除，发给解除社区矫正证明书并通知有关机关", extends=False),
     # 脱管 (社区矫正法第28条、第30条; 实施办法第34-35条, 第46条): the suggestions that follow the days lost
     _D("abscond_warning", "脱管超过十日：研究是否给予警告", "社区矫正法实施办法第35条", 10, DayKind.CALENDAR, Anchor.LOST,
        Actor.COUNTY, setting=True, note="脱离监管十日以内训诫，超过十日警告；系统只提示，由工作人员决定"),
-    _D("abscond_revocation", "脱管超过一个月：研究是否提请撤销", "社区矫正法第46条", 30, DayKind.CALENDAR, Anchor.LOST,
+    _D("abscond_revocation", "脱管超过一个月：研究是否提请撤销", "社区矫正法第46条", 1, DayKind.MONTH, Anchor.LOST,
        Actor.COUNTY, setting=True, note="脱离监管超过一个月的，提请撤销缓刑、假释或者收监执行"),
     # 执行地变更 (社区矫正法第27条; 实施办法第30-31条 [M]): each step within 5 days, the person reports in within 7
     _D("transfer_letter", "执行地变更：向拟变更执行地发征求意见函", "社区矫正法实施办法第30条", 5, DayKind.CALENDAR,
@@ -234,7 +238,8 @@ TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
        documents=("missing_report",)),
     _T("notified_deciding_organ", "已通报决定机关", frozenset({S.MISSING}), None, Actor.COUNTY,
        "社区矫正法实施办法第17条", requires=("task_open:notify_deciding_organ",), closes=("notify_deciding_organ",)),
-    _T("notified_procuratorate", "已通报人民检察院", frozenset({S.MISSING, S.ABSCONDED}), None, Actor.COUNTY,
+    _T("notified_procuratorate", "已通报人民检察院", frozenset({S.MISSING, S.ABSCONDED, S.ACTIVE, S.TRANSFERRING,
+                                                           S.REVOCATION_PENDING}), None, Actor.COUNTY,
        "社区矫正法实施办法第38条", requires=("task_open:notify_procuratorate",), closes=("notify_procuratorate",)),
     # 入矫 (法22, in the law's order)
     _T("documents_checked", "核对法律文书", frozenset({S.REPORTED}), None, Actor.OFFICE, "社区矫正法第22条",
@@ -256,6 +261,14 @@ TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
        documents=("missing_report",)),
     _T("found", "查找到案，恢复监管", frozenset({S.ABSCONDED}), S.ACTIVE, Actor.OFFICE, "社区矫正法第30条",
        closes=("search",), cancels=("abscond_warning", "abscond_revocation")),
+    # lost while a transfer or a revocation is under way: the stage stays, the search and its counts start
+    _T("lost_contact", "失去联系（脱离监管）", frozenset({S.TRANSFERRING, S.REVOCATION_PENDING}), None, Actor.OFFICE,
+       "社区矫正法第30条", requires=("not_lost",),
+       opens=("search", "notify_procuratorate", "abscond_warning", "abscond_revocation"), fields=("lost_since",),
+       documents=("missing_report",)),
+    _T("contact_restored", "查找到案，恢复联系", frozenset({S.TRANSFERRING, S.REVOCATION_PENDING}), None, Actor.OFFICE,
+       "社区矫正法第30条", requires=("task_open:search",), closes=("search",),
+       cancels=("abscond_warning", "abscond_revocation")),
     # 执行地变更 (社区矫正法第27条; 实施办法第30-31条)
     _T("transfer_apply", "受理执行地变更申请", frozenset({S.ACTIVE}), S.TRANSFERRING, Actor.OFFICE,
        "社区矫正法第27条、实施办法第30条", requires=("transfer_target", "month_ahead"), opens=("transfer_letter",),
@@ -287,18 +300,19 @@ TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
                 "transfer_report")),
     # 终止 / 解除
     _T("revocation_proposed", "提请撤销缓刑（假释）或收监执行", frozenset({S.ACTIVE, S.ABSCONDED}),
-       S.REVOCATION_PENDING, Actor.COUNTY, "社区矫正法第46条、第49条", fields=("proposal_date",)),
+       S.REVOCATION_PENDING, Actor.COUNTY, "社区矫正法第46条、第49条", requires=("sentence:not_control",),
+       fields=("proposal_date",)),
     _T("revocation_refused", "不予撤销（收监），继续矫正", frozenset({S.REVOCATION_PENDING}), S.ACTIVE, Actor.COUNTY,
        "社区矫正法第46条、第49条"),
     _T("probation_revoked", "撤销缓刑", frozenset({S.REVOCATION_PENDING}), S.TERMINATED, Actor.COUNTY,
        "社区矫正法第45条、第46条", requires=("sentence:probation",), cancels=("*",),
-       end_reason=EndReason.PROBATION_REVOKED, fields=("ruling_number", "end_date"), documents=("termination_notice",)),
+       end_reason=EndReason.PROBATION_REVOKED, fields=("ruling_organ", "ruling_number", "end_date"), documents=("termination_notice",)),
     _T("parole_revoked", "撤销假释", frozenset({S.REVOCATION_PENDING}), S.TERMINATED, Actor.COUNTY,
        "社区矫正法第45条、第46条", requires=("sentence:parole",), cancels=("*",),
-       end_reason=EndReason.PAROLE_REVOKED, fields=("ruling_number", "end_date"), documents=("termination_notice",)),
+       end_reason=EndReason.PAROLE_REVOKED, fields=("ruling_organ", "ruling_number", "end_date"), documents=("termination_notice",)),
     _T("recommitted", "收监执行", frozenset({S.REVOCATION_PENDING}), S.TERMINATED, Actor.COUNTY,
        "社区矫正法第45条、第49条", requires=("sentence:medical_parole",), cancels=("*",),
-       end_reason=EndReason.RECOMMITTED, fields=("ruling_number", "end_date"), documents=("termination_notice",)),
+       end_reason=EndReason.RECOMMITTED, fields=("ruling_organ", "ruling_number", "end_date"), documents=("termination_notice",)),
     _T("death", "死亡", frozenset(_ANY_OPEN), S.TERMINATED, Actor.COUNTY, "社区矫正法第45条、第51条", cancels=("*",),
        end_reason=EndReason.DEATH, fields=("end_date",), documents=("termination_notice",)),
     _T("appraised", "完成期满鉴定", frozenset({S.ACTIVE, S.REVOCATION_PENDING}), None, Actor.OFFICE,
@@ -359,11 +373,18 @@ def _check(req: str, t: Transition, f: Facts) -> str | None:
         if kind not in f.open_tasks:
             return f"“{t.label}”的期限事项尚未开启（{DEADLINES[kind].title}）"
         return None
+    if req == "sentence:not_control":
+        if f.sentence_type == "control":
+            return ("管制不适用撤销或收监；违反监督管理规定的，可以提请公安机关予以治安管理处罚"
+                    "（社区矫正法第28条、第59条）")
+        return None
     if req.startswith("sentence:"):
         wanted = req[9:]
         if f.sentence_type != wanted:
             return f"“{t.label}”只适用于{_SENTENCE_WORDS[wanted]}（{t.article}）"
         return None
+    if req == "not_lost":
+        return "已在查找中（社区矫正法第30条）" if "search" in f.open_tasks else None
     if req == "documents_in":
         return None if f.documents_in else f"尚未收到法律文书（社区矫正法第20条），不能办理“{t.label}”"
     if req == "documents_listed":
@@ -453,12 +474,13 @@ def _hides(req: str) -> bool:
     """Requirements that, unmet, keep a change off the page rather than refuse it when tried: the law's order of
     steps, the sentence type, a deadline not (yet) open, a term not yet over, a pending revocation."""
     return req.startswith(("step:", "sentence:", "task_open:")) or req in (
-        "term_ended", "not_revocation_pending", "self_report", "escorted", "documents_in")
+        "term_ended", "not_revocation_pending", "self_report", "escorted", "documents_in", "not_lost")
 
 
-REPEATABLE = frozenset({"documents_received", "notified_procuratorate", "exit_filed", "appraised"})
+REPEATABLE = frozenset({"documents_received", "notified_procuratorate", "exit_filed", "appraised", "lost_contact",
+                        "contact_restored"})
 # Changes an officer makes rarely and must not make by a slip: shown folded away on the case tab.
-RARE = frozenset({"death", "abscond", "revocation_proposed", "transfer_apply"})
+RARE = frozenset({"death", "abscond", "lost_contact", "revocation_proposed", "transfer_apply"})
 TRANSFER_STEPS = frozenset({"transfer_office_view", "transfer_letter_sent", "transfer_answered", "transfer_decided",
                             "transfer_files_sent", "transfer_reported"})
 TRANSFER_STAGE_LABELS = {"applied": "已申请", "viewed": "司法所已出具意见", "letter_sent": "已发征求意见函", "agreed": "同意接收",

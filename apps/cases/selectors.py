@@ -11,7 +11,7 @@ from django.db.models.functions import Substr
 from apps.audit.services import audit_view
 from apps.orgs.models import Organisation
 from apps.orgs.rules import Action, OrgKind
-from apps.orgs.scope import NotFound, restrict
+from apps.orgs.scope import NotFound, parse_pk, restrict
 
 from . import rules, workdays
 from .models import Case, CaseEvent, Task
@@ -187,7 +187,9 @@ def case_file(*, case_id: int, user=None, ip: str = "") -> tuple[Case, list]:
     from apps.documents.models import Document
     from apps.documents.selectors import documents_of
 
-    case = Case.objects.select_related("person", "execution_county", "judicial_office").filter(pk=case_id).first()
+    case_id = parse_pk(case_id)
+    case = (Case.objects.select_related("person", "execution_county", "judicial_office").filter(pk=case_id).first()
+            if case_id else None)
     if case is None:
         raise NotFound()
     if user is not None:
@@ -238,6 +240,9 @@ def transfer_view(*, user, case_id: int, ip: str = "") -> TransferView:
     anyone else, and for a minor's case without the grant."""
     from .models import Transfer
 
+    case_id = parse_pk(case_id)
+    if case_id is None:
+        raise NotFound()
     case = Case.objects.select_related("person", "execution_county", "judicial_office").filter(pk=case_id).first()
     tr = (Transfer.objects.select_related("from_county", "to_county", "new_office").filter(case_id=case_id)
           .order_by("-id").first())
@@ -246,7 +251,8 @@ def transfer_view(*, user, case_id: int, ip: str = "") -> TransferView:
     from apps.orgs.scope import within
     # the sending county and, while the transfer is open, the office holding the case; then the receiving county
     # (and its office, once it holds the case)
-    if within(user, tr.from_path) or (tr.is_open and within(user, case.org_path)):
+    # (the sending county's view ends with the transfer: the case and its file are the new county's)
+    if tr.is_open and (within(user, tr.from_path) or within(user, case.org_path)):
         side = "from"
     elif within(user, tr.to_path) or within(user, case.org_path):
         side = "to"

@@ -3,6 +3,7 @@ the transition table (apps.cases.rules), records the history line, writes the au
 stage's deadlines and projects the case onto the person's row, all in one transaction."""
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -15,7 +16,7 @@ from apps.audit.models import AuditRecord
 from apps.audit.services import audit_record, audit_records
 from apps.orgs.models import Organisation
 from apps.orgs.rules import Action, OrgKind
-from apps.orgs.scope import NotFound, within
+from apps.orgs.scope import NotFound, parse_pk, within
 from apps.people import rules as people_rules
 from apps.people.models import Supervisee
 from apps.people.services import supervisee_project, today_local
@@ -24,6 +25,7 @@ from . import paperwork, rules, workdays
 from .models import Case, CaseEvent, DeadlineSetting, Holiday, HolidayYear, Task, Transfer
 
 use_case = transaction.atomic(durable=True)
+log = logging.getLogger(__name__)
 
 
 class TransitionRefused(Exception):
@@ -98,10 +100,16 @@ def holidays_load(*, actor, schedule: workdays.YearSchedule, ip: str = "") -> Lo
 
 def _recompute_workday_tasks(year: int, cal: workdays.Calendar) -> int:
     changed = []
-    qs = Task.objects.filter(state=Task.State.OPEN, day_kind=rules.DayKind.WORK,
-                             anchor_date__lte=date(year, 12, 31), due_date__gte=date(year, 1, 1))
+    qs = Task.objects.filter(state=Task.State.OPEN, anchor_date__lte=date(year, 12, 31),
+                             due_date__gte=date(year - 1, 12, 1))
     for t in qs.select_for_update():
-        c = workdays.add_workdays(cal, t.anchor_date, t.days)
+        d = rules.DEADLINES.get(t.kind)
+        if t.day_kind == rules.DayKind.WORK:
+            c = workdays.add_workdays(cal, t.anchor_date, t.days)
+        elif t.day_kind == rules.DayKind.MONTH:
+            c = workdays.add_months(cal, t.anchor_date, t.days, extend=bool(d and d.extends))
+        else:
+            c = workdays.add_days(cal, t.anchor_date, t.days, extend=bool(d and d.extends) and t.days > 0)
         if c.value != t.due_date or c.provisional != t.provisional:
             t.due_date, t.provisional = c.value, c.provisional
             changed.append(t)
@@ -125,10 +133,13 @@ def due_date(kind: str, anchor: date, cal: workdays.Calendar | None = None) -> t
     """(due date, days counted, provisional)."""
     d = rules.DEADLINES[kind]
     n = deadline_days(kind, anchor)
+    cal = cal or calendar()
     if d.day_kind == rules.DayKind.WORK:
-        c = workdays.add_workdays(cal or calendar(), anchor, n)
+        c = workdays.add_workdays(cal, anchor, n)
+    elif d.day_kind == rules.DayKind.MONTH:
+        c = workdays.add_months(cal, anchor, n, extend=d.extends)
     else:
-        c = workdays.add_days(cal or calendar(), anchor, n)
+        c = workdays.add_days(cal, anchor, n, extend=d.extends and n > 0)
     return c.value, n, c.provisional
 
 
@@ -175,11 +186,30 @@ def _actor_name(actor) -> str:
     return (actor.full_name or actor.username) if actor else "系统"
 
 
+def readmission_refusal(person: Supervisee) -> str | None:
+    """The people hook's check before a person is registered again: not over an open case, not a person whose
+    last case ended in death (a record to correct by hand, not a new case)."""
+    last = Case.objects.filter(person=person).order_by("-seq").first()
+    if last is None:
+        return None
+    if last.is_open:
+        return "该人员尚有未结束的社区矫正，不能重复登记"
+    if last.end_reason == rules.EndReason.DEATH:
+        return "该人员的社区矫正因死亡终止，不能再次登记；如登记有误，请联系上级社区矫正机构核查"
+    return None
+
+
 def case_readmit(*, actor, person: Supervisee, ip: str = "", today: date | None = None) -> Case:
     """The people hook: a person whose earlier cases have all ended is registered again; the next case opens at
-    intake with its own judgment and deadlines."""
-    if Case.objects.filter(person=person, is_open=True).exists():
-        raise TransitionRefused(["该人员尚有未结束的社区矫正，不能重复登记"])
+    intake with its own judgment and deadlines. The earlier correction team stays with the earlier case (kept in
+    its record) and the new case forms its own (法25)."""
+    if readmission_refusal(person):
+        raise TransitionRefused([readmission_refusal(person)])
+    last = Case.objects.filter(person=person).order_by("-seq").first()
+    if last is not None:
+        from apps.people.services import team_archive
+        last.judgment = {**last.judgment, "team": team_archive(actor=actor, person=person, ip=ip)}
+        last.save(update_fields=["judgment"])
     seq = (Case.objects.filter(person=person).aggregate(m=models.Max("seq"))["m"] or 0) + 1
     return cases_open(actor=actor, people=[person], ip=ip, today=today, seq=seq, code="readmitted")[0]
 
@@ -255,6 +285,12 @@ def responsible_officers(person_ids: list[int]) -> dict[int, int]:
     return out
 
 
+def _case_documents(case: Case):
+    from apps.documents.models import Document
+
+    return Document.objects.filter(object_type="case", object_id=str(case.pk))
+
+
 def case_person_changed(*, actor, person: Supervisee, fields: list[str], ip: str = "") -> None:
     """The people hook: the record's sentence, office or level was edited; the open case follows, its term
     recomputed with the inputs and the article kept, and deadlines that count from the judgment moved."""
@@ -272,6 +308,10 @@ def case_person_changed(*, actor, person: Supervisee, fields: list[str], ip: str
     case.effective_date = person.effective_date
     case.term_start, case.term_end = person.supervision_start, person.supervision_end
     case.term_basis = _term_basis(person)
+    if case.is_minor != person.is_minor:  # a corrected ID or birth date: the seal follows at once (法54)
+        case.is_minor = person.is_minor
+        Task.objects.filter(case=case).update(is_minor=person.is_minor)
+        _case_documents(case).update(is_minor=person.is_minor)
     case.save()
     Task.objects.filter(case=case, state=Task.State.OPEN).exclude(org__kind="county_agency").update(
         org_id=case.judicial_office_id, org_path=case.org_path)
@@ -368,7 +408,8 @@ def _clean_entered(t: rules.Transition, data: Mapping[str, Any], today: date) ->
         elif f in ("to_county", "new_office"):
             ref = str(data.get(f) or "").strip()
             kind = OrgKind.COUNTY_AGENCY if f == "to_county" else OrgKind.JUDICIAL_OFFICE
-            org = Organisation.objects.filter(pk=int(ref), kind=kind).first() if ref.isdigit() else None
+            pk = parse_pk(ref)
+            org = Organisation.objects.filter(pk=pk, kind=kind).first() if pk else None
             if ref and org is None:
                 errors.append("所选机构不存在")
             out[f] = org
@@ -418,6 +459,9 @@ def case_transition(*, actor, case_id: int, code: str, data: Mapping[str, Any] |
 
 def _transition(*, actor, case_id: int, code: str, data: Mapping[str, Any], ip: str, today: date) -> Case:
     t = rules.TRANSITIONS.get(code)
+    case_id = parse_pk(case_id)
+    if case_id is None:
+        raise NotFound()
     case = (Case.objects.select_for_update().select_related("person", "judicial_office", "execution_county")
             .filter(pk=case_id).first())
     transfer = current_transfer(case) if case is not None else None
@@ -501,6 +545,8 @@ def _apply_transfer(case: Case, t: rules.Transition, entered: dict, today: date,
         case.execution_county, case.judicial_office, case.org_path = tr.to_county, office, office.path
         case.save(update_fields=["execution_county", "judicial_office", "org_path"])
         supervisee_project(case.person, execution_county=tr.to_county, judicial_office=office, org_path=office.path)
+        # the file moves with the case (实施办法第31条: 档案移交): the documents are the new county's to read now
+        _case_documents(case).update(org_path=office.path)
         # the case's remaining deadlines move with it; the new county's own transfer deadlines stay where they are
         for task in Task.objects.filter(case=case, state=Task.State.OPEN).exclude(kind__in=rules.TRANSFER_TO_SIDE):
             org = tr.to_county if rules.DEADLINES[task.kind].actor == rules.Actor.COUNTY else office
@@ -577,6 +623,8 @@ def cases_daily(*, today: date | None = None) -> DailyResult:
             missing += 1
         except TransitionRefused:
             continue
+        except Exception:  # noqa: BLE001 - one bad case must not stop the others; the next run tries it again
+            log.exception("daily job: case %s could not be moved to the search", case_id)
     release = _open_release_tasks(today)
     raised = _raise_overdue(today)
     return DailyResult(raised, missing, release)

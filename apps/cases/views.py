@@ -95,7 +95,8 @@ def investigation_list_view(request):
     _need_view(request)
     may_create = request.user.organisation.kind == "county_agency" and request.user.can(Action.CASE_DECIDE)
     ctx = {"active_nav": "investigations", "may_create": may_create,
-           "rows": investigations.investigation_list(user=request.user, status=request.GET.get("status", "")),
+           "rows": investigations.investigation_list(user=request.user, status=request.GET.get("status", ""),
+                                                     ip=client_ip(request)),
            "status": request.GET.get("status", ""), "inv_labels": rules.INV_LABELS}
     status = 200
     if request.method == "POST":

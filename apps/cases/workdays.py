@@ -79,9 +79,27 @@ def workdays_between(cal: Calendar, first: date, last: date) -> Counted:
     return _counted(cal, count, first, last)
 
 
-def add_days(cal: Calendar, start: date, n: int) -> Counted:
-    """Calendar days (法21's 10 days, 法20's 5 and 10): never provisional, whatever the holiday data."""
-    return Counted(start + timedelta(days=n), False)
+def add_days(cal: Calendar, start: date, n: int, *, extend: bool = True) -> Counted:
+    """Calendar days (法21's 10 days, 法20's 5 and 10). As 刑事诉讼法第105条 counts periods, a last day that is a
+    holiday or a rest day moves to the first working day after it (`extend`); that move depends on the calendar,
+    so it is provisional when the last day lies in a year not loaded."""
+    end = start + timedelta(days=n)
+    if not extend:
+        return Counted(end, False)
+    moved = end
+    while not cal.is_workday(moved):
+        moved += timedelta(days=1)
+    provisional = end.year not in cal.years or moved.year not in cal.years
+    return Counted(moved, provisional, tuple(sorted({y for y in (end.year, moved.year) if y not in cal.years})))
+
+
+def add_months(cal: Calendar, start: date, months: int, *, extend: bool = True) -> Counted:
+    """To the same day `months` later (the month's last day when it has no such day), then as add_days."""
+    y, m = divmod(start.month - 1 + months, 12)
+    year, month = start.year + y, m + 1
+    day = min(start.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31,
+                          31, 30, 31, 30, 31][month - 1])
+    return add_days(cal, date(year, month, day), 0, extend=extend)
 
 
 def _counted(cal: Calendar, value, first: date, last: date) -> Counted:

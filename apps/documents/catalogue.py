@@ -20,6 +20,7 @@ class DocType:
 T = DocType
 DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
     T("investigation_opinion", "调查评估意见书", "调评", 10, "调查评估", "委托机关"),
+    T("investigation_impossible", "无法调查评估情况说明", "调说", 12, "调查评估", "委托机关"),
     T("receipt", "法律文书送达回执", "回", 20, "交付接收", "决定机关"),
     T("report_notice", "社区矫正对象报到情况通知单", "报通", 22, "交付接收", "决定机关"),
     T("missing_report", "社区矫正对象未按时报到（脱管）情况通报", "查通", 24, "交付接收", "人民检察院"),

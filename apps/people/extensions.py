@@ -8,10 +8,12 @@ from typing import Callable
 _case_openers: list[Callable] = []
 _case_syncers: list[Callable] = []
 _readmitters: list[Callable] = []
+_readmit_checks: list[Callable] = []
 _tab_panels: dict[str, Callable] = {}
 
 
-def register_case_hooks(*, opened: Callable, changed: Callable, readmitted: Callable) -> None:
+def register_case_hooks(*, opened: Callable, changed: Callable, readmitted: Callable,
+                        readmit_check: Callable | None = None) -> None:
     """`opened(actor=, people=[...], ip=)` when records are created (the form, an import, the demo), each at the
     stage its `status` gives; `changed(actor=, person=, fields=[...], ip=)` when a record's sentence or office is
     edited; `readmitted(actor=, person=, ip=)` when a person whose corrections ended is registered again."""
@@ -21,6 +23,8 @@ def register_case_hooks(*, opened: Callable, changed: Callable, readmitted: Call
         _case_syncers.append(changed)
     if readmitted not in _readmitters:
         _readmitters.append(readmitted)
+    if readmit_check is not None and readmit_check not in _readmit_checks:
+        _readmit_checks.append(readmit_check)
 
 
 def people_created(*, actor, people: list, ip: str = "") -> None:
@@ -31,6 +35,15 @@ def people_created(*, actor, people: list, ip: str = "") -> None:
 def person_changed(*, actor, person, fields: list[str], ip: str = "") -> None:
     for fn in _case_syncers:
         fn(actor=actor, person=person, fields=fields, ip=ip)
+
+
+def readmission_refusal(person) -> str | None:
+    """Why the apps above say this person may not be registered again, or None."""
+    for fn in _readmit_checks:
+        why = fn(person)
+        if why:
+            return why
+    return None
 
 
 def person_readmitted(*, actor, person, ip: str = "") -> None:

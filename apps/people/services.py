@@ -163,10 +163,12 @@ class CleanContext:
         return cls(offices, existing)
 
 
-def _may_readmit(earlier: Supervisee) -> bool:
-    """Registered again on the form when every earlier case has ended; never over a minor's sealed file
-    (社区矫正法第54条: that goes through the county agency by hand)."""
-    return earlier.status in (rules.Status.RELEASED, rules.Status.TERMINATED) and not earlier.is_minor
+def _may_readmit(earlier: Supervisee, actor) -> bool:
+    """Registered again on the form when every earlier case has ended, inside the registering officer's
+    jurisdiction, and the case hook sees no reason against it (a death on record); never over a minor's sealed
+    file (社区矫正法第54条). Anything else goes through the county agency by hand."""
+    return (earlier.status in (rules.Status.RELEASED, rules.Status.TERMINATED) and not earlier.is_minor
+            and within(actor, earlier.org_path) and not extensions.readmission_refusal(earlier))
 
 
 def supervisee_clean(raw: Mapping[str, Any], *, actor, today: date, instance: Supervisee | None = None,
@@ -308,9 +310,9 @@ def supervisee_clean(raw: Mapping[str, Any], *, actor, today: date, instance: Su
         dup = Supervisee.objects.filter(id_number=out["id_number"])
         if instance is not None:
             dup = dup.exclude(pk=instance.pk)
-        earlier = dup.only("pk", "status", "is_minor").first()
+        earlier = dup.only("pk", "status", "is_minor", "org_path").first()
         duplicate = earlier is not None
-        if earlier is not None and instance is None and readmit and _may_readmit(earlier):
+        if earlier is not None and instance is None and readmit and _may_readmit(earlier, actor):
             duplicate = False  # a person whose corrections ended comes back under a new judgment: a new case
             out["readmit_pk"] = earlier.pk
     if duplicate:
@@ -421,7 +423,7 @@ def _readmit(*, actor, pk: int, clean: dict, ip: str) -> Supervisee:
     """The person's row takes the new judgment, office and identity details as registered now; the earlier
     cases keep theirs (each case holds its judgment), and a new case opens through the case hook."""
     s = Supervisee.objects.select_for_update().get(pk=pk)
-    if not _may_readmit(s):  # changed since the check
+    if not _may_readmit(s, actor):  # changed since the check
         raise InputErrors({"id_number": DUPLICATE_ID}, duplicate_id=s.id_number)
     before = snapshot(s)
     for k, v in clean.items():
@@ -574,6 +576,21 @@ def _update(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: str =
                  object_id=s.pk, summary=f"修改{labels}", before=b, after=a, ip=ip, org_path=s.org_path)
     extensions.person_changed(actor=actor, person=s, fields=list(a), ip=ip)
     return s
+
+
+def team_archive(*, actor, person: Supervisee, ip: str = "") -> list[dict]:
+    """The correction team of a case that has ended, taken off the person so the next case forms its own (法25);
+    returned for the ended case's record, and audited. Called by apps.cases inside its transaction."""
+    members = list(person.team.all())
+    kept = [{"name": m.name, "kind": m.kind, "gender": m.gender, "phone": m.phone, "knows_minors": m.knows_minors,
+             "staff": m.staff_id} for m in members]
+    if members:
+        TeamMember.objects.filter(pk__in=[m.pk for m in members]).delete()
+        audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.team_archive",
+                     object_type="supervisee", object_id=person.pk,
+                     summary=f"上次矫正的矫正小组（{len(members)}人）随原案件存档", before={"members": kept}, ip=ip,
+                     org_path=person.org_path)
+    return kept
 
 
 def supervisee_project(person: Supervisee, **fields) -> None:

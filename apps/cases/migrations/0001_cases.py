@@ -27,19 +27,20 @@ def pg_backwards(apps, schema_editor):
 def load_shipped_calendar(apps, schema_editor):
     """The official schedules shipped in data/cn_calendar (holiday-cn, MIT): every year published so far. A year
     published later is loaded with manage.py load_holidays."""
+    import datetime
+    import json
     from pathlib import Path
 
     from django.conf import settings
 
-    from apps.cases.workdays import parse_holiday_cn
-
     HolidayYear, Holiday = apps.get_model("cases", "HolidayYear"), apps.get_model("cases", "Holiday")
     days = {}  # a day two neighbouring files list is taken from the later file, as load_holidays would
     for f in sorted((Path(settings.BASE_DIR) / "data" / "cn_calendar").glob("[0-9][0-9][0-9][0-9].json")):
-        s = parse_holiday_cn(f.read_text(encoding="utf-8"))
-        y = HolidayYear.objects.create(year=s.year, source=s.source)
-        days.update({d: Holiday(day=d, year=y, is_off=True, name=n) for d, n in s.off_days})
-        days.update({d: Holiday(day=d, year=y, is_off=False, name=n) for d, n in s.makeup_days})
+        doc = json.loads(f.read_text(encoding="utf-8"))  # the shipped files (checked by apps/cases/tests)
+        y = HolidayYear.objects.create(year=doc["year"], source=(doc.get("papers") or [""])[0][:300])
+        for row in doc["days"]:
+            day = datetime.date.fromisoformat(row["date"])
+            days[day] = Holiday(day=day, year=y, is_off=row["isOffDay"] is True, name=str(row["name"])[:30])
     Holiday.objects.bulk_create(list(days.values()), batch_size=1000)
 
 

@@ -100,7 +100,9 @@ def test_cannot_investigate_is_returned_with_its_reason(tree, officer):
     inv.refresh_from_db()
     assert inv.status == "returned"
     doc = Document.objects.get(object_type="investigation", object_id=str(inv.pk))
-    assert doc.context["cannot"] and "住址不实" in doc.context["cannot_reason"]
+    assert doc.doc_type == "investigation_impossible" and doc.title == "无法调查评估情况说明"
+    assert doc.number == "〔2026〕东湖区矫调说字第1号", "its own sequence, not the opinions'"
+    assert "住址不实" in render.fragment(doc).body
 
 
 def test_bad_requests_are_refused_field_by_field_and_write_nothing(tree, officer):
@@ -138,3 +140,34 @@ def test_the_pages(client, tree, officer):
     client.force_login(given_staff(tree.xihu, "county_officer"))
     assert client.get(f"/cases/investigations/{inv.pk}/").status_code == 404
     assert "陈立新" not in client.get("/cases/investigations/").content.decode()
+
+
+def test_the_list_logs_its_names_and_keeps_its_query_count(client, tree, officer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(3):
+        _create(officer, tree, subject_id_number="", subject_birth_date="1990-01-01", subject_gender="M",
+                subject_name=f"陈{'一二三'[i]}")
+    client.force_login(officer)
+    client.get("/cases/investigations/")
+    with CaptureQueriesContext(connection) as q:
+        client.get("/cases/investigations/")
+    n = len(q.captured_queries)
+    for i in range(6):
+        _create(officer, tree, subject_id_number="", subject_birth_date="1990-01-01", subject_gender="F",
+                subject_name=f"李{'一二三四五六'[i]}")
+    with CaptureQueriesContext(connection) as q2:
+        client.get("/cases/investigations/")
+    assert len(q2.captured_queries) == n, "no query per row"
+    rec = AuditRecord.objects.filter(action="investigation.view", actor=officer).latest("id")
+    assert len(rec.after["ids"]) == 9
+
+
+@pytest.mark.parametrize("value", ["²", "abc", "99999999999999999999999"])
+def test_odd_ids_in_the_forms_are_refused_in_words(tree, officer, value):
+    with pytest.raises(InputErrors):
+        _create(officer, tree, requester=value, requester_name="")
+    inv = _create(officer, tree)
+    with pytest.raises(TransitionRefused):
+        _act(officer, inv, "assign", office=value)

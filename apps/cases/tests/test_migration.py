@@ -45,3 +45,17 @@ def test_the_shipped_calendar_is_loaded(db):
     assert set(HolidayYear.objects.values_list("year", flat=True)) == set(range(2007, 2027))
     assert Holiday.objects.get(day="2026-10-10").is_off is False  # a make-up Saturday
     assert Holiday.objects.get(day="2026-10-01").is_off is True
+
+
+def test_migrated_cases_awaiting_report_in_get_their_intake_deadlines(tree, officer):
+    later = importlib.import_module("apps.cases.migrations.0006_intake_deadlines_for_migrated_cases")
+    p = supervisee_create(actor=officer, data=supervisee_data(tree.donghu_office, status="pending",
+                                                              effective_date="2026-09-25", judgment_date="2026-09-10"),
+                          today=TODAY)
+    Task.objects.all().delete()
+    later.forwards(registry, None)
+    tasks = {t.kind: t for t in Task.objects.filter(case__person=p)}
+    assert set(tasks) == {"notice_due", "documents_due", "report_in"}
+    assert str(tasks["report_in"].due_date) == "2026-10-08"  # 10-05 is National Day (刑诉法第105条)
+    later.forwards(registry, None)
+    assert Task.objects.filter(case__person=p).count() == 3, "run twice, made once"

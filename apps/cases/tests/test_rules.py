@@ -78,9 +78,15 @@ def test_negative_and_reversed_counts_are_refused(cal):
 
 
 # 社区矫正法第20条、第21条: calendar days from the judgment taking effect (the law's days are not working days).
+# 刑事诉讼法第105条: the day a period starts is not counted, and a last day that is a holiday or rest day moves
+# to the first working day after it.
 社区矫正法第20条_第21条_交付期限 = [
-    ("report_in", "2026-09-28", "2026-10-08", "十日内报到, National Day or not"),
-    ("notice_due", "2026-09-28", "2026-10-03", "五日内通知"),
+    ("report_in", "2026-09-28", "2026-10-08", "十日内报到: the 10th day is a working day after National Day"),
+    ("report_in", "2026-09-25", "2026-10-08", "the 10th day (10-05) falls in National Day: the 1st working day after"),
+    ("report_in", "2026-02-10", "2026-02-24", "the 10th day (02-20) falls in Spring Festival (off to 02-23)"),
+    ("report_in", "2026-09-30", "2026-10-10", "the 10th day is the make-up Saturday: a working day, it stays"),
+    ("notice_due", "2026-09-28", "2026-10-08", "五日内通知: 10-03 is a holiday"),
+    ("notice_due", "2026-11-02", "2026-11-09", "五日内通知: Saturday 11-07 moves to Monday"),
     ("documents_due", "2026-09-28", "2026-10-08", "十日内送达法律文书"),
     ("handover", "2026-01-20", "2026-01-30", "暂予监外执行：十日内移送"),
 ]
@@ -90,7 +96,20 @@ def test_negative_and_reversed_counts_are_refused(cal):
 def test_社区矫正法第20条_第21条_intake_deadlines_in_calendar_days(cal, kind, effective, due, why):
     d = rules.DEADLINES[kind]
     assert d.day_kind == rules.DayKind.CALENDAR and not d.setting, "the law fixes these numbers"
-    assert workdays.add_days(cal, D(effective), d.days).value == D(due), why
+    assert workdays.add_days(cal, D(effective), d.days, extend=d.extends).value == D(due), why
+
+
+def test_days_counted_back_from_the_end_of_the_term_do_not_move():
+    for kind in ("release_appraisal", "prison_notice", "release"):
+        assert not rules.DEADLINES[kind].extends
+
+
+def test_a_month_runs_to_the_same_day_or_the_months_last(cal):
+    # to February's last day, a Saturday but a make-up working day in 2026: it stays
+    assert workdays.add_months(cal, D("2026-01-31"), 1).value == D("2026-02-28")
+    assert workdays.add_months(cal, D("2026-09-04"), 1).value == D("2026-10-08")  # 10-04 is National Day
+    assert workdays.add_months(cal, D("2026-09-04"), 1, extend=False).value == D("2026-10-04")
+    assert workdays.add_months(cal, D("2026-11-10"), 1).value == D("2026-12-10")
 
 
 def _facts(status, sentence="probation", steps=(), **kw):
@@ -158,6 +177,8 @@ def test_社区矫正法第21条_第30条_report_in_and_search(code, facts, refu
     ("recommitted", _facts(S.REVOCATION_PENDING, sentence="medical_parole"), None),
     ("recommitted", _facts(S.REVOCATION_PENDING), "只适用于暂予监外执行"),
     ("probation_revoked", _facts(S.ACTIVE), "不能办理“撤销缓刑”"),
+    ("revocation_proposed", _facts(S.ACTIVE, sentence="control"), "管制不适用撤销"),
+    ("revocation_proposed", _facts(S.ACTIVE, sentence="parole"), None),
     ("death", _facts(S.MISSING), None),
     ("death", _facts(S.RELEASED), "不能办理“死亡”"),
 ]

@@ -4,7 +4,7 @@ recomputed."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from django.core.management import call_command
@@ -49,7 +49,7 @@ def test_a_registration_opens_a_case_at_intake_with_the_laws_deadlines(tree, off
     assert c.status == "awaiting_report" and p.status == "pending"
     tasks = _open_tasks(c)
     assert tasks["report_in"].due_date == D("2026-11-26") and tasks["report_in"].article == "社区矫正法第21条第一款"
-    assert tasks["notice_due"].due_date == D("2026-11-21")
+    assert tasks["notice_due"].due_date == D("2026-11-23")  # the 5th day is a Saturday (刑诉法第105条)
     assert tasks["documents_due"].due_date == D("2026-11-26")
     assert tasks["report_in"].org == tree.donghu_office and tasks["documents_due"].org == tree.donghu
     assert CaseEvent.objects.filter(case=c, code="open").count() == 1
@@ -263,7 +263,9 @@ def test_every_person_row_has_exactly_its_cases(tree, officer):
         _register(officer, tree.donghu_office)
     assert Case.objects.count() == Supervisee.objects.count()
     assert not Case.objects.exclude(org_path__startswith=tree.donghu.path).exists()
-    assert timedelta(0) <= max(c.term_end - c.term_start for c in Case.objects.all())
+    for c in Case.objects.select_related("person"):
+        assert (c.term_start, c.term_end, c.org_path) == (c.person.supervision_start, c.person.supervision_end,
+                                                          c.person.org_path)
 
 
 def test_a_person_whose_corrections_ended_is_registered_again_under_a_new_judgment(tree, officer):
@@ -313,3 +315,94 @@ def test_absconding_opens_the_search_and_the_laws_day_counts(tree, officer):
     assert services.cases_daily(today=D("2026-11-21")).overdue_raised >= 1
     _act(officer, c, "found", today=D("2026-11-22"))
     assert not {"search", "abscond_warning", "abscond_revocation"} & set(_open_tasks(c))
+
+
+def test_an_edit_that_makes_the_person_a_minor_seals_the_case_its_tasks_and_documents(tree, officer):
+    from apps.documents.models import Document
+    from apps.people.testing import id_number
+
+    p = _register(officer, tree.donghu_office, effective_date="2026-11-16", judgment_date="2026-11-05",
+                  crime="抢劫罪")
+    c = _case(p)
+    _act(officer, c, "documents_received", documents=["判决书"])
+    _act(officer, c, "receipt_sent")
+    assert not c.is_minor and Document.objects.filter(object_id=str(c.pk), is_minor=False).exists()
+    # the ID number was mistyped: the person was 16 when the correction began
+    supervisee_update(actor=officer, supervisee=p, data={"id_number": id_number("360102", date(2010, 3, 3), 7)},
+                      today=TODAY)
+    c.refresh_from_db()
+    assert c.is_minor
+    assert not Task.objects.filter(case=c, is_minor=False).exists()
+    assert not Document.objects.filter(object_id=str(c.pk), is_minor=False).exists()
+
+
+def test_registering_again_stays_inside_the_jurisdiction_and_never_after_a_death(tree, officer):
+    from apps.people.services import InputErrors
+
+    p = _register(officer, tree.donghu_office, status="active")
+    _act(officer, _case(p), "revocation_proposed")
+    _act(officer, _case(p), "probation_revoked")
+    xihu = given_staff(tree.xihu, "county_officer")
+    with pytest.raises(InputErrors):  # another county: by hand, through the agencies
+        supervisee_register(actor=xihu, data=supervisee_data(tree.xihu_office, id_number=p.id_number), today=TODAY)
+    assert Supervisee.objects.get(pk=p.pk).org_path == tree.donghu_office.path
+    q = _register(officer, tree.donghu_office, status="active")
+    _act(officer, _case(q), "death")
+    with pytest.raises(InputErrors) as e:
+        supervisee_register(actor=officer, data=supervisee_data(tree.donghu_office, id_number=q.id_number),
+                            today=TODAY)
+    assert e.value.errors["id_number"]
+
+
+def test_the_earlier_team_stays_with_the_earlier_case(tree, officer):
+    p = _register(officer, tree.donghu_office, status="active")
+    team_member_add(actor=officer, supervisee=p, data={"name": "刘芳", "kind": "community", "gender": "F"})
+    first = _case(p)
+    _act(officer, first, "revocation_proposed")
+    _act(officer, first, "probation_revoked")
+    supervisee_register(actor=officer, data=supervisee_data(tree.donghu_office, id_number=p.id_number), today=TODAY)
+    first.refresh_from_db()
+    assert [m["name"] for m in first.judgment["team"]] == ["刘芳"]
+    assert not p.team.exists(), "the new case forms its own team (法25)"
+
+
+def test_a_control_order_is_not_revoked(tree, officer):
+    p = _register(officer, tree.donghu_office, status="active", sentence_type="control", term_months="6",
+                  original_penalty="管制六个月")
+    with pytest.raises(services.TransitionRefused) as e:
+        _act(officer, _case(p), "revocation_proposed")
+    assert "治安管理处罚" in e.value.reasons[0]
+
+
+def test_lost_contact_while_a_revocation_is_pending_keeps_the_stage(tree, officer):
+    p = _register(officer, tree.donghu_office, status="active")
+    c = _case(p)
+    _act(officer, c, "revocation_proposed")
+    _act(officer, c, "lost_contact", lost_since="2026-11-15")
+    c.refresh_from_db()
+    assert c.status == "revocation_pending" and {"search", "abscond_warning"} <= set(_open_tasks(c))
+    _act(officer, c, "contact_restored")
+    _act(officer, c, "notified_procuratorate")
+    assert not {"search", "abscond_warning", "notify_procuratorate"} & set(_open_tasks(c))
+
+
+def test_a_failing_case_does_not_stop_the_daily_job_and_a_failed_run_is_retried(tree, officer, monkeypatch):
+    from apps.cases import daily
+    from apps.cases.models import JobRun
+
+    a = _case(_register(officer, tree.donghu_office, effective_date="2026-11-01", judgment_date="2026-10-20"))
+    b = _case(_register(officer, tree.donghu_office, effective_date="2026-11-01", judgment_date="2026-10-20"))
+    real = services.case_transition
+
+    def flaky(**kw):
+        if kw["case_id"] == a.pk:
+            raise RuntimeError("disk full")
+        return real(**kw)
+
+    monkeypatch.setattr(services, "case_transition", flaky)
+    r = services.cases_daily(today=D("2026-11-12"))
+    assert r.missing_opened == 1 and Case.objects.get(pk=b.pk).status == "missing"
+    monkeypatch.setattr(services, "cases_daily", lambda **kw: (_ for _ in ()).throw(RuntimeError("boom")))
+    with pytest.raises(RuntimeError):
+        daily.run_daily(D("2026-11-13"))
+    assert not JobRun.objects.filter(day=D("2026-11-13")).exists(), "a failed run does not keep its claim"

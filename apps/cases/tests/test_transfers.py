@@ -49,7 +49,7 @@ def test_a_transfer_from_application_to_receipt(tree, officer, two):
     _act(office, c, "transfer_office_view", office_view="同意，其子女在西湖区有固定住所")
     _act(officer, c, "transfer_letter_sent", today=D("2026-11-24"))
     answer = _open(c)["transfer_answer"]
-    assert answer.org == tree.xihu and answer.due_date == D("2026-11-29")
+    assert answer.org == tree.xihu and answer.due_date == D("2026-11-30")  # the 5th day is a Sunday
     assert Document.objects.filter(object_id=str(c.pk), doc_type="transfer_letter").exists()
     # the sending county cannot answer for the receiving one, nor the other way round
     with pytest.raises(NotPermitted):
@@ -137,3 +137,38 @@ def test_the_receiving_county_records_the_report_in_on_the_transfer_page(client,
     client.force_login(xihu)
     html = client.get(f"/cases/{c.pk}/transfer/").content.decode()
     assert 'id="act-transfer_reported"' in html and 'id="act-transfer_received"' not in html
+
+
+def test_the_file_moves_with_the_case_and_the_sending_countys_view_ends(client, tree, officer, two):
+    from apps.documents.models import Document
+
+    p, c, xihu, office = two
+    _act(office, c, "transfer_apply", to_county=tree.xihu.pk, new_address="西湖区孺子路1号", planned_date="2027-01-05")
+    _act(office, c, "transfer_office_view", office_view="同意")
+    _act(officer, c, "transfer_letter_sent")
+    _act(xihu, c, "transfer_answered", agree="yes")
+    _act(officer, c, "transfer_decided")
+    _act(officer, c, "transfer_files_sent")
+    _act(xihu, c, "transfer_received", new_office=tree.xihu_office.pk)
+    docs = Document.objects.filter(object_type="case", object_id=str(c.pk))
+    assert docs.count() == 2 and set(docs.values_list("org_path", flat=True)) == {tree.xihu_office.path}
+    client.force_login(xihu)
+    assert client.get(f"/documents/{docs[0].pk}.pdf").status_code == 200
+    assert client.get(f"/cases/{c.pk}/file.pdf").status_code == 200
+    client.force_login(officer)
+    assert client.get(f"/documents/{docs[0].pk}.pdf").status_code == 404
+    assert client.get(f"/cases/{c.pk}/transfer/").status_code == 404
+
+
+@pytest.mark.parametrize("value", ["²", "1e3", "-1", "", "99999999999999999999999"])
+def test_odd_organisation_values_are_refused_not_a_server_error(tree, officer, two, value):
+    p, c, xihu, office = two
+    with pytest.raises(TransitionRefused):
+        _act(office, c, "transfer_apply", to_county=value, new_address="西湖区", planned_date="2027-01-05")
+
+
+def test_a_huge_case_id_is_not_found(client, officer):
+    client.force_login(officer)
+    for url in ("/cases/99999999999999999999999/transfer/", "/cases/99999999999999999999999/file.pdf"):
+        assert client.get(url).status_code == 404
+    assert client.post("/cases/99999999999999999999999/act/report_in/").status_code == 404
