@@ -147,8 +147,9 @@ def investigation_transition(*, actor, investigation_id: int, code: str, data: M
 
 def _transition(actor, inv_id, code, data, ip, today) -> Investigation:
     inv_id = parse_pk(inv_id)
-    inv = (Investigation.objects.select_for_update().select_related("county", "office").filter(pk=inv_id).first()
-           if inv_id else None)
+    # lock the investigation row alone (the office is an outer join, which PostgreSQL cannot lock)
+    inv = (Investigation.objects.select_for_update(of=("self",)).select_related("county", "office")
+           .filter(pk=inv_id).first() if inv_id else None)
     if inv is None or not _visible(actor, inv):
         raise NotFound()
     t = rules.INV_TRANSITIONS.get(code)
