@@ -183,8 +183,8 @@ def _transition(actor, inv_id, code, data, ip, today) -> Investigation:
         Task.objects.filter(investigation=inv, state=Task.State.OPEN).update(
             state=Task.State.DONE, closed_at=now, closed_note=t.label)
         issued = [_issue_opinion(actor, inv, today, ip)]
-    else:
-        Task.objects.filter(investigation=inv, state=Task.State.OPEN).update(org_path=inv.org_path)
+    elif code == "assign":  # the office does the work now: the deadline shows in its queue (the county still sees it)
+        Task.objects.filter(investigation=inv, state=Task.State.OPEN).update(org=inv.office, org_path=inv.org_path)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="investigation.transition",
                  object_type="investigation", object_id=inv.pk, summary=f"{t.label}（{t.article}）",
                  before=before, after={**_snapshot(inv), "code": code,
@@ -229,15 +229,18 @@ def _issue_opinion(actor, inv: Investigation, today: date, ip: str):
     g = {"M": "男", "F": "女"}.get(inv.subject_gender, "")
     word = rules.OPINIONS.get(inv.opinion, "")
     sentence = people_rules.SENTENCE_LABELS[people_rules.SentenceType(inv.proposed)]
+    # before the court's judgment a defendant; a prisoner when a prison asks about parole or 暂予监外执行
+    role = "罪犯" if inv.requester_kind == "prison" else "被告人"
     ctx = {"requester_name": inv.requester_name, "received": date_cn(inv.received_date),
            "subject_name": inv.subject_name, "subject_gender": g, "subject_born": date_cn(inv.subject_birth_date),
            "office_name": inv.office.name if inv.office else inv.county.name,
            "residence": f.get("residence", ""), "family": f.get("family", ""), "victim": f.get("victim", ""),
            "impact": f.get("impact", ""), "cannot": inv.status == rules.InvStatus.RETURNED,
            "cannot_reason": inv.cannot_reason,
-           "opinion_text": f"综合以上情况，我局认为被告人（罪犯）{inv.subject_name}{word}（拟适用{sentence}）。"
+           "opinion_text": f"综合以上情况，我局认为{role}{inv.subject_name}{word}（拟适用{sentence}）。"
                            + (inv.opinion_text or ""),
-           "procuratorate_name": _procuratorate(inv.county)}
+           "procuratorate_name": _procuratorate(inv.county), "cc": _procuratorate(inv.county),
+           "letter_number": inv.letter_number, "subject_role": role}
     kind = "investigation_impossible" if inv.status == rules.InvStatus.RETURNED else "investigation_opinion"
     return document_issue(actor=actor, agency=inv.county, doc_type=kind,
                           object_type="investigation", object_id=inv.pk, org_path=inv.county.path, context=ctx,

@@ -58,8 +58,9 @@ def context(case, *, today: date, entered: dict | None = None) -> dict:
     }
     tr = case.transfers.select_related("to_county").order_by("-id").first()
     if tr is not None:
-        d.update({"to_county_name": tr.to_county.name, "reason": tr.reason or "居住地变化", "new_address": tr.new_address,
-                  "applied": _cn(tr.applied_date)})
+        d.update({"to_county_name": tr.to_county.name, "to_area": tr.to_county.short_name or tr.to_county.name,
+                  "reason": tr.reason or "居住地变化", "new_address": tr.new_address, "applied": _cn(tr.applied_date),
+                  "cc": f"{d['procuratorate_name']}、{d['police_name']}"})
     report = case.tasks.filter(kind__in=("report_in", "handover")).order_by("-id").first()
     if report:
         d["report_due"] = _cn(report.due_date)
@@ -74,6 +75,8 @@ def context(case, *, today: date, entered: dict | None = None) -> dict:
                       "recommitted": ("收监执行", "决定")}[case.end_reason]
         d["ruling_text"] = f"经{organ}{('以' + ruling) if ruling else ''}{form}{what}，"
     d["sentence_phrase"] = sentence_phrase(case.sentence_type, d["original_penalty"])
+    d["revocation_words"] = {"probation": "依法提请撤销缓刑", "parole": "依法提请撤销假释",
+                             "medical_parole": "依法提请收监执行", "control": ""}[case.sentence_type]
     return d
 
 
@@ -81,10 +84,10 @@ def sentence_phrase(sentence_type: str, penalty: str) -> str:
     """How an official letter says what the deciding organ did: 判处 a control order or a suspended sentence,
     裁定假释, 决定（批准）暂予监外执行."""
     if sentence_type == "parole":
-        return f"裁定假释（原判{penalty}）" if penalty else "裁定假释"
+        return f"刑事裁定书裁定假释（原判{penalty}）" if penalty else "刑事裁定书裁定假释"
     if sentence_type == "medical_parole":
-        return f"决定（批准）暂予监外执行（原判{penalty}）" if penalty else "决定（批准）暂予监外执行"
-    return f"判处{penalty}"
+        return f"决定书决定（批准）暂予监外执行（原判{penalty}）" if penalty else "决定书决定（批准）暂予监外执行"
+    return f"刑事判决书判处{penalty}"
 
 
 def _last_appraisal(case) -> str:
@@ -96,6 +99,8 @@ def issue_for(*, actor, case, t: rules.Transition, today: date, entered: dict, i
     if not t.documents:
         return []
     ctx = context(case, today=today, entered=entered)
+    cc = ctx.pop("cc", "")
     return [document_issue(actor=actor, agency=case.execution_county, doc_type=code, object_type="case",
-                           object_id=case.pk, org_path=case.org_path, context=ctx, issued_on=today,
+                           object_id=case.pk, org_path=case.org_path,
+                           context={**ctx, "cc": cc} if code == "transfer_decision" else ctx, issued_on=today,
                            is_minor=case.is_minor, ip=ip) for code in t.documents]

@@ -274,7 +274,7 @@ TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
        "社区矫正法第27条、实施办法第30条", requires=("transfer_target", "month_ahead"), opens=("transfer_letter",),
        fields=("to_county", "new_address", "reason", "planned_date")),
     _T("transfer_office_view", "司法所出具意见", frozenset({S.TRANSFERRING}), None, Actor.OFFICE,
-       "社区矫正法实施办法第30条", requires=("transfer_stage:applied",), fields=("office_view",)),
+       "社区矫正法实施办法第30条", requires=("transfer_stage:applied", "filled:office_view"), fields=("office_view",)),
     _T("transfer_letter_sent", "发出征求意见函", frozenset({S.TRANSFERRING}), None, Actor.COUNTY,
        "社区矫正法实施办法第30条", requires=("transfer_stage:viewed",),
        opens=("transfer_answer",), closes=("transfer_letter",), documents=("transfer_letter",)),
@@ -316,7 +316,7 @@ TRANSITIONS: dict[str, Transition] = {t.code: t for t in (
     _T("death", "死亡", frozenset(_ANY_OPEN), S.TERMINATED, Actor.COUNTY, "社区矫正法第45条、第51条", cancels=("*",),
        end_reason=EndReason.DEATH, fields=("end_date",), documents=("termination_notice",)),
     _T("appraised", "完成期满鉴定", frozenset({S.ACTIVE, S.REVOCATION_PENDING}), None, Actor.OFFICE,
-       "社区矫正法实施办法第53条", requires=("task_open:release_appraisal",),
+       "社区矫正法实施办法第53条", requires=("task_open:release_appraisal", "filled:appraisal"),
        closes=("release_appraisal",), fields=("appraisal",), documents=("release_appraisal",)),
     _T("prison_notified", "已书面通知原执行机关", frozenset({S.ACTIVE}), None, Actor.COUNTY, "社区矫正法实施办法第54条",
        requires=("sentence:medical_parole", "task_open:prison_notice"), closes=("prison_notice",)),
@@ -383,6 +383,10 @@ def _check(req: str, t: Transition, f: Facts) -> str | None:
         if f.sentence_type != wanted:
             return f"“{t.label}”只适用于{_SENTENCE_WORDS[wanted]}（{t.article}）"
         return None
+    if req.startswith("filled:"):
+        key = req[7:]
+        label = {"office_view": "司法所意见", "appraisal": "鉴定意见（矫正期间的表现）"}[key]
+        return None if (f.entered.get(key) or "").strip() else f"请填写{label}"
     if req == "not_lost":
         return "已在查找中（社区矫正法第30条）" if "search" in f.open_tasks else None
     if req == "documents_in":
@@ -425,7 +429,7 @@ def _check(req: str, t: Transition, f: Facts) -> str | None:
         to = f.entered.get("to_county")
         if to is None:
             return "请选择拟变更的执行地（县级社区矫正机构）"
-        if to == f.county_id:
+        if getattr(to, "pk", to) == f.county_id:
             return "拟变更的执行地与现执行地相同"
         if not (f.entered.get("new_address") or "").strip():
             return "请填写新执行地的居住地址"
@@ -475,6 +479,19 @@ def _hides(req: str) -> bool:
     steps, the sentence type, a deadline not (yet) open, a term not yet over, a pending revocation."""
     return req.startswith(("step:", "sentence:", "task_open:")) or req in (
         "term_ended", "not_revocation_pending", "self_report", "escorted", "documents_in", "not_lost")
+
+
+REQUIRED_DOCUMENTS = {
+    "control": ("判决书", "执行通知书"),
+    "probation": ("判决书", "执行通知书"),
+    "parole": ("判决书", "假释裁定书"),
+    "medical_parole": ("暂予监外执行决定书",),
+}
+
+
+def missing_documents(sentence_type: str, received) -> list[str]:
+    """The legal documents still to come for the sentence type (法20: 判决书、裁定书、决定书、执行通知书)."""
+    return [d for d in REQUIRED_DOCUMENTS[sentence_type] if d not in set(received)]
 
 
 REPEATABLE = frozenset({"documents_received", "notified_procuratorate", "exit_filed", "appraised", "lost_contact",

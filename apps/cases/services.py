@@ -480,12 +480,13 @@ def _transition(*, actor, case_id: int, code: str, data: Mapping[str, Any], ip: 
     if t.code == "transfer_received" and entered.get("new_office") is not None and transfer is not None \
             and entered["new_office"].parent_id != transfer.to_county_id:
         reasons.append("请选择新执行地县级社区矫正机构所属的司法所")
+    reasons += _date_order(case, t, entered, transfer)
     if reasons:
         raise TransitionRefused(reasons)
     before = case.status
     _apply(case, t, entered, today)
     if t.code.startswith("transfer_"):
-        transfer = _apply_transfer(case, t, entered, today, transfer)
+        transfer = _apply_transfer(case, t, entered, today, transfer, actor)
     if t.target is not None:
         case.status = t.target
         if t.target in rules.CLOSED:
@@ -503,8 +504,11 @@ def _transition(*, actor, case_id: int, code: str, data: Mapping[str, Any], ip: 
     docs = paperwork.issue_for(actor=actor, case=case, t=t, today=today, entered=stored, ip=ip)
     if docs:
         stored["documents_issued"] = [d.number for d in docs]
+    happened = next((entered[k] for k in ("reported_date", "documents_date", "notice_date", "announced_date",
+                                          "end_date", "lost_since", "proposal_date")
+                     if isinstance(entered.get(k), date)), today)
     CaseEvent.objects.create(case=case, code=t.code, label=t.label, from_status=before, to_status=case.status,
-                             article=t.article, day=today, note=note, data=stored, actor=actor,
+                             article=t.article, day=happened, note=note, data=stored, actor=actor,
                              actor_name=_actor_name(actor))
     if case.status != before:
         supervisee_project(case.person, status=rules.PERSON_STATUS[rules.CaseStatus(case.status)])
@@ -521,7 +525,8 @@ def _visible(actor, case: Case, transfer: Transfer | None = None) -> bool:
     return actor.can(Action.SUPERVISEE_VIEW) and here and (not case.is_minor or actor.minor_access)
 
 
-def _apply_transfer(case: Case, t: rules.Transition, entered: dict, today: date, transfer: Transfer | None):
+def _apply_transfer(case: Case, t: rules.Transition, entered: dict, today: date, transfer: Transfer | None,
+                    actor=None):
     """The transfer's own record: its stage, and on receipt the case's new jurisdiction (the old agency
     supervised until now)."""
     if t.code == "transfer_apply":
@@ -547,6 +552,13 @@ def _apply_transfer(case: Case, t: rules.Transition, entered: dict, today: date,
         supervisee_project(case.person, execution_county=tr.to_county, judicial_office=office, org_path=office.path)
         # the file moves with the case (实施办法第31条: 档案移交): the documents are the new county's to read now
         _case_documents(case).update(org_path=office.path)
+        before = {"execution_county": tr.from_county_id, "residence_address": case.person.residence_address}
+        supervisee_project(case.person, residence_address=tr.new_address)
+        audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE,
+                     action="supervisee.transfer", object_type="supervisee", object_id=case.person_id,
+                     summary=f"执行地变更：{tr.from_county.name} → {tr.to_county.name}（{office.name}）",
+                     before=before, after={"execution_county": tr.to_county_id, "judicial_office": office.pk,
+                                           "residence_address": tr.new_address}, org_path=office.path)
         # the case's remaining deadlines move with it; the new county's own transfer deadlines stay where they are
         for task in Task.objects.filter(case=case, state=Task.State.OPEN).exclude(kind__in=rules.TRANSFER_TO_SIDE):
             org = tr.to_county if rules.DEADLINES[task.kind].actor == rules.Actor.COUNTY else office
@@ -560,8 +572,42 @@ def _apply_transfer(case: Case, t: rules.Transition, entered: dict, today: date,
     return tr
 
 
+def _date_order(case: Case, t: rules.Transition, e: dict, transfer: Transfer | None) -> list[str]:
+    """Dates must follow each other as the events did: nothing before the judgment, a report-in not before the
+    judgment took effect, an announcement not before the report-in, a report-in at the new county not before
+    the decision to move, an end not before the term began."""
+    out = []
+    judged = case.judgment.get("judgment_date")
+    judged = date.fromisoformat(judged) if judged else case.effective_date
+
+    def need(key, not_before, what):
+        v = e.get(key)
+        if isinstance(v, date) and not_before and v < not_before:
+            out.append(f"{_DATE_FIELDS.get(key, key)}（{v}）不能早于{what}（{not_before}）")
+
+    need("notice_date", judged, "判决（裁定、决定）日期")
+    need("documents_date", judged, "判决（裁定、决定）日期")
+    if t.code in ("report_in", "handover"):
+        need("reported_date", case.effective_date, "判决（裁定、决定）生效日期")
+    if t.code == "transfer_reported" and transfer is not None:
+        need("reported_date", transfer.decided_date, "变更执行地决定日期")
+    need("announced_date", case.reported_date, "报到日期")
+    need("lost_since", case.reported_date or case.term_start, "报到日期")
+    need("proposal_date", case.term_start, "矫正起始日")
+    if t.code == "release":
+        need("end_date", case.term_end, "矫正期满日")
+    else:
+        need("end_date", case.term_start, "矫正起始日")
+    planned = e.get("planned_date")
+    if isinstance(planned, date) and planned > case.term_end:
+        out.append(f"拟迁居日期（{planned}）晚于矫正期满日（{case.term_end}），无需变更执行地")
+    return out
+
+
 def _apply(case: Case, t: rules.Transition, entered: dict, today: date) -> None:
     for f in ("notice_date", "documents_date", "reported_date", "announced_date", "delivering_unit", "lost_since"):
+        if f == "reported_date" and t.code == "transfer_reported":
+            continue  # the report-in at the new county is its own fact; the first report-in stays as it was
         if f in entered and entered[f] not in (None, ""):
             setattr(case, f, entered[f])
     if "documents" in entered:
@@ -571,9 +617,12 @@ def _apply(case: Case, t: rules.Transition, entered: dict, today: date) -> None:
 def _deadlines(case: Case, t: rules.Transition, today: date, extra: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
     now = timezone.now()
     open_tasks = {x.kind: x for x in Task.objects.filter(case=case, state=Task.State.OPEN)}
+    closes = t.closes
+    if t.code == "documents_received" and rules.missing_documents(case.sentence_type, case.documents):
+        closes = ()  # 法律文书不全: the documents deadline stays open until the set is complete
     closed = []
     for kind, task in open_tasks.items():
-        if kind in t.closes:
+        if kind in closes:
             task.state, task.closed_note = Task.State.DONE, t.label
         elif kind in t.cancels or "*" in t.cancels:
             task.state, task.closed_note = Task.State.CANCELLED, f"因“{t.label}”不再需要"

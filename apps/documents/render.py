@@ -22,6 +22,7 @@ class Rendered:
     agency: str
     date_text: str
     body: str  # the fragment's HTML
+    cc: str = ""  # 抄送, below the signature
 
 
 def date_cn(d) -> str:
@@ -42,7 +43,7 @@ def fragment(doc) -> Rendered:
     t = DOC_TYPES[doc.doc_type]
     body = render_to_string(f"documents/{doc.doc_type}.html", {"d": doc.context, "doc": doc, "type": t})
     return Rendered(doc.doc_type, doc.title, doc.number, doc.context.get("agency_name", ""), date_cn(doc.issued_on),
-                    body)
+                    body, doc.context.get("cc", ""))
 
 
 def pdf(docs, *, catalogue_title: str = "", cover: dict | None = None) -> bytes:
@@ -143,6 +144,8 @@ def docx(doc) -> bytes:
     para(r.agency, align=WD_ALIGN_PARAGRAPH.RIGHT)
     para(r.date_text, align=WD_ALIGN_PARAGRAPH.RIGHT)
     para("（印章）", align=WD_ALIGN_PARAGRAPH.RIGHT)
+    if r.cc:
+        para(f"抄送：{r.cc}")
     buf = io.BytesIO()
     out.save(buf)
     return buf.getvalue()

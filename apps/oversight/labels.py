@@ -15,7 +15,7 @@ ACTION_LABELS = {
     "supervisee.sealed_refused": "试图打开封存档案（已拒绝）",
     "supervisee.export": "导出名单", "supervisee.export_requested": "申请导出（后台生成）",
     "supervisee.export_download": "下载导出文件", "supervisee.readmit": "再次纳入社区矫正",
-    "supervisee.team_archive": "矫正小组随原案件存档",
+    "supervisee.team_archive": "矫正小组随原案件存档", "supervisee.transfer": "执行地变更",
     "audit.view": "查阅审计日志", "audit.export": "导出审计日志",
     "seed.demo": "生成演示数据",
     "case.open": "建立案件", "case.transition": "案件办理", "case.sync": "案件随档案更新",

@@ -597,7 +597,7 @@ def supervisee_project(person: Supervisee, **fields) -> None:
     """Write the open case's summary onto the person's row (status, level, office, term), which the lists filter
     and sort by. Called by apps.cases.services only, inside its transaction: the case is the record."""
     allowed = {"status", "management_level", "judicial_office", "execution_county", "org_path", "supervision_start",
-               "supervision_end", "sentence_type", "is_minor"}
+               "supervision_end", "sentence_type", "is_minor", "residence_address"}
     if not fields.keys() <= allowed:
         raise ValueError(f"not a projected field: {sorted(fields.keys() - allowed)}")
     for k, v in fields.items():

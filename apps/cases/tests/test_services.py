@@ -406,3 +406,39 @@ def test_a_failing_case_does_not_stop_the_daily_job_and_a_failed_run_is_retried(
     with pytest.raises(RuntimeError):
         daily.run_daily(D("2026-11-13"))
     assert not JobRun.objects.filter(day=D("2026-11-13")).exists(), "a failed run does not keep its claim"
+
+
+def test_dates_follow_each_other_as_the_events_did(tree, officer):
+    c = _case(_register(officer, tree.donghu_office, effective_date="2026-11-16", judgment_date="2026-11-05"))
+    with pytest.raises(services.TransitionRefused) as e:
+        _act(officer, c, "report_in", reported_date="2026-11-01")
+    assert "不能早于判决（裁定、决定）生效日期" in e.value.reasons[0]
+    with pytest.raises(services.TransitionRefused):
+        _act(officer, c, "documents_received", documents=["判决书"], documents_date="2026-11-01")
+    _act(officer, c, "report_in", reported_date="2026-11-18")
+    _act(officer, c, "documents_received", documents=["判决书", "执行通知书"], documents_date="2026-11-18")
+    for step in ("documents_checked", "identity_verified", "registered", "file_opened"):
+        _act(officer, c, step)
+    p = c.person
+    team_member_add(actor=officer, supervisee=p, data={"name": "刘芳", "kind": "community", "gender": "F"})
+    with pytest.raises(services.TransitionRefused) as e:
+        _act(officer, c, "announce", announced_date="2026-11-17")
+    assert "不能早于报到日期" in e.value.reasons[0]
+    assert CaseEvent.objects.filter(case=c, code="report_in").get().day == D("2026-11-18"), "the day it happened"
+
+
+def test_documents_stay_incomplete_until_the_sentences_set_has_come(tree, officer):
+    c = _case(_register(officer, tree.donghu_office, effective_date="2026-11-16", judgment_date="2026-11-05"))
+    _act(officer, c, "documents_received", documents=["判决书"])
+    assert "documents_due" in _open_tasks(c), "执行通知书 still missing (法20)"
+    _act(officer, c, "documents_received", documents=["执行通知书"])
+    assert "documents_due" not in _open_tasks(c)
+
+
+def test_an_appraisal_needs_its_words(tree, officer):
+    p = _register(officer, tree.donghu_office, effective_date="2026-05-12", judgment_date="2026-05-01",
+                  term_months="6", status="active")
+    services.cases_daily(today=D("2026-10-12"))
+    with pytest.raises(services.TransitionRefused) as e:
+        _act(officer, _case(p), "appraised", today=D("2026-10-20"), appraisal=" ")
+    assert "鉴定意见" in e.value.reasons[0]

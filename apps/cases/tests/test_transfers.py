@@ -172,3 +172,17 @@ def test_a_huge_case_id_is_not_found(client, officer):
     for url in ("/cases/99999999999999999999999/transfer/", "/cases/99999999999999999999999/file.pdf"):
         assert client.get(url).status_code == 404
     assert client.post("/cases/99999999999999999999999/act/report_in/").status_code == 404
+
+
+def test_a_transfer_to_the_same_county_or_beyond_the_term_is_refused(tree, officer, two):
+    p, c, xihu, office = two
+    with pytest.raises(TransitionRefused) as e:
+        _act(office, c, "transfer_apply", to_county=tree.donghu.pk, new_address="东湖区", planned_date="2027-01-05")
+    assert "相同" in e.value.reasons[0]
+    with pytest.raises(TransitionRefused) as e:
+        _act(office, c, "transfer_apply", to_county=tree.xihu.pk, new_address="西湖区", planned_date="2099-01-05")
+    assert "晚于矫正期满日" in " ".join(e.value.reasons)
+    _act(office, c, "transfer_apply", to_county=tree.xihu.pk, new_address="西湖区", planned_date="2027-01-05")
+    with pytest.raises(TransitionRefused) as e:  # the office's view needs words
+        _act(office, c, "transfer_office_view", office_view="")
+    assert "请填写司法所意见" in e.value.reasons[0]
