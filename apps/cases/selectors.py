@@ -3,10 +3,10 @@ grant (社区矫正法第54条); every page of names logged as a read of persona
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Q
-from django.db.models.functions import Substr
+from django.utils import timezone
 
 from apps.audit.services import audit_view
 from apps.orgs.models import Organisation
@@ -43,7 +43,8 @@ def _bucket_q(bucket: str, today: date, user) -> Q:
     if bucket == "later":
         return Q(due_date__gt=_week_end(today))
     if bucket == "new":  # opened in the last two days for the user's own office
-        return Q(created_at__date__gte=today - timedelta(days=2), org_id=user.organisation_id)
+        since = timezone.make_aware(datetime.combine(today - timedelta(days=2), time.min))
+        return Q(created_at__gte=since, org_id=user.organisation_id)
     if bucket == "mine":  # the reader is the office's member of the person's correction team
         return Q(assignee_id=user.pk)
     raise KeyError(bucket)
@@ -82,12 +83,15 @@ def work_queue(*, user, bucket: str = "", today: date, office_id: int | None = N
         office = Organisation.objects.filter(pk=office_id).only("path").first()
         base = base.filter(org_path__startswith=office.path) if office else base.none()
     week_end = _week_end(today)
-    agg = base.aggregate(
+    # one pass over the open tasks, counted per responsible unit: the totals and the per-office (per-county)
+    # figures both come from it
+    per_org = list(base.values("org_id").annotate(
         overdue=Count("id", filter=Q(due_date__lt=today)), today=Count("id", filter=Q(due_date=today)),
         week=Count("id", filter=Q(due_date__gt=today, due_date__lte=week_end)),
         later=Count("id", filter=Q(due_date__gt=week_end)),
-        new=Count("id", filter=_bucket_q("new", today, user)), mine=Count("id", filter=Q(assignee_id=user.pk)))
-    counts = {k: agg[k] for k, _ in BUCKETS}
+        new=Count("id", filter=_bucket_q("new", today, user)), mine=Count("id", filter=Q(assignee_id=user.pk)),
+        total=Count("id")).order_by())
+    counts = {k: sum(r[k] for r in per_org) for k, _ in BUCKETS}
     bucket = bucket if bucket in counts else next((k for k, _ in BUCKETS if counts[k]), "overdue")
     qs = (base.filter(_bucket_q(bucket, today, user))
           .select_related("case__person", "investigation", "org", "assignee").order_by("due_date", "id"))
@@ -104,7 +108,7 @@ def work_queue(*, user, bucket: str = "", today: date, office_id: int | None = N
         audit_view(actor=user, object_type="investigation", object_ids=subjects,
                    summary=f"查看待办事项（{dict(BUCKETS)[bucket]}，调查评估）", ip=ip, action="task.view",
                    org_path=user.organisation.scope_path)
-    return WorkQueue(counts, bucket, rows, more, _by_org(user, base, today))
+    return WorkQueue(counts, bucket, rows, more, _by_org(user, per_org))
 
 
 def _row(t: Task, today: date) -> TaskRow:
@@ -121,25 +125,27 @@ def _row(t: Task, today: date) -> TaskRow:
                    "调查评估：" + rules.INV_LABELS[rules.InvStatus(inv.status)])
 
 
-def _by_org(user, base, today: date) -> list[tuple[Organisation, dict[str, int]]]:
+def _by_org(user, per_org: list[dict]) -> list[tuple[Organisation, dict[str, int]]]:
+    """A county's offices (and its own tasks), a city's counties, a province's cities: their open and overdue
+    counts, from the per-unit counts already made."""
     org = user.organisation
     child_kind = {OrgKind.COUNTY_AGENCY: OrgKind.JUDICIAL_OFFICE, OrgKind.CITY: OrgKind.COUNTY_AGENCY,
                   OrgKind.PROVINCE: OrgKind.CITY}.get(OrgKind(org.kind)) if not org.is_external else None
     if child_kind is None:
         return []
     children = list(Organisation.objects.filter(parent=org, kind=child_kind).order_by("path"))
+    paths = dict(Organisation.objects.filter(pk__in=[r["org_id"] for r in per_org]).values_list("pk", "path"))
     depth_len = len(org.path) + 9  # a child's path: the parent's and one more "00000000/"
-    rows = (base.annotate(branch=Substr("org_path", 1, depth_len))
-            .values("branch").annotate(overdue=Count("id", filter=Q(due_date__lt=today)),
-                                       total=Count("id")))
-    by_branch = {r["branch"]: r for r in rows}
-    out = []
-    for c in children:
-        r = by_branch.get(c.path, {"overdue": 0, "total": 0})
-        out.append((c, {"overdue": r["overdue"], "total": r["total"]}))
+    by_branch: dict[str, dict[str, int]] = {}
+    for r in per_org:
+        branch = paths.get(r["org_id"], "")[:depth_len]
+        acc = by_branch.setdefault(branch, {"overdue": 0, "total": 0})
+        acc["overdue"] += r["overdue"]
+        acc["total"] += r["total"]
+    out = [(c, by_branch.get(c.path, {"overdue": 0, "total": 0})) for c in children]
     own = by_branch.get(org.path)  # the county's own tasks (it decides most things)
     if own and org.kind == OrgKind.COUNTY_AGENCY:
-        out.insert(0, (org, {"overdue": own["overdue"], "total": own["total"]}))
+        out.insert(0, (org, own))
     return out
 
 
