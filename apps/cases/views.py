@@ -42,14 +42,23 @@ def transition_view(request, case_id: int, code: str):
     if not request.user.can(Action.SUPERVISEE_CHANGE):
         raise Http404(NotFound.message)
     person_id = parse_pk(request.POST.get("person"))
-    if code.startswith("transfer_") and code != "transfer_apply":
-        back = reverse("cases:transfer", args=[case_id])
-    else:
-        back = (reverse("people:detail", args=[person_id]) + "?tab=case") if person_id else reverse("cases:work")
+    back = _case_page(case_id, person_id, code) if person_id or _on_transfer_page(code) else reverse("cases:work")
     data = {k: (request.POST.getlist(k) if k == "documents" else request.POST.get(k)) for k in request.POST}
+    case = _change(request, back, code, lambda: services.case_transition(
+        actor=request.user, case_id=case_id, code=code, data=data, ip=client_ip(request)))
+    if isinstance(case, HttpResponseRedirect):
+        return case
+    t = rules.TRANSITIONS[code]
+    messages.success(request, _("已办理：%(label)s") % {"label": t.label}
+                     + (f"（{rules.STATUS_LABELS[rules.CaseStatus(case.status)]}）" if t.target else ""))
+    return HttpResponseRedirect(_case_page(case.pk, case.person_id, code))
+
+
+def _change(request, back: str, code: str, make):
+    """Make a change; a refusal goes back to the page with its reasons (each with its article), out of scope is
+    not found."""
     try:
-        case = services.case_transition(actor=request.user, case_id=case_id, code=code, data=data,
-                                        ip=client_ip(request))
+        return make()
     except NotFound:
         raise Http404(NotFound.message) from None
     except services.NotPermitted as e:
@@ -59,10 +68,18 @@ def transition_view(request, case_id: int, code: str):
         for r in e.reasons:
             messages.error(request, r)
         return HttpResponseRedirect(back + f"#act-{code}")
-    t = rules.TRANSITIONS[code]
-    messages.success(request, _("已办理：%(label)s") % {"label": t.label}
-                     + (f"（{rules.STATUS_LABELS[rules.CaseStatus(case.status)]}）" if t.target else ""))
-    return HttpResponseRedirect(_back_after_act(request, case, code))
+
+
+def _on_transfer_page(code: str) -> bool:
+    """The receiving county has no record page for the person yet: its steps (and the sending county's) are
+    made on the transfer page."""
+    return code.startswith("transfer_") and code != "transfer_apply"
+
+
+def _case_page(case_id: int, person_id: int | None, code: str) -> str:
+    if _on_transfer_page(code):
+        return reverse("cases:transfer", args=[case_id])
+    return reverse("people:detail", args=[person_id]) + "?tab=case"
 
 
 @require_GET
@@ -144,18 +161,10 @@ def investigation_act_view(request, pk: int, code: str):
     if not request.user.can(Action.SUPERVISEE_CHANGE):
         raise Http404(NotFound.message)
     back = reverse("cases:investigation", args=[pk])
-    try:
-        investigations.investigation_transition(actor=request.user, investigation_id=pk, code=code,
-                                                data=request.POST, ip=client_ip(request))
-    except NotFound:
-        raise Http404(NotFound.message) from None
-    except services.NotPermitted as e:
-        messages.error(request, str(e))
-        return HttpResponseRedirect(back)
-    except services.TransitionRefused as e:
-        for r in e.reasons:
-            messages.error(request, r)
-        return HttpResponseRedirect(back + f"#act-{code}")
+    done = _change(request, back, code, lambda: investigations.investigation_transition(
+        actor=request.user, investigation_id=pk, code=code, data=request.POST, ip=client_ip(request)))
+    if isinstance(done, HttpResponseRedirect):
+        return done
     messages.success(request, _("已办理：%(label)s") % {"label": rules.INV_TRANSITIONS[code].label})
     return HttpResponseRedirect(back)
 
@@ -176,10 +185,3 @@ def transfer_view_page(request, case_id: int):
                                                    "stage_labels": rules.TRANSFER_STAGE_LABELS,
                                                    "date_fields": DATE_FIELDS, "active_nav": "work"})
 
-
-def _back_after_act(request, case, code):
-    """Where an officer returns after a change: the receiving county to the transfer page (it has no record page
-    for the person yet), everyone else to the case tab."""
-    if code.startswith("transfer_") and code != "transfer_apply":
-        return reverse("cases:transfer", args=[case.pk])
-    return reverse("people:detail", args=[case.person_id]) + "?tab=case"

@@ -30,6 +30,18 @@ def _act(actor, case, code, today=D("2026-11-22"), **data):
     return services.case_transition(actor=actor, case_id=case.pk, code=code, data=data, today=today)
 
 
+def _through_receipt(tree, officer, two):
+    """东湖 to 西湖, every step agreed, up to the receiving county's receipt."""
+    p, c, xihu, office = two
+    _act(office, c, "transfer_apply", to_county=tree.xihu.pk, new_address="西湖区孺子路1号", planned_date="2027-01-05")
+    _act(office, c, "transfer_office_view", office_view="同意")
+    _act(officer, c, "transfer_letter_sent")
+    _act(xihu, c, "transfer_answered", agree="yes")
+    _act(officer, c, "transfer_decided")
+    _act(officer, c, "transfer_files_sent")
+    _act(xihu, c, "transfer_received", new_office=tree.xihu_office.pk)
+
+
 def _open(case):
     return {t.kind: t for t in Task.objects.filter(case=case, state="open")}
 
@@ -127,13 +139,7 @@ def test_both_counties_see_the_transfer_page_and_no_one_else(client, tree, offic
 
 def test_the_receiving_county_records_the_report_in_on_the_transfer_page(client, tree, officer, two):
     p, c, xihu, office = two
-    _act(office, c, "transfer_apply", to_county=tree.xihu.pk, new_address="西湖区孺子路1号", planned_date="2027-01-05")
-    _act(office, c, "transfer_office_view", office_view="同意")
-    _act(officer, c, "transfer_letter_sent")
-    _act(xihu, c, "transfer_answered", agree="yes")
-    _act(officer, c, "transfer_decided")
-    _act(officer, c, "transfer_files_sent")
-    _act(xihu, c, "transfer_received", new_office=tree.xihu_office.pk)
+    _through_receipt(tree, officer, two)
     client.force_login(xihu)
     html = client.get(f"/cases/{c.pk}/transfer/").content.decode()
     assert 'id="act-transfer_reported"' in html and 'id="act-transfer_received"' not in html
@@ -143,13 +149,7 @@ def test_the_file_moves_with_the_case_and_the_sending_countys_view_ends(client, 
     from apps.documents.models import Document
 
     p, c, xihu, office = two
-    _act(office, c, "transfer_apply", to_county=tree.xihu.pk, new_address="西湖区孺子路1号", planned_date="2027-01-05")
-    _act(office, c, "transfer_office_view", office_view="同意")
-    _act(officer, c, "transfer_letter_sent")
-    _act(xihu, c, "transfer_answered", agree="yes")
-    _act(officer, c, "transfer_decided")
-    _act(officer, c, "transfer_files_sent")
-    _act(xihu, c, "transfer_received", new_office=tree.xihu_office.pk)
+    _through_receipt(tree, officer, two)
     docs = Document.objects.filter(object_type="case", object_id=str(c.pk))
     assert docs.count() == 2 and set(docs.values_list("org_path", flat=True)) == {tree.xihu_office.path}
     client.force_login(xihu)
