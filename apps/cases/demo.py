@@ -143,6 +143,9 @@ def _investigations(officer, county: dict, orgs: dict, today: date, g) -> int:
                 "received_date": str(today - timedelta(days=days_ago)), "fast_track": "1" if fast else "",
                 "subject_name": g.full_name(gender, born.year), "subject_birth_date": str(born),
                 "subject_gender": gender}
+        if i == 1 and orgs.get("prison:1"):  # a prison asks before proposing parole (实施办法第12条)
+            data.update(requester_kind="prison", requester=str(orgs["prison:1"].pk), proposed="parole",
+                        letter_number=f"赣南狱评字〔{today.year}〕{100 + i}号", crime="盗窃罪")
         made.append(investigations.investigation_create(actor=officer, data=data, today=today))
     office = next((o for k, o in orgs.items() if k.startswith(f"office:{county['adcode']}")), None)
     if office is not None:

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any, Mapping
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit.models import AuditRecord
@@ -88,7 +89,7 @@ def investigation_clean(raw: Mapping[str, Any], *, county: Organisation, today: 
         e["requester_kind"] = "请选择委托机关类别"
     out["requester_kind"] = kind
     ref = str(raw.get("requester") or "").strip()
-    if kind in ("court", "procuratorate", "police") and ref:
+    if kind in ("court", "procuratorate", "police", "prison") and ref:
         org = Organisation.objects.filter(pk=parse_pk(ref) or -1, kind=kind).first()
         if org is None:
             e["requester"] = "委托机关不存在"
@@ -281,7 +282,12 @@ def investigation_tasks(inv: Investigation) -> list[Task]:
 
 
 def requesters_for(user) -> list[Organisation]:
-    """The courts, procuratorates and police that oversee the user's county: who may send a request."""
+    """Who may send a request: the court, procuratorate and police that oversee the user's county, and the
+    prisons of its province (before parole or 暂予监外执行)."""
     org = user.organisation
-    return list(Organisation.objects.filter(oversees=org, kind__in=("court", "procuratorate", "police"))
-                .order_by("kind", "name")) if org.kind == OrgKind.COUNTY_AGENCY else []
+    if org.kind != OrgKind.COUNTY_AGENCY:
+        return []
+    province = org.path.split("/")[1]
+    return list(Organisation.objects.filter(Q(oversees=org, kind__in=("court", "procuratorate", "police"))
+                                            | Q(kind=OrgKind.PRISON, path__startswith=f"/{province}/"))
+                .order_by("kind", "name"))

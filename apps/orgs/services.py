@@ -358,7 +358,7 @@ def org_create(*, actor, name: str, kind: str, parent: Organisation | None, adco
 @use_case
 def org_tree_load(*, plan: dict, actor=None) -> dict[str, Organisation]:
     """Create a whole tree from `apps.orgs.places.org_plan` in one transaction: province, city, county agencies,
-    their judicial offices, and the court, procuratorate and police overseeing each county. Returns the
+    their judicial offices, the court, procuratorate and police overseeing each county, and the province's prisons. Returns the
     organisations by key ("province", "city", "county:<adcode>", "office:<adcode9>", "office:first:<adcode>",
     "court:<adcode>", ...). Boundaries in the plan are WGS-84 already (the places loader converts them); the
     system they came in is recorded."""
@@ -389,6 +389,9 @@ def org_tree_load(*, plan: dict, actor=None) -> dict[str, Organisation]:
         for kind in ("court", "procuratorate", "police"):
             add(f"{kind}:{code}", name=county[kind]["name"], kind=kind, parent=orgs["city"], adcode=code,
                 oversees=agency)
+    for i, prison in enumerate(plan.get("prisons", ())):
+        add(f"prison:{i}", name=prison["name"], short_name=prison["short_name"], kind=K.PRISON,
+            parent=orgs["province"], adcode=prison["adcode"])
     audit_records([{"actor": actor, "kind": AuditRecord.Kind.CHANGE, "action": "org.create",
                     "object_type": "organisation", "object_id": o.pk, "summary": f"新增机构 {o.name}",
                     "after": {"name": o.name, "kind": o.kind, "adcode": o.adcode, "parent": o.parent_id},

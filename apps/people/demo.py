@@ -417,7 +417,7 @@ def _person(g: _Gen, sampler: _Sampler, county: dict, office: dict, counties: di
         else:  # decided by the prison administration for a sentenced prisoner
             judgment = start - timedelta(days=g.rng.randint(2, 12))
             effective = judgment
-            court, organ_name = None, PRISON_BUREAU
+            court, organ_name = "prison:0", PRISON_BUREAU
             number = f"赣狱暂字〔{judgment.year}〕{g.case_number('赣狱暂字', judgment.year)}号"
 
     period = rules.supervision_period(rules.Sentence(

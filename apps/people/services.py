@@ -267,10 +267,10 @@ def supervisee_clean(raw: Mapping[str, Any], *, actor, today: date, instance: Su
                                 e, "status", default=rules.Status.ACTIVE.value)
         _point(raw, out, e)
         organ = raw.get("deciding_organ")
-        if isinstance(organ, Organisation) and organ.kind in (OrgKind.COURT, OrgKind.POLICE):
+        if isinstance(organ, Organisation) and organ.kind in (OrgKind.COURT, OrgKind.POLICE, OrgKind.PRISON):
             out["deciding_organ"] = organ
         elif organ not in (None, ""):
-            e["deciding_organ"] = "决定机关须为系统中的人民法院或公安机关"
+            e["deciding_organ"] = "决定机关须为系统中的人民法院、公安机关或监狱管理机关"
 
     for key in ("judgment_date", "effective_date", "release_date"):
         if out.get(key) and out[key] > today:

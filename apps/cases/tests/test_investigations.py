@@ -171,3 +171,26 @@ def test_odd_ids_in_the_forms_are_refused_in_words(tree, officer, value):
     inv = _create(officer, tree)
     with pytest.raises(TransitionRefused):
         _act(officer, inv, "assign", office=value)
+
+
+def test_a_prison_asks_before_parole_and_is_named_in_the_opinion(tree, officer):
+    """实施办法第12条: a prison (监狱管理机关) may ask before proposing parole; it is an organisation the county picks,
+    and the opinion calls the subject 罪犯, not 被告人."""
+    from apps.orgs.services import org_create
+    from apps.orgs.rules import OrgKind
+    prison = org_create(actor=None, name="江西省南昌监狱", kind=OrgKind.PRISON, parent=tree.province, adcode="360000")
+    assert prison in inv_services.requesters_for(officer)
+    assert prison not in inv_services.requesters_for(given_staff(tree.donghu_office, "office_staff"))
+    inv = _create(officer, tree, requester_kind="prison", requester=str(prison.pk), proposed="parole")
+    assert (inv.requester_id, inv.requester_name) == (prison.pk, "江西省南昌监狱")
+    with pytest.raises(InputErrors) as e:  # a court picked under the prison heading is refused
+        _create(officer, tree, requester_kind="prison", requester=str(tree.donghu_court.pk))
+    assert "requester" in e.value.errors
+    _act(officer, inv, "assign", office=tree.donghu_office.pk)
+    _act(officer, inv, "findings", residence="出监后与父母同住于东湖区阳明路", family="父母愿意协助监管",
+         victim="被害人已获赔偿", impact="社区无不良反映")
+    _act(officer, inv, "issue", opinion="suitable")
+    doc = Document.objects.get(object_type="investigation", object_id=str(inv.pk))
+    text = "".join(p.extract_text() for p in __import__("pypdf").PdfReader(__import__("io").BytesIO(
+        render.pdf([doc]))).pages).replace(" ", "").replace("\n", "")
+    assert "江西省南昌监狱" in text and "罪犯陈立新" in text and "被告人" not in text

@@ -130,7 +130,7 @@ class Command(BaseCommand):
     def _data(p: dict, orgs: dict) -> dict:
         return {**p["data"], "judicial_office": orgs[f"office:{p['office']}"], "status": p["status"],
                 "residence_lon": p["lon"], "residence_lat": p["lat"],
-                "deciding_organ": orgs[p["deciding_organ"]] if p["deciding_organ"] else None}
+                "deciding_organ": orgs.get(p["deciding_organ"]) if p["deciding_organ"] else None}
 
     @staticmethod
     def _member(m: dict, users: dict) -> dict:
