@@ -96,6 +96,8 @@ SPECS = [
          record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
     Spec("cases:transfer", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
          record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
+    Spec("cases:deadlines", "GET", A.SUPERVISEE_VIEW, (200,)),
+    Spec("cases:deadlines", "POST", A.DEADLINE_SET, (422,), data={"kind": "investigation", "days": "0"}),
     Spec("cases:investigations", "GET", A.SUPERVISEE_VIEW, (200,)),
     Spec("cases:investigations", "POST", A.CASE_DECIDE, (422,), data={"subject_name": ""}),
     Spec("cases:investigation", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,

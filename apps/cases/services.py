@@ -19,7 +19,7 @@ from apps.orgs.rules import Action, OrgKind
 from apps.orgs.scope import NotFound, parse_pk, within
 from apps.people import rules as people_rules
 from apps.people.models import Supervisee
-from apps.people.services import supervisee_project, today_local
+from apps.people.services import InputErrors, supervisee_project, today_local
 
 from . import paperwork, rules, workdays
 from .models import Case, CaseEvent, DeadlineSetting, Holiday, HolidayYear, Task, Transfer
@@ -98,18 +98,21 @@ def holidays_load(*, actor, schedule: workdays.YearSchedule, ip: str = "") -> Lo
     return LoadResult(schedule.year, len(schedule.off_days), len(schedule.makeup_days), replaced, recomputed)
 
 
+def _count(cal: workdays.Calendar, kind: str, day_kind: str, anchor: date, n: int) -> workdays.Counted:
+    d = rules.DEADLINES.get(kind)
+    if day_kind == rules.DayKind.WORK:
+        return workdays.add_workdays(cal, anchor, n)
+    if day_kind == rules.DayKind.MONTH:
+        return workdays.add_months(cal, anchor, n, extend=bool(d and d.extends))
+    return workdays.add_days(cal, anchor, n, extend=bool(d and d.extends) and n > 0)
+
+
 def _recompute_workday_tasks(year: int, cal: workdays.Calendar) -> int:
     changed = []
     qs = Task.objects.filter(state=Task.State.OPEN, anchor_date__lte=date(year, 12, 31),
                              due_date__gte=date(year - 1, 12, 1))
     for t in qs.select_for_update():
-        d = rules.DEADLINES.get(t.kind)
-        if t.day_kind == rules.DayKind.WORK:
-            c = workdays.add_workdays(cal, t.anchor_date, t.days)
-        elif t.day_kind == rules.DayKind.MONTH:
-            c = workdays.add_months(cal, t.anchor_date, t.days, extend=bool(d and d.extends))
-        else:
-            c = workdays.add_days(cal, t.anchor_date, t.days, extend=bool(d and d.extends) and t.days > 0)
+        c = _count(cal, t.kind, t.day_kind, t.anchor_date, t.days)
         if c.value != t.due_date or c.provisional != t.provisional:
             t.due_date, t.provisional = c.value, c.provisional
             changed.append(t)
@@ -131,16 +134,105 @@ def deadline_days(kind: str, on: date) -> int:
 
 def due_date(kind: str, anchor: date, cal: workdays.Calendar | None = None) -> tuple[date, int, bool]:
     """(due date, days counted, provisional)."""
-    d = rules.DEADLINES[kind]
     n = deadline_days(kind, anchor)
-    cal = cal or calendar()
-    if d.day_kind == rules.DayKind.WORK:
-        c = workdays.add_workdays(cal, anchor, n)
-    elif d.day_kind == rules.DayKind.MONTH:
-        c = workdays.add_months(cal, anchor, n, extend=d.extends)
-    else:
-        c = workdays.add_days(cal, anchor, n, extend=d.extends and n > 0)
+    c = _count(cal or calendar(), kind, rules.DEADLINES[kind].day_kind, anchor, n)
     return c.value, n, c.provisional
+
+
+@dataclass(frozen=True)
+class SettingResult:
+    kind: str
+    days: int
+    effective_from: date
+    recomputed: int
+
+
+@use_case
+def deadline_setting_set(*, actor, kind: str, days: Any, effective_from: Any, note: str = "", ip: str = "",
+                         today: date | None = None) -> SettingResult:
+    """A province sets its own number for a deadline the law does not fix, in force from a date (not earlier than
+    today: a deadline already counting keeps the rule it started under unless it starts on or after that date).
+    Open deadlines that start counting on or after the date, under no later setting, are recomputed."""
+    today = today or today_local()
+    if actor is not None and not actor.can(Action.DEADLINE_SET):
+        raise NotPermitted("期限设置由省级社区矫正机构办理")
+    e: dict[str, str] = {}
+    d = rules.DEADLINES.get(str(kind or ""))
+    if d is None:
+        e["kind"] = "没有这一期限"
+    elif not d.setting:
+        e["kind"] = f"“{d.title}”的期限由法律规定（{d.article}），不能更改"
+    try:
+        n = int(str(days).strip())
+    except (TypeError, ValueError):
+        n = None
+        e["days"] = "期限须为整数"
+    if d is not None and n is not None and "kind" not in e:
+        limit = 12 if d.day_kind == rules.DayKind.MONTH else 365
+        if d.days < 0 and not -limit <= n < 0:  # counted back from the end of the term
+            e["days"] = f"“{d.title}”在期满前计算，须为 -1 至 -{limit} 之间的整数"
+        elif d.days >= 0 and not 1 <= n <= limit:
+            e["days"] = f"期限须为 1 至 {limit} 之间的整数"
+    try:
+        start = effective_from if isinstance(effective_from, date) else date.fromisoformat(str(effective_from).strip())
+    except ValueError:
+        start = None
+        e["effective_from"] = "生效日期格式应为 YYYY-MM-DD"
+    if start is not None and start < today:
+        e["effective_from"] = "生效日期不能早于今天（已经开始计算的期限按当时的规定）"
+    note = str(note or "").strip()
+    if len(note) > 200:
+        e["note"] = "说明不能超过200字"
+    if not e and DeadlineSetting.objects.filter(kind=d.kind, effective_from=start).exists():
+        e["effective_from"] = "这一天起生效的设置已经存在"
+    if e:
+        raise InputErrors(e)
+    before = deadline_days(d.kind, start)
+    DeadlineSetting.objects.create(kind=d.kind, days=n, effective_from=start, note=note, set_by=actor)
+    later = (DeadlineSetting.objects.filter(kind=d.kind, effective_from__gt=start).order_by("effective_from")
+             .values_list("effective_from", flat=True).first())
+    qs = Task.objects.filter(kind=d.kind, state=Task.State.OPEN, anchor_date__gte=start)
+    if later is not None:
+        qs = qs.filter(anchor_date__lt=later)
+    cal, changed = calendar(), []
+    for t in qs.select_for_update():
+        c = _count(cal, t.kind, t.day_kind, t.anchor_date, n)
+        t.days, t.due_date, t.provisional = n, c.value, c.provisional
+        if t.overdue_raised_at and c.value >= today:
+            t.overdue_raised_at = None
+        changed.append(t)
+    Task.objects.bulk_update(changed, ["days", "due_date", "provisional", "overdue_raised_at"], batch_size=1000)
+    unit = {rules.DayKind.WORK: "个工作日", rules.DayKind.MONTH: "个月"}.get(d.day_kind, "日")
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="deadline.setting", object_type="deadline",
+                 object_id=d.kind, summary=f"设置期限：{d.title}自{start.isoformat()}起为{abs(n)}{unit}"
+                                           f"（原为{abs(before)}{unit}），重算待办{len(changed)}项",
+                 before={"days": before}, after={"days": n, "effective_from": start.isoformat(), "note": note,
+                                                 "recomputed": len(changed)}, ip=ip, org_path="/")
+    return SettingResult(d.kind, n, start, len(changed))
+
+
+def holiday_years() -> list[dict]:
+    """The official years loaded, with their counts; the next year not loaded is counted Monday to Friday."""
+    counts = {(r["year_id"], r["is_off"]): r["n"] for r in
+              Holiday.objects.values("year_id", "is_off").annotate(n=models.Count("day"))}
+    return [{"year": y.year, "source": y.source, "off": counts.get((y.year, True), 0),
+             "makeup": counts.get((y.year, False), 0)} for y in HolidayYear.objects.order_by("-year")]
+
+
+def deadline_table(on: date | None = None) -> list[dict]:
+    """Every deadline of the table with the number in force on a day, its history of settings and its article."""
+    on = on or today_local()
+    hist: dict[str, list[DeadlineSetting]] = {}
+    for row in DeadlineSetting.objects.select_related("set_by").order_by("kind", "-effective_from"):
+        hist.setdefault(row.kind, []).append(row)
+    out = []
+    for d in rules.DEADLINES.values():
+        rows = hist.get(d.kind, [])
+        current = next((r.days for r in rows if r.effective_from <= on), d.days)
+        upcoming = [r for r in rows if r.effective_from > on]
+        out.append({"d": d, "current": current, "magnitude": abs(current), "history": rows, "upcoming": upcoming,
+                    "unit": {rules.DayKind.WORK: "个工作日", rules.DayKind.MONTH: "个月"}.get(d.day_kind, "日")})
+    return out
 
 
 # --- opening cases ---------------------------------------------------------------------------------------------

@@ -185,3 +185,31 @@ def transfer_view_page(request, case_id: int):
                                                    "stage_labels": rules.TRANSFER_STAGE_LABELS,
                                                    "date_fields": DATE_FIELDS, "active_nav": "work"})
 
+
+
+@require_http_methods(["GET", "POST"])
+def deadlines_view(request):
+    """The deadline table every deadline is counted by (the number in force, its article, the province's dated
+    settings) and the holiday years loaded; a province sets its own numbers here."""
+    may_set = request.user.can(Action.DEADLINE_SET)
+    if not (may_set or request.user.can(Action.SUPERVISEE_VIEW)):
+        raise Http404(NotFound.message)
+    today = today_local()
+    ctx = {"active_nav": "deadlines", "may_set": may_set, "today": today, "errors": {}, "data": {}}
+    status = 200
+    if request.method == "POST":
+        if not may_set:
+            raise Http404(NotFound.message)
+        try:
+            r = services.deadline_setting_set(actor=request.user, kind=request.POST.get("kind"),
+                                              days=request.POST.get("days"),
+                                              effective_from=request.POST.get("effective_from"),
+                                              note=request.POST.get("note", ""), ip=client_ip(request))
+        except InputErrors as e:
+            ctx.update(errors=e.errors, data=request.POST)
+            status = 422
+        else:
+            messages.success(request, _("已设置期限，重算待办 %(n)s 项") % {"n": r.recomputed})
+            return HttpResponseRedirect(reverse("cases:deadlines") + f"#d-{r.kind}")
+    ctx.update(rows=services.deadline_table(today), years=services.holiday_years())
+    return render(request, "cases/deadlines.html", ctx, status=status)

@@ -85,6 +85,8 @@ class Action(StrEnum):
     # the county agency's decisions on a case (社区矫正法第9条): accept an investigation request and issue its
     # opinion, receive documents, announce, release, transfer. An office acts by entrustment (apps.cases.rules).
     CASE_DECIDE = "case.decide"
+    # a province's own numbers for the deadlines the law leaves to it (dated settings, apps.cases)
+    DEADLINE_SET = "deadline.set"
 
 
 A = Action
@@ -99,7 +101,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     # Volunteers see only the people assigned to them; that assignment arrives with the services issue.
     Role.VOLUNTEER: frozenset({A.ORG_VIEW}),
     Role.CITY_SUPERVISOR: frozenset(_READ | {A.SUPERVISEE_EXPORT, A.STAFF_VIEW, A.AUDIT_VIEW}),
-    Role.PROVINCE_SUPERVISOR: frozenset(_READ | {A.SUPERVISEE_EXPORT, A.STAFF_VIEW, A.AUDIT_VIEW}),
+    Role.PROVINCE_SUPERVISOR: frozenset(_READ | {A.SUPERVISEE_EXPORT, A.STAFF_VIEW, A.AUDIT_VIEW, A.DEADLINE_SET}),
     Role.PROCURATOR: frozenset(_READ | {A.SUPERVISEE_EXPORT, A.AUDIT_VIEW}),
     # Separation of duties: the administrator manages accounts and reads the audit trail, not case files.
     Role.SYSADMIN: frozenset({A.ORG_VIEW, A.STAFF_VIEW, A.STAFF_MANAGE, A.AUDIT_VIEW}),

@@ -20,7 +20,7 @@ ACTION_LABELS = {
     "seed.demo": "生成演示数据",
     "case.open": "建立案件", "case.transition": "案件办理", "case.sync": "案件随档案更新",
     "case.release_due": "开启期满事项", "task.overdue": "期限逾期提醒", "task.view": "查看待办",
-    "calendar.load": "导入节假日安排", "case.file": "查阅执法档案",
+    "calendar.load": "导入节假日安排", "deadline.setting": "调整期限", "case.file": "查阅执法档案",
     "document.issue": "制发文书", "document.view": "查阅文书",
     "investigation.create": "受理调查评估委托", "investigation.transition": "调查评估办理",
     "investigation.view": "查阅调查评估", "transfer.view": "查阅执行地变更",
