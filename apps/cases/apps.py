@@ -12,7 +12,8 @@ class CasesConfig(AppConfig):
         from . import demo, panels, services
 
         register_case_hooks(opened=services.cases_open, changed=services.case_person_changed,
-                            readmitted=services.case_readmit, readmit_check=services.readmission_refusal)
+                            readmitted=services.case_readmit, readmit_check=services.readmission_refusal,
+                            team_changed=services.case_team_changed)
         register_tab_panel("case", panels.case_panel)
         register_tab_panel("documents", panels.documents_panel)
         register_demo_step(demo.seed_stages)

@@ -377,6 +377,27 @@ def responsible_officers(person_ids: list[int]) -> dict[int, int]:
     return out
 
 
+def case_team_changed(*, actor, person: Supervisee, ip: str = "") -> None:
+    """The people hook: a staff account joined or left the correction team. The office's open deadlines of the
+    open case follow the team's first staff member (责任人); one audit record says what moved."""
+    case = Case.objects.filter(person=person, is_open=True).first()
+    if case is None:
+        return
+    officer = responsible_officers([person.pk]).get(person.pk)
+    qs = Task.objects.filter(case=case, state=Task.State.OPEN, org__kind=OrgKind.JUDICIAL_OFFICE)
+    moved = list(qs.exclude(assignee_id=officer).values_list("id", flat=True)) if officer else \
+        list(qs.filter(assignee__isnull=False).values_list("id", flat=True))
+    if not moved:
+        return
+    Task.objects.filter(id__in=moved).update(assignee_id=officer)
+    from django.contrib.auth import get_user_model
+
+    name = _actor_name(get_user_model().objects.get(pk=officer)) if officer else ""
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="case.assign", object_type="case",
+                 object_id=case.pk, summary=(f"待办责任人改为{name}" if officer else "待办责任人随矫正小组调整而取消")
+                 + f"（{len(moved)}项）", after={"assignee": officer, "tasks": moved}, ip=ip, org_path=case.org_path)
+
+
 def _case_documents(case: Case):
     from apps.documents.models import Document
 

@@ -9,14 +9,16 @@ _case_openers: list[Callable] = []
 _case_syncers: list[Callable] = []
 _readmitters: list[Callable] = []
 _readmit_checks: list[Callable] = []
+_team_watchers: list[Callable] = []
 _tab_panels: dict[str, Callable] = {}
 
 
 def register_case_hooks(*, opened: Callable, changed: Callable, readmitted: Callable,
-                        readmit_check: Callable | None = None) -> None:
+                        readmit_check: Callable | None = None, team_changed: Callable | None = None) -> None:
     """`opened(actor=, people=[...], ip=)` when records are created (the form, an import, the demo), each at the
     stage its `status` gives; `changed(actor=, person=, fields=[...], ip=)` when a record's sentence or office is
-    edited; `readmitted(actor=, person=, ip=)` when a person whose corrections ended is registered again."""
+    edited; `readmitted(actor=, person=, ip=)` when a person whose corrections ended is registered again;
+    `team_changed(actor=, person=, ip=)` when a staff account joins or leaves the correction team."""
     if opened not in _case_openers:
         _case_openers.append(opened)
     if changed not in _case_syncers:
@@ -25,6 +27,13 @@ def register_case_hooks(*, opened: Callable, changed: Callable, readmitted: Call
         _readmitters.append(readmitted)
     if readmit_check is not None and readmit_check not in _readmit_checks:
         _readmit_checks.append(readmit_check)
+    if team_changed is not None and team_changed not in _team_watchers:
+        _team_watchers.append(team_changed)
+
+
+def team_changed(*, actor, person, ip: str = "") -> None:
+    for fn in _team_watchers:
+        fn(actor=actor, person=person, ip=ip)
 
 
 def people_created(*, actor, people: list, ip: str = "") -> None:

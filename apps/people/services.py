@@ -643,14 +643,46 @@ def team_member_add(*, actor, supervisee: Supervisee, data: Mapping[str, Any], i
     _field(e, out, "name", rules.clean_person_name, data.get("name", ""))
     out["kind"] = _choice(data.get("kind"), dict(TeamMember.Kind.choices), "身份", e, "kind")
     out["gender"] = _choice(data.get("gender"), {"M": "男", "F": "女"}, "性别", e, "gender")
-    _field(e, out, "phone", rules.clean_phone, str(data.get("phone") or ""))
+    staff = None
+    ref = str(data.get("staff") or "").strip()
+    if ref:  # a staff account on the team: it answers for the office's deadlines of the case (责任人)
+        staff = next((u for u in team_staff_choices(supervisee) if u.pk == parse_pk(ref)), None)
+        if staff is None:
+            e["staff"] = "只能选择本司法所或本县级社区矫正机构在职工作人员的账号"
+        elif supervisee.team.filter(staff=staff).exists():
+            e["staff"] = "该工作人员已在矫正小组中"
+        elif out.get("kind") not in (TeamMember.Kind.OFFICE, TeamMember.Kind.SOCIAL_WORKER, TeamMember.Kind.VOLUNTEER):
+            e["kind"] = "关联工作人员账号的成员，身份须为司法所工作人员、社会工作者或志愿者"
+        else:  # what the account knows need not be typed again
+            if "name" in e and not str(data.get("name") or "").strip() and staff.full_name:
+                e.pop("name")
+                out["name"] = staff.full_name[:30]
+            if not data.get("gender") and staff.gender:
+                e.pop("gender", None)
+                out["gender"] = staff.gender
+            if not out.get("phone") and staff.phone:
+                out["phone"] = staff.phone
     if e:
         raise InputErrors(e)
-    m = TeamMember.objects.create(supervisee=supervisee, knows_minors=bool(data.get("knows_minors")), **out)
+    m = TeamMember.objects.create(supervisee=supervisee, knows_minors=bool(data.get("knows_minors")), staff=staff,
+                                  **out)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.team_add", object_type="supervisee",
-                 object_id=supervisee.pk, summary=f"矫正小组增加成员（{m.get_kind_display()}）",
-                 after={"member": m.pk, "name": m.name, "kind": m.kind}, ip=ip, org_path=supervisee.org_path)
+                 object_id=supervisee.pk, summary=f"矫正小组增加成员（{m.get_kind_display()}）"
+                                                  + ("，关联工作人员账号" if staff else ""),
+                 after={"member": m.pk, "name": m.name, "kind": m.kind, "staff": m.staff_id}, ip=ip,
+                 org_path=supervisee.org_path)
+    extensions.team_changed(actor=actor, person=supervisee, ip=ip)
     return m
+
+
+def team_staff_choices(supervisee: Supervisee) -> list:
+    """The staff accounts that may sit on this person's team: active, of the responsible office or its county
+    agency."""
+    from django.contrib.auth import get_user_model
+
+    return list(get_user_model().objects.filter(
+        is_active=True, organisation_id__in=(supervisee.judicial_office_id, supervisee.execution_county_id))
+        .select_related("organisation").order_by("organisation__path", "full_name", "id"))
 
 
 @use_case
@@ -666,7 +698,7 @@ def team_member_remove(*, actor, supervisee: Supervisee, member_id: int, reason:
         raise InputErrors({"reason": str(exc)}) from None
     if not reason:
         raise InputErrors({"reason": "请填写移除理由（如：调离、辞职、不再适合），将记入变更历史"})
-    before = {"member": m.pk, "name": m.name, "kind": m.kind}
+    before = {"member": m.pk, "name": m.name, "kind": m.kind, "staff": m.staff_id}
     m.delete()
     left = [rules.Member(x.gender, x.knows_minors) for x in supervisee.team.all()]
     problems = rules.team_problems(gender=supervisee.gender, minor=supervisee.is_minor, members=left)
@@ -674,6 +706,8 @@ def team_member_remove(*, actor, supervisee: Supervisee, member_id: int, reason:
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervisee.team_remove", object_type="supervisee",
                  object_id=supervisee.pk, summary=f"矫正小组移除成员（{m.get_kind_display()}）：{reason}", before=before,
                  after={"reason": reason, "team_problems": problems}, ip=ip, org_path=supervisee.org_path)
+    if before.get("staff"):
+        extensions.team_changed(actor=actor, person=supervisee, ip=ip)
 
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024

@@ -164,6 +164,8 @@ def supervisee_detail_view(request, pk: int):
         "days_left": (s.supervision_end - today).days,
         "can_change": request.user.can(Action.SUPERVISEE_CHANGE),
         "contact_form": ContactForm(), "team_form": TeamMemberForm(),
+        "team_staff": services.team_staff_choices(s) if tab == "profile" and request.user.can(Action.SUPERVISEE_CHANGE)
+        else [],
         "history": supervisee_history(s) if tab == "history" else [],
     }
     panel = extensions.tab_panel(tab)

@@ -442,3 +442,33 @@ def test_an_appraisal_needs_its_words(tree, officer):
     with pytest.raises(services.TransitionRefused) as e:
         _act(officer, _case(p), "appraised", today=D("2026-10-20"), appraisal=" ")
     assert "鉴定意见" in e.value.reasons[0]
+
+
+def test_a_staff_account_on_the_team_answers_for_the_offices_deadlines(tree, officer):
+    """社区矫正法第25条: the team is led by the office's staff member; linked to an account, that member is the
+    responsible person (责任人) of the case's office deadlines, and the deadlines follow when the team changes."""
+    from apps.people.services import InputErrors, team_member_remove
+
+    p = _register(officer, tree.donghu_office, effective_date="2026-11-16", judgment_date="2026-11-05")
+    c = _case(p)
+    staff = given_staff(tree.donghu_office, "office_staff", username="zhang")
+    staff.full_name, staff.gender, staff.phone = "张敏", "F", "13907910001"
+    staff.save()
+    stranger = given_staff(tree.xihu_office, "office_staff", username="li")
+    with pytest.raises(InputErrors) as e:
+        team_member_add(actor=officer, supervisee=p, data={"staff": str(stranger.pk), "kind": "office"})
+    assert "本司法所" in e.value.errors["staff"]
+    with pytest.raises(InputErrors) as e:
+        team_member_add(actor=officer, supervisee=p, data={"staff": str(staff.pk), "kind": "family"})
+    assert "kind" in e.value.errors
+    m = team_member_add(actor=officer, supervisee=p, data={"staff": str(staff.pk), "kind": "office"})
+    assert (m.name, m.gender, m.phone, m.staff_id) == ("张敏", "F", "13907910001", staff.pk)
+    office_tasks = Task.objects.filter(case=c, state="open", org=tree.donghu_office)
+    assert office_tasks.exists() and set(office_tasks.values_list("assignee_id", flat=True)) == {staff.pk}
+    assert not Task.objects.filter(case=c, state="open", org=tree.donghu, assignee__isnull=False).exists()
+    assert "张敏" in AuditRecord.objects.get(action="case.assign", object_id=str(c.pk)).summary
+    with pytest.raises(InputErrors) as e:
+        team_member_add(actor=officer, supervisee=p, data={"staff": str(staff.pk), "kind": "office"})
+    assert "已在矫正小组中" in e.value.errors["staff"]
+    team_member_remove(actor=officer, supervisee=p, member_id=m.pk, reason="工作调动")
+    assert set(office_tasks.values_list("assignee_id", flat=True)) == {None}
