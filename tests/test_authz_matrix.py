@@ -92,6 +92,11 @@ SPECS = [
     Spec("cases:work", "GET", A.SUPERVISEE_VIEW, (200,)),
     Spec("cases:act", "POST", A.SUPERVISEE_CHANGE, (302,), per_record=True, data={"notice_date": "2026-01-05"},
          record_kwargs=lambda t: {"case_id": _case_of(t).pk, "code": "notice_received"}),
+    Spec("cases:judgment", "GET", A.SUPERVISEE_CHANGE, (200,), per_record=True,
+         record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
+    # the targets' cases are being transferred: the change is refused with its reason (back to the case)
+    Spec("cases:judgment", "POST", A.SUPERVISEE_CHANGE, (302,), per_record=True, data={"reason": ""},
+         record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
     Spec("cases:file", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
          record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
     Spec("cases:transfer", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,

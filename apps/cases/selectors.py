@@ -11,7 +11,7 @@ from django.utils import timezone
 from apps.audit.services import audit_view
 from apps.orgs.models import Organisation
 from apps.orgs.rules import Action, OrgKind
-from apps.orgs.scope import NotFound, parse_pk, restrict
+from apps.orgs.scope import NotFound, parse_pk, restrict, within
 
 from . import rules, workdays
 from .models import Case, CaseEvent, Task
@@ -161,6 +161,7 @@ class CaseView:
     term_days_left: int
     calendar_years: frozenset[int]
     transfer: object = None
+    may_change_judgment: bool = False
 
 
 def case_view(*, person, user, today: date) -> CaseView | None:
@@ -178,7 +179,10 @@ def case_view(*, person, user, today: date) -> CaseView | None:
                         today=today, term_end=case.term_end, documents_in=case.documents_date is not None,
                         open_tasks=frozenset(t.kind for t in tasks if t.state == Task.State.OPEN))
     actions = [t for t in rules.available(facts) if may_act_on(user, case, t, transfer)]
-    return CaseView(case, cases, events, tasks, actions, (case.term_end - today).days, calendar().years, transfer)
+    may_judge = (case.is_open and user.can(Action.SUPERVISEE_CHANGE) and within(user, case.org_path)
+                 and not (transfer is not None and transfer.is_open))
+    return CaseView(case, cases, events, tasks, actions, (case.term_end - today).days, calendar().years, transfer,
+                    may_judge)
 
 
 def provisional_note(cal: workdays.Calendar, d: date) -> str:
@@ -282,3 +286,16 @@ def transfer_view(*, user, case_id: int, ip: str = "") -> TransferView:
 def transfer_counties(*, exclude: int | None = None) -> list[Organisation]:
     """The county agencies a case may move to (any in the system but its own)."""
     return list(Organisation.objects.filter(kind=OrgKind.COUNTY_AGENCY).exclude(pk=exclude).order_by("path"))
+
+
+def case_for_judgment(*, user, case_id, ip: str = "") -> Case:
+    """An open case of the user's own jurisdiction, with its person, for the judgment form (a logged read)."""
+    case = (Case.objects.select_related("person", "judicial_office").filter(pk=parse_pk(case_id) or -1,
+                                                                             is_open=True).first())
+    if case is None or not user.can(Action.SUPERVISEE_CHANGE) or not restrict(
+            Case.objects.filter(pk=case.pk), user, Action.SUPERVISEE_CHANGE).exists() \
+            or (case.is_minor and not user.minor_access):
+        raise NotFound()
+    audit_view(actor=user, object_type="supervisee", object_ids=[case.person_id], ip=ip, org_path=case.org_path,
+               summary="打开判决信息变更页" + ("【未成年人】" if case.is_minor else ""))
+    return case

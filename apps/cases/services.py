@@ -19,6 +19,7 @@ from apps.orgs.rules import Action, OrgKind
 from apps.orgs.scope import NotFound, parse_pk, within
 from apps.people import rules as people_rules
 from apps.people.models import Supervisee
+from apps.people import services as people_services
 from apps.people.services import InputErrors, supervisee_project, today_local
 
 from . import paperwork, rules, workdays
@@ -448,6 +449,69 @@ def case_person_changed(*, actor, person: Supervisee, fields: list[str], ip: str
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="case.sync", object_type="case", object_id=case.pk,
                  summary="案件随档案修改更新" + ("，期限重算" if before["term_end"] != after["term_end"] else ""),
                  before=before, after={**after, "deadlines_moved": moved}, ip=ip, org_path=case.org_path)
+
+
+JUDGMENT_REASONS = {"correction": "更正登记错误", "reduction": "减刑裁定", "ruling": "人民法院裁定、决定变更",
+                    "other": "其他"}
+
+
+@use_case
+def case_judgment_change(*, actor, case_id: int, data: Mapping[str, Any], ip: str = "",
+                         today: date | None = None) -> Case:
+    """Change the judgment an open case executes (a registration error corrected, a reduction of sentence, a
+    ruling): checked as at registration, with its reason and the document it rests on; the person's row follows,
+    the term is recomputed with its article, the deadlines counted from the judgment move, and the case's history
+    and the audit trail say what changed and why. Refused while a transfer is open (the case is being handed
+    over). Nothing changes when nothing differs."""
+    today = today or today_local()
+    case = (Case.objects.select_for_update().select_related("person", "person__judicial_office")
+            .filter(pk=parse_pk(case_id) or -1).first())
+    if case is None or actor is None or not _visible(actor, case) or not within(actor, case.org_path):
+        raise NotFound()
+    if not actor.can(Action.SUPERVISEE_CHANGE):
+        raise NotPermitted("您的账号不能变更判决信息")
+    if not case.is_open:
+        raise TransitionRefused(["案件已解除（终止），判决信息不再变更"])
+    if case.transfers.filter(is_open=True).exists():
+        raise TransitionRefused(["执行地变更办理中，判决信息待新执行地接收后变更（社区矫正法实施办法第31条）"])
+    e: dict[str, str] = {}
+    reason = str(data.get("reason") or "")
+    if reason not in JUDGMENT_REASONS:
+        e["reason"] = "请选择变更原因"
+    basis = str(data.get("basis") or "").strip()
+    if len(basis) > 100:
+        e["basis"] = "依据文书不能超过100字"
+    elif reason in ("reduction", "ruling") and not basis:
+        e["basis"] = "减刑或裁定变更须填写依据文书及文号"
+    person = Supervisee.objects.select_for_update().get(pk=case.person_id)
+    try:
+        clean = people_services.judgment_clean(person, data, actor=actor, today=today)
+    except InputErrors as exc:
+        e.update(exc.errors)
+        clean = {}
+    if e:
+        raise InputErrors(e)
+    before_judgment = {"sentence_type": case.sentence_type, **case.judgment,
+                       "term_start": case.term_start.isoformat(), "term_end": case.term_end.isoformat()}
+    changed = people_services.supervisee_judgment_project(person, clean)
+    if not changed:
+        return case
+    label = {f: str(Supervisee._meta.get_field(f).verbose_name) for f in changed}
+    words = f"{JUDGMENT_REASONS[reason]}{('（' + basis + '）') if basis else ''}：变更" + "、".join(label.values())
+    CaseEvent.objects.create(case=case, code="judgment_changed", label="变更判决信息", from_status=case.status,
+                             to_status=case.status, article=basis[:100], day=today, note=words[:500],
+                             data={"fields": changed, "reason": reason, "basis": basis}, actor=actor,
+                             actor_name=_actor_name(actor))
+    case_person_changed(actor=actor, person=person, fields=changed, ip=ip)
+    case.refresh_from_db()
+    after_judgment = {"sentence_type": case.sentence_type, **case.judgment,
+                      "term_start": case.term_start.isoformat(), "term_end": case.term_end.isoformat()}
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="case.judgment", object_type="case",
+                 object_id=case.pk, summary=words[:200],
+                 before={k: v for k, v in before_judgment.items() if after_judgment.get(k) != v},
+                 after={k: v for k, v in after_judgment.items() if before_judgment.get(k) != v},
+                 ip=ip, org_path=case.org_path)
+    return case
 
 
 # --- the one transition function ------------------------------------------------------------------------------

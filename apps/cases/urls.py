@@ -6,6 +6,7 @@ app_name = "cases"
 urlpatterns = [
     path("work/", views.work_view, name="work"),
     path("<int:case_id>/act/<slug:code>/", views.transition_view, name="act"),
+    path("<int:case_id>/judgment/", views.judgment_view, name="judgment"),
     path("<int:case_id>/file.pdf", views.case_file_view, name="file"),
     path("<int:case_id>/transfer/", views.transfer_view_page, name="transfer"),
     path("deadlines/", views.deadlines_view, name="deadlines"),

@@ -17,7 +17,7 @@ from apps.orgs.scope import NotFound, parse_pk
 from apps.people.services import InputErrors, today_local
 
 from . import investigations, rules, services
-from .selectors import BUCKETS, case_file, case_file_pdf, transfer_view, work_queue
+from .selectors import BUCKETS, case_file, case_file_pdf, case_for_judgment, transfer_view, work_queue
 
 
 def _need_view(request):
@@ -213,3 +213,44 @@ def deadlines_view(request):
             return HttpResponseRedirect(reverse("cases:deadlines") + f"#d-{r.kind}")
     ctx.update(rows=services.deadline_table(today), years=services.holiday_years())
     return render(request, "cases/deadlines.html", ctx, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def judgment_view(request, case_id: int):
+    """变更判决信息: the case's judgment as registered, changed with its reason and basis; the term follows."""
+    from apps.people.forms import JudgmentForm, SuperviseeForm
+
+    try:
+        case = case_for_judgment(user=request.user, case_id=case_id, ip=client_ip(request))
+    except NotFound:
+        raise Http404(NotFound.message) from None
+    p = case.person
+    back = reverse("people:detail", args=[p.pk]) + "?tab=case"
+    if request.method == "POST":
+        try:
+            changed = services.case_judgment_change(actor=request.user, case_id=case.pk, data=request.POST,
+                                                    ip=client_ip(request))
+        except (NotFound, services.NotPermitted):
+            raise Http404(NotFound.message) from None
+        except services.TransitionRefused as e:
+            messages.error(request, "；".join(e.reasons))
+            return HttpResponseRedirect(back)
+        except InputErrors as e:
+            form = JudgmentForm(request.POST)
+            form.is_valid()
+            form._errors, form.cleaned_data = {}, {}
+            form.apply_errors(e.errors)
+            return render(request, "cases/judgment.html", {"form": form, "case": case, "p": p, "back": back,
+                                                           "active_nav": "people"}, status=422)
+        changed.refresh_from_db()
+        if changed.term_end != case.term_end or changed.term_start != case.term_start:
+            messages.success(request, _("已变更判决信息，矫正期限重算为 %(a)s 至 %(b)s") % {
+                "a": changed.term_start.isoformat(), "b": changed.term_end.isoformat()})
+        elif (changed.judgment, changed.sentence_type) != (case.judgment, case.sentence_type):
+            messages.success(request, _("已变更判决信息"))
+        else:
+            messages.info(request, _("判决信息未作修改"))
+        return HttpResponseRedirect(back)
+    initial = {f: getattr(p, f) for f in SuperviseeForm.JUDGMENT}
+    return render(request, "cases/judgment.html", {"form": JudgmentForm(initial=initial), "case": case, "p": p,
+                                                   "back": back, "active_nav": "people"})

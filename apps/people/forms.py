@@ -2,6 +2,8 @@
 path shared by the form, the sheet import and the API."""
 from __future__ import annotations
 
+import copy
+
 from django import forms
 
 from . import rules
@@ -49,8 +51,17 @@ class SuperviseeForm(forms.Form):
                      "sentence_end_date", "management_level"]),
     ]
 
-    def __init__(self, *args, offices=(), **kwargs):
+    JUDGMENT = ["sentence_type", "deciding_organ_name", "judgment_number", "crime", "original_penalty",
+                "judgment_date", "effective_date", "term_months", "detention_days", "release_date", "sentence_end_date"]
+
+    def __init__(self, *args, offices=(), edit=False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.edit = edit
+        if edit:  # the judgment is the case's: changed on the case (社区矫正法第22条 the term it sets)
+            for name in self.JUDGMENT:
+                del self.fields[name]
+            self.SECTIONS = [(t, [n for n in names if n in self.fields]) for t, names in self.SECTIONS]
+            self.SECTIONS[-1] = ("管理等级", self.SECTIONS[-1][1])
         self.fields["judicial_office"].choices = [("", "请选择")] + [
             (str(o.pk), f"{o.parent.name if o.parent_id else ''} · {o.name}") for o in offices]
         for f in self.fields.values():
@@ -66,6 +77,26 @@ class SuperviseeForm(forms.Form):
                 w.attrs["class"] = w.attrs.get("class", "") + " is-invalid"
                 w.attrs["aria-invalid"] = "true"
             self.add_error(key if key in self.fields else None, msg)
+
+
+class JudgmentForm(forms.Form):
+    """The judgment of a case, changed on the case: its fields as registered, and why it changes."""
+
+    REASONS = [("", "请选择"), ("correction", "更正登记错误"), ("reduction", "减刑裁定"),
+               ("ruling", "人民法院裁定、决定变更"), ("other", "其他")]
+    reason = forms.ChoiceField(label="变更原因", choices=REASONS)
+    basis = forms.CharField(label="依据文书及文号", required=False, help_text="如：（2027）赣01刑更45号刑事裁定书")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        base = SuperviseeForm.base_fields
+        for name in SuperviseeForm.JUDGMENT:
+            self.fields[name] = copy.deepcopy(base[name])
+        for f in self.fields.values():
+            f.widget.attrs.setdefault("class", "form-select" if isinstance(f.widget, forms.Select) else "form-control")
+
+    def apply_errors(self, errors: dict[str, str]) -> None:
+        SuperviseeForm.apply_errors(self, errors)
 
 
 class ContactForm(forms.Form):

@@ -46,16 +46,22 @@ class ImportRefused(Exception):
         self.duplicate_ids = list(duplicate_ids)
 
 
+# The record's own fields, edited on the person's form. The judgment is the case's (ADR 0005): it is entered when
+# the case opens (registration, import) and changed on the case (apps.cases.services.case_judgment_change), which
+# writes it back onto this row through `supervisee_judgment_project`.
 EDITABLE_FIELDS = (
     "name", "former_names", "gender", "ethnicity", "id_number", "phone", "education", "occupation",
-    "household_adcode", "household_address", "residence_address", "judicial_office", "sentence_type",
-    "deciding_organ_name", "judgment_number", "crime", "original_penalty", "judgment_date", "effective_date",
-    "term_months", "detention_days", "release_date", "sentence_end_date", "management_level",
+    "household_adcode", "household_address", "residence_address", "judicial_office", "management_level",
 )
+JUDGMENT_FIELDS = (
+    "sentence_type", "deciding_organ_name", "judgment_number", "crime", "original_penalty", "judgment_date",
+    "effective_date", "term_months", "detention_days", "release_date", "sentence_end_date",
+)
+JUDGMENT_ON_THE_CASE = "判决信息在案件页“变更判决信息”中办理（记入案件历史，重算矫正期限）"
 # Set when a record is created (an import of old files, the demo), not on the edit form: the lifecycle issue's
 # services change status; the residence point will be picked on a map.
 CREATE_ONLY_FIELDS = ("status", "residence_lon", "residence_lat", "deciding_organ")
-SNAPSHOT_FIELDS = EDITABLE_FIELDS + ("execution_county", "supervision_start", "supervision_end", "is_minor", "status",
+SNAPSHOT_FIELDS = EDITABLE_FIELDS + JUDGMENT_FIELDS + ("execution_county", "supervision_start", "supervision_end", "is_minor", "status",
                                      "residence_lon", "residence_lat", "deciding_organ")
 
 
@@ -554,7 +560,11 @@ def _update(*, actor, supervisee: Supervisee, data: Mapping[str, Any], ip: str =
     _may_change(actor, s)
     before = snapshot(s)
     old = Supervisee(id_number=s.id_number)
+    judgment = [f for f in JUDGMENT_FIELDS if data.get(f) is not None]
+    if judgment:
+        raise InputErrors({f: JUDGMENT_ON_THE_CASE for f in judgment})
     merged = {f: data.get(f, getattr(s, f)) for f in EDITABLE_FIELDS}
+    merged.update({f: getattr(s, f) for f in JUDGMENT_FIELDS})
     if "judicial_office" not in data:
         merged["judicial_office"] = s.judicial_office
     clean = supervisee_clean(merged, actor=actor, today=today or today_local(), instance=s)
@@ -591,6 +601,37 @@ def team_archive(*, actor, person: Supervisee, ip: str = "") -> list[dict]:
                      summary=f"上次矫正的矫正小组（{len(members)}人）随原案件存档", before={"members": kept}, ip=ip,
                      org_path=person.org_path)
     return kept
+
+
+def judgment_clean(person: Supervisee, raw: Mapping[str, Any], *, actor, today: date) -> dict:
+    """A new judgment for this person's case, checked as the registration checks it (the term computed by
+    rules.supervision_period): the judgment fields, the term and whether the case is a minor's. Raises InputErrors
+    naming only the judgment's fields. Writes nothing."""
+    merged: dict[str, Any] = {f: getattr(person, f) for f in EDITABLE_FIELDS}
+    merged["judicial_office"] = person.judicial_office
+    merged.update({f: raw.get(f, getattr(person, f)) for f in JUDGMENT_FIELDS})
+    try:
+        clean = supervisee_clean(merged, actor=actor, today=today, instance=person)
+    except InputErrors as exc:
+        raise InputErrors({k: v for k, v in exc.errors.items() if k in JUDGMENT_FIELDS}
+                          or exc.errors) from None
+    return {k: clean[k] for k in JUDGMENT_FIELDS + ("supervision_start", "supervision_end", "is_minor")
+            if k in clean}
+
+
+def supervisee_judgment_project(person: Supervisee, fields: Mapping[str, Any]) -> list[str]:
+    """Write a changed judgment onto the person's row (the list filters by it). Called by apps.cases.services only,
+    inside its transaction. Returns the fields that changed."""
+    allowed = set(JUDGMENT_FIELDS) | {"supervision_start", "supervision_end", "is_minor"}
+    if not fields.keys() <= allowed:
+        raise ValueError(f"not a judgment field: {sorted(fields.keys() - allowed)}")
+    changed = {k: v for k, v in fields.items() if getattr(person, k) != v}
+    for k, v in changed.items():
+        setattr(person, k, v)
+    if changed:
+        person.sort_name = rules.sort_name(person.name, person.is_minor)
+        Supervisee.objects.filter(pk=person.pk).update(sort_name=person.sort_name, **changed)
+    return list(changed)
 
 
 def supervisee_project(person: Supervisee, **fields) -> None:

@@ -189,7 +189,7 @@ def _form_page(request, form, s=None, status=200):
 
 def _form_errors(request, offices, errors: dict[str, str], s=None):
     """The form again, with what the user typed and every error next to its field."""
-    form = SuperviseeForm(request.POST, offices=offices)
+    form = SuperviseeForm(request.POST, offices=offices, edit=s is not None)
     form.is_valid()  # binds the posted values so they are shown again; the service decides what is valid
     form._errors = {}
     form.cleaned_data = {}
@@ -230,11 +230,13 @@ def supervisee_edit_view(request, pk: int):
         s = _get(request, pk, Action.SUPERVISEE_CHANGE, purpose="打开档案编辑页")
         initial = {f: getattr(s, f) for f in services.EDITABLE_FIELDS if f != "judicial_office"}
         initial["judicial_office"] = str(s.judicial_office_id)
-        return _form_page(request, SuperviseeForm(offices=offices, initial=initial), s)
+        return _form_page(request, SuperviseeForm(offices=offices, initial=initial, edit=True), s)
     s = _get(request, pk, Action.SUPERVISEE_CHANGE)
+    # the form has no judgment fields (changed on the case); anything else posted is not the form's
+    data = {k: v for k, v in request.POST.dict().items() if k not in services.JUDGMENT_FIELDS}
     try:
         photo = _photo(request)
-        s = services.supervisee_edit(actor=request.user, supervisee=s, data=request.POST.dict(), photo=photo,
+        s = services.supervisee_edit(actor=request.user, supervisee=s, data=data, photo=photo,
                                      ip=client_ip(request))
     except services.InputErrors as exc:
         return _form_errors(request, offices, exc.errors, s)

@@ -199,11 +199,33 @@ def test_a_sentence_change_recomputes_the_term_with_its_article(tree, officer):
     p = _register(officer, tree.donghu_office, status="active", term_months="6")
     c = _case(p)
     end = c.term_end
-    supervisee_update(actor=officer, supervisee=p, data={"term_months": "12"}, today=TODAY)
-    c.refresh_from_db()
-    assert c.term_end > end
+    from apps.people.services import InputErrors
+
+    with pytest.raises(InputErrors) as e:  # the judgment is the case's: not changed on the person's form
+        supervisee_update(actor=officer, supervisee=p, data={"term_months": "12"}, today=TODAY)
+    assert "变更判决信息" in e.value.errors["term_months"]
+    with pytest.raises(InputErrors) as e:  # a reduction needs its ruling; a bad term is refused as at registration
+        services.case_judgment_change(actor=officer, case_id=c.pk, data={"reason": "reduction", "term_months": "x"},
+                                      today=TODAY)
+    assert set(e.value.errors) == {"basis", "term_months"}
+    services.case_judgment_change(actor=officer, case_id=c.pk, today=TODAY,
+                                  data={"reason": "correction", "term_months": "12", "basis": ""})
+    c.refresh_from_db(), p.refresh_from_db()
+    assert c.term_end > end and (p.term_months, p.supervision_end) == (12, c.term_end)
+    assert c.judgment["term_months"] == 12
     e = CaseEvent.objects.get(case=c, code="term_recomputed")
     assert e.article.startswith("刑法第73条") and e.data["before"]["term_end"] == end.isoformat()
+    j = CaseEvent.objects.get(case=c, code="judgment_changed")
+    assert "更正登记错误" in j.note and "管制刑期/缓刑考验期（月）" in j.note
+    rec = AuditRecord.objects.get(action="case.judgment", object_id=str(c.pk))
+    assert rec.before["term_months"] == 6 and rec.after["term_months"] == 12 and "term_end" in rec.after
+    n = AuditRecord.objects.count()  # the same again changes nothing and writes nothing
+    services.case_judgment_change(actor=officer, case_id=c.pk, today=TODAY,
+                                  data={"reason": "correction", "term_months": "12"})
+    assert AuditRecord.objects.count() == n
+    with pytest.raises(NotFound):  # another county's officer: not found
+        services.case_judgment_change(actor=given_staff(tree.xihu, "county_officer"), case_id=c.pk, today=TODAY,
+                                      data={"reason": "correction", "term_months": "24"})
 
 
 def test_a_closed_case_stays_and_the_status_of_the_person_follows_the_case(tree, officer):

@@ -127,3 +127,29 @@ def test_an_office_task_goes_to_the_offices_member_of_the_team(client, tree, off
     client.force_login(staff)
     html = client.get("/cases/work/?b=mine").content.decode()
     assert "未按时报到查找" in html and p.name in html
+
+
+def test_the_judgment_is_changed_on_the_case_not_on_the_persons_form(client, tree, officer):
+    p = _register(officer, tree.donghu_office, status="active", term_months="6")
+    c = Case.objects.get(person=p)
+    client.force_login(officer)
+    edit = client.get(f"/people/{p.pk}/edit/").content.decode()
+    assert 'name="term_months"' not in edit and 'id="judgment-note"' in edit and 'name="phone"' in edit
+    html = client.get(f"/people/{p.pk}/?tab=case").content.decode()
+    assert f'href="/cases/{c.pk}/judgment/"' in html and "危险驾驶罪" in html
+    page = client.get(f"/cases/{c.pk}/judgment/").content.decode()
+    assert 'name="term_months"' in page and 'value="6"' in page and 'name="reason"' in page
+    r = client.post(f"/cases/{c.pk}/judgment/", {**{k: v for k, v in supervisee_data(tree.donghu_office).items()},
+                                                  "term_months": "0", "reason": ""})
+    assert r.status_code == 422 and "请选择变更原因" in r.content.decode()
+    c.refresh_from_db()
+    assert c.judgment["term_months"] == 6
+    data = {**supervisee_data(tree.donghu_office, term_months="12"), "reason": "correction"}
+    r = client.post(f"/cases/{c.pk}/judgment/", data, follow=True)
+    c.refresh_from_db()
+    assert "矫正期限重算为" in r.content.decode() and c.judgment["term_months"] == 12
+    assert "变更判决信息" in r.content.decode()  # the history line on the case tab
+    # another county: not found, on the page and on the post
+    client.force_login(given_staff(tree.xihu, "county_officer"))
+    assert client.get(f"/cases/{c.pk}/judgment/").status_code == 404
+    assert client.post(f"/cases/{c.pk}/judgment/", data).status_code == 404
