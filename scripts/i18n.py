@@ -95,6 +95,8 @@ def _form_texts():
             if isinstance(obj, type) and issubclass(obj, forms.BaseForm) and obj.__module__ == module.__name__:
                 out += [title for title, _names in getattr(obj, "SECTIONS", ())]
                 out += [f.label for f in obj.base_fields.values() if f.label]
+                out += [str(f.help_text) for f in obj.base_fields.values() if f.help_text]
+                out += [label for _v, label in getattr(obj, "REASONS", ()) if label]
     return out
 
 
@@ -148,7 +150,15 @@ def _case_labels():
             *rules.OPINIONS.values(), *rules.TRANSFER_STAGE_LABELS.values()]
 
 
+def _deadline_texts():
+    from apps.cases import rules
+
+    return [*(d.note for d in rules.DEADLINES.values() if d.note), *(d.article for d in rules.DEADLINES.values()),
+            "日", "个工作日", "个月"]
+
+
 DYNAMIC_SOURCES = {
+    "deadline_texts": _deadline_texts,  # apps/cases/rules.py DEADLINES notes, articles and their units
     "case_labels": _case_labels,  # apps/cases/rules.py statuses, transitions, deadlines; the work page's buckets
     "audit_labels": _audit_labels,  # apps/oversight/labels.py ACTION_LABELS, OBJECT_LABELS
     "export_states": _export_states,  # apps/people/models.py ExportJob.State
@@ -189,6 +199,12 @@ DYNAMIC_TEMPLATE_VARS = {
     ("cases/_case_panel.html", "e.label"): "case_labels",
     ("cases/_case_panel.html", "v"): "case_labels",
     ("cases/work.html", "label"): "case_labels",
+    ("cases/deadlines.html", "r.d.title"): "case_labels",
+    ("cases/deadlines.html", "r.d.note"): "deadline_texts",
+    ("cases/deadlines.html", "r.d.article"): "deadline_texts",
+    ("cases/deadlines.html", "r.unit"): "deadline_texts",
+    ("cases/judgment.html", "field.label"): "forms",
+    ("cases/judgment.html", "field.help_text"): "forms",
     ("cases/investigations.html", "v"): "case_labels",
     ("cases/_act_form.html", "t.label"): "case_labels",
     ("cases/_act_form.html", "v"): "case_labels",
