@@ -135,6 +135,8 @@ def test_the_judgment_is_changed_on_the_case_not_on_the_persons_form(client, tre
     client.force_login(officer)
     edit = client.get(f"/people/{p.pk}/edit/").content.decode()
     assert 'name="term_months"' not in edit and 'id="judgment-note"' in edit and 'name="phone"' in edit
+    profile = client.get(f"/people/{p.pk}/?tab=profile").content.decode()
+    assert profile.count('name="staff"') == 1 and profile.index('name="staff"') > profile.index("/team/")
     html = client.get(f"/people/{p.pk}/?tab=case").content.decode()
     assert f'href="/cases/{c.pk}/judgment/"' in html and "危险驾驶罪" in html
     page = client.get(f"/cases/{c.pk}/judgment/").content.decode()
