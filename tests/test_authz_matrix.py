@@ -126,6 +126,10 @@ SPECS = [
                                 "sentence_type", "deciding_organ_name", "judgment_number", "crime",
                                 "original_penalty", "judgment_date", "effective_date")}),
     Spec("api:supervisee_detail", "GET", A.SUPERVISEE_VIEW, (200,), api=True, per_record=True),
+    Spec("api:supervisee_case", "GET", A.SUPERVISEE_VIEW, (200,), api=True, per_record=True),
+    # an unknown step is refused with its reason (409), never a 500; out of scope is not found
+    Spec("api:case_act", "POST", A.SUPERVISEE_CHANGE, (409,), api=True, per_record=True, data={"data": {}},
+         record_kwargs=lambda t: {"case_id": _case_of(t).pk, "code": "no_such_step"}),
     Spec("api:supervisee_patch", "PATCH", A.SUPERVISEE_CHANGE, (200,), api=True, per_record=True,
          data={"phone": "13807910088"}),
 ]

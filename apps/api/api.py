@@ -271,3 +271,126 @@ def supervisee_patch(request, supervisee_id: int, payload: SuperviseePatch):
     data = {k: v for k, v in payload.dict().items() if v is not None}
     s = people_services.supervisee_update(actor=request.auth, supervisee=s, data=data, ip=client_ip(request))
     return _detail(request.auth, s)
+
+
+# --- cases (the lifecycle): the open (or last) case of a person, and its changes ------------------------------
+
+class CaseTaskOut(Schema):
+    kind: str
+    title: str
+    article: str
+    due_date: date
+    provisional: bool
+    state: str
+    org: str
+    assignee: Optional[str] = None
+
+
+class CaseEventOut(Schema):
+    code: str
+    label: str
+    day: date
+    from_status: str
+    to_status: str
+    article: str
+    note: str
+    actor: str
+
+
+class CaseActionOut(Schema):
+    code: str
+    label: str
+    article: str
+    fields: list[str]
+
+
+class CaseOut(Schema):
+    id: int
+    person: int
+    seq: int
+    status: str
+    status_label: str
+    is_open: bool
+    sentence_type: str
+    judgment: dict
+    effective_date: date
+    term_start: date
+    term_end: date
+    term_basis: str
+    term_days_left: int
+    execution_county: str
+    judicial_office: str
+    management_level: str
+    end_reason: str
+    end_date: Optional[date] = None
+    tasks: list[CaseTaskOut]
+    events: list[CaseEventOut]
+    actions: list[CaseActionOut]
+
+
+def _case_out(cv) -> dict:
+    c = cv.case
+    return {
+        "id": c.pk, "person": c.person_id, "seq": c.seq, "status": c.status, "status_label": c.label,
+        "is_open": c.is_open, "sentence_type": c.sentence_type, "judgment": c.judgment,
+        "effective_date": c.effective_date, "term_start": c.term_start, "term_end": c.term_end,
+        "term_basis": c.term_basis, "term_days_left": cv.term_days_left, "execution_county": c.execution_county.name,
+        "judicial_office": c.judicial_office.name, "management_level": c.management_level,
+        "end_reason": c.end_reason, "end_date": c.end_date,
+        "tasks": [{"kind": t.kind, "title": t.title, "article": t.article, "due_date": t.due_date,
+                   "provisional": t.provisional, "state": t.state, "org": t.org.name,
+                   "assignee": (t.assignee.full_name or t.assignee.username) if t.assignee_id else None}
+                  for t in cv.tasks],
+        "events": [{"code": e.code, "label": e.label, "day": e.day, "from_status": e.from_status,
+                    "to_status": e.to_status, "article": e.article, "note": e.note, "actor": e.actor_name}
+                   for e in cv.events],
+        "actions": [{"code": t.code, "label": t.label, "article": t.article, "fields": list(t.fields)}
+                    for t in cv.actions],
+    }
+
+
+def _case_of_person(request, supervisee_id: int, purpose: str):
+    from apps.cases.selectors import case_view
+    from apps.people.services import today_local
+
+    s = access_supervisee(user=request.auth, supervisee_id=supervisee_id, purpose=purpose, ip=client_ip(request))
+    if present(request.auth, s).sealed:
+        raise NotFound()
+    cv = case_view(person=s, user=request.auth, today=today_local())
+    if cv is None:
+        raise NotFound()
+    return cv
+
+
+@api.get("/supervisees/{supervisee_id}/case", response=CaseOut, tags=["cases"])
+def supervisee_case(request, supervisee_id: int):
+    """The person's open case (or their last): stage, term, deadlines, history, and the changes the caller may
+    make now (each with the fields it takes)."""
+    return _case_out(_case_of_person(request, supervisee_id, "API 查阅案件"))
+
+
+class CaseActIn(Schema):
+    data: dict = {}  # the transition's fields (see "actions" of the case), e.g. {"documents_date": "2026-11-18"}
+
+
+class Refusal(Schema):
+    detail: str
+    reasons: list[str]
+
+
+@api.post("/cases/{case_id}/act/{code}", response={200: CaseOut, 409: Refusal}, tags=["cases"])
+def case_act(request, case_id: int, code: str, payload: CaseActIn):
+    """Make one change of the transition table (the same function the pages call). Refused with every reason and
+    its article (409), writing nothing; out of scope is not found."""
+    from apps.cases import services as case_services
+
+    if not request.auth.can(Action.SUPERVISEE_CHANGE):
+        raise NotFound()
+    try:
+        case = case_services.case_transition(actor=request.auth, case_id=case_id, code=code,
+                                             data={k: v for k, v in payload.data.items()}, ip=client_ip(request))
+    except case_services.TransitionRefused as e:
+        return Status(409, {"detail": "不能办理", "reasons": e.reasons})
+    except case_services.NotPermitted as e:
+        raise HttpError(403, str(e)) from None
+    return _case_out(_case_of_person(request, case.person_id, "API 办理案件后查阅"))
