@@ -1,0 +1,237 @@
+"""Daily supervision and approvals as pure rules (no Django): who decides a leave request and whether the law
+refuses it, when a report-in falls due by management level, the monthly 双八 hours, the weekly four-ones of 严管,
+the health reports and hospital checks of 暂予监外执行. Numbers the law does not fix are dated tables a province
+replaces (`*_on(day)` picks the one in force). The first slice of the daily-supervision issue: the services,
+pages and API that use these rules come next."""
+from __future__ import annotations
+
+import calendar as _cal
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+
+# --- leave (外出): 社区矫正法第27条; 社区矫正法实施办法第26-28条 [M] ---------------------------------------------
+
+class Authority(StrEnum):
+    OFFICE = "office"  # 司法所 (where the county agency entrusted it)
+    COUNTY = "county"  # 县级社区矫正机构
+    ABOVE = "above"  # 上一级社区矫正机构 (the city agency)
+
+
+AUTHORITY_LABELS = {Authority.OFFICE: "司法所（受委托）", Authority.COUNTY: "县级社区矫正机构",
+                    Authority.ABOVE: "上一级社区矫正机构"}
+
+REASONS = {"medical": "就医", "study": "就学", "litigation": "参与诉讼", "family": "处理家庭重大事项",
+           "work": "处理工作重大事项", "business": "经营性外出"}
+
+
+@dataclass(frozen=True)
+class LeaveTable:
+    effective_from: date
+    office_max_days: int = 7  # ≤ this, the office may decide where entrusted
+    approval_max_days: int = 30  # one county approval covers at most this
+    window_days: int = 60  # "两个月内"
+    window_max_days: int = 30  # more than this within the window goes one level up
+    advance_days: int = 3  # apply this many days ahead
+
+
+LEAVE_TABLES = (LeaveTable(date(2020, 7, 1)),)  # 社区矫正法实施办法 in force 2020-07-01
+
+
+def table_on(tables, day: date):
+    """The table in force on a day (the latest that started on or before it)."""
+    inforce = [t for t in tables if t.effective_from <= day]
+    if not inforce:
+        raise ValueError(f"no table in force on {day.isoformat()}")
+    return max(inforce, key=lambda t: t.effective_from)
+
+
+@dataclass(frozen=True)
+class Trip:
+    start: date  # the day of departure
+    end: date  # the day of return (both counted)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def rolling_total(new: Trip, others: list[Trip], window: int) -> int:
+    """The most leave days in any `window` consecutive days that include a day of the new trip, counting the new
+    trip and the other approved trips (a day counted once)."""
+    days = {new.start + timedelta(i) for i in range(new.days)}
+    for t in others:
+        days |= {t.start + timedelta(i) for i in range(max(t.days, 0))}
+    best = 0
+    first = new.start - timedelta(window - 1)
+    while first <= new.end:
+        last = first + timedelta(window - 1)
+        if last >= new.start:
+            best = max(best, sum(1 for d in days if first <= d <= last))
+        first += timedelta(1)
+    return best
+
+
+@dataclass(frozen=True)
+class LeaveDecision:
+    authority: Authority | None  # None: refused by the rules
+    tell_procuratorate: bool
+    rolling_days: int
+    refusals: tuple[str, ...]  # the law refuses: with the article
+    warnings: tuple[str, ...]  # the officer decides, but should know
+
+
+def leave_authority(*, trip: Trip, reason: str, applied: date, abroad: bool = False, entrusted: bool = True,
+                    others: tuple[Trip, ...] = (), table: LeaveTable | None = None) -> LeaveDecision:
+    t = table or table_on(LEAVE_TABLES, applied)
+    refusals, warnings = [], []
+    if abroad:
+        refusals.append("社区矫正对象不准出境（出境入境管理法第12条第二项；国移民公〔2021〕420号）")
+    if reason not in REASONS:
+        refusals.append("外出须有正当理由：就医、就学、参与诉讼、处理家庭或者工作重大事项（社区矫正法第27条、实施办法第26条至第28条）")
+    if trip.end < trip.start:
+        refusals.append("返回日期不能早于外出日期")
+    if trip.start < applied:
+        refusals.append("外出日期不能早于申请日期")
+    if refusals:
+        return LeaveDecision(None, False, 0, tuple(refusals), ())
+    if (trip.start - applied).days < t.advance_days:
+        warnings.append(f"应当提前{t.advance_days}日提出书面申请（实施办法第26条至第28条）；紧急就医等情形请在说明中写明")
+    rolling = rolling_total(trip, list(others), t.window_days)
+    if trip.days > t.approval_max_days or rolling > t.window_max_days:
+        authority = Authority.ABOVE
+    elif trip.days <= t.office_max_days and entrusted:
+        authority = Authority.OFFICE
+    else:
+        authority = Authority.COUNTY
+    return LeaveDecision(authority, authority == Authority.ABOVE, rolling, (), tuple(warnings))
+
+
+# --- report-ins (报到) by management level: 社区矫正法第23条; 实施办法第24条 [M]; provincial tables ------------
+
+class Period(StrEnum):
+    WEEK = "week"  # Monday to Sunday
+    HALF_MONTH = "half_month"  # 1st-15th, 16th-last
+    MONTH = "month"
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    effective_from: date
+    period: dict  # level -> Period: at least one report-in in person each period
+
+
+REPORT_TABLES = (ReportTable(date(2020, 7, 1), {"strict": Period.WEEK, "normal": Period.HALF_MONTH,
+                                                 "lenient": Period.MONTH}),)
+
+
+def period_of(p: Period, day: date) -> tuple[date, date]:
+    if p == Period.WEEK:
+        start = day - timedelta(day.weekday())
+        return start, start + timedelta(6)
+    last = _cal.monthrange(day.year, day.month)[1]
+    if p == Period.HALF_MONTH:
+        return (day.replace(day=1), day.replace(day=15)) if day.day <= 15 else (day.replace(day=16),
+                                                                                 day.replace(day=last))
+    return day.replace(day=1), day.replace(day=last)
+
+
+def next_report_due(*, level: str, reports: list[date], today: date, table: ReportTable | None = None) -> date:
+    """The last day by which the next report-in is due: the end of this period if none has been made in it yet,
+    else the end of the next period."""
+    p = (table or table_on(REPORT_TABLES, today)).period[level]
+    start, end = period_of(p, today)
+    if any(start <= r <= end for r in reports):
+        return period_of(p, end + timedelta(1))[1]
+    return end
+
+
+def missed_report_periods(*, level: str, reports: list[date], since: date, today: date,
+                          table: ReportTable | None = None) -> list[tuple[date, date]]:
+    """The closed periods since `since` (the day the level took effect) without a report-in: each one a fact."""
+    p = (table or table_on(REPORT_TABLES, since)).period[level]
+    out, day = [], since
+    while True:
+        start, end = period_of(p, day)
+        if end >= today:
+            return out
+        if not any(max(start, since) <= r <= end for r in reports):
+            out.append((max(start, since), end))
+        day = end + timedelta(1)
+
+
+# --- 双八: at least 8 hours of study and 8 of community service a month [M]; provincial tables -----------------
+
+@dataclass(frozen=True)
+class HoursTable:
+    effective_from: date
+    study: dict  # level -> hours a month
+    service: dict
+
+
+HOURS_TABLES = (HoursTable(date(2020, 7, 1), {"strict": 8, "normal": 8, "lenient": 8},
+                           {"strict": 8, "normal": 8, "lenient": 8}),)
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    study: float
+    service: float
+
+    @property
+    def any(self) -> bool:
+        return self.study > 0 or self.service > 0
+
+
+def monthly_shortfall(*, level: str, study_hours: float, service_hours: float, month: date, able_to_work: bool = True,
+                      table: HoursTable | None = None) -> Shortfall:
+    """What is missing of the month's hours (never negative). Community service only for those able to work."""
+    t = table or table_on(HOURS_TABLES, month.replace(day=1))
+    return Shortfall(max(t.study[level] - study_hours, 0.0),
+                     max(t.service[level] - service_hours, 0.0) if able_to_work else 0.0)
+
+
+# --- the weekly four-ones of 严管 [M: provincial practice] ------------------------------------------------------
+
+FOUR_ONES = {"report_in": "一次到所报到", "thought_report": "一次书面思想汇报", "education": "一次个别教育",
+             "visit": "一次走访或信息化核查"}
+
+
+def four_ones_missing(*, week_start: date, done: list[tuple[str, date]], today: date) -> tuple[str, ...] | None:
+    """The items missing from a 严管 week (Monday to Sunday); None while the week is still open."""
+    if week_start.weekday() != 0:
+        raise ValueError("a week starts on a Monday")
+    end = week_start + timedelta(6)
+    if today <= end:
+        return None
+    have = {kind for kind, day in done if week_start <= day <= end}
+    return tuple(k for k in FOUR_ONES if k not in have)
+
+
+# --- 暂予监外执行: monthly health report; 保外就医: hospital check every 3 months (实施办法第24条 [M]) ----------
+
+def add_months(day: date, n: int) -> date:
+    y, m = divmod(day.month - 1 + n, 12)
+    year, month = day.year + y, m + 1
+    return date(year, month, min(day.day, _cal.monthrange(year, month)[1]))
+
+
+def medical_check_due(*, last_check: date, extension_months: int = 0) -> date:
+    """The day the next hospital check result is due: three months after the last, plus an approved extension."""
+    if extension_months < 0:
+        raise ValueError("an extension is not negative")
+    return add_months(last_check, 3 + extension_months)
+
+
+def extension_authority(months: int) -> Authority | str:
+    """Who approves extending the check period: 1-3 months one level up, more than 3 the province; the
+    procuratorate is told either way."""
+    if months < 1:
+        raise ValueError("an extension is at least one month")
+    return Authority.ABOVE if months <= 3 else "province"
+
+
+def health_report_due(month: date) -> date:
+    """A 暂予监外执行 person reports their health every month: by the month's last day."""
+    return month.replace(day=_cal.monthrange(month.year, month.month)[1])
