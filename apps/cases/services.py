@@ -203,13 +203,17 @@ def deadline_setting_set(*, actor, kind: str, days: Any, effective_from: Any, no
             t.overdue_raised_at = None
         changed.append(t)
     Task.objects.bulk_update(changed, ["days", "due_date", "provisional", "overdue_raised_at"], batch_size=1000)
-    unit = {rules.DayKind.WORK: "个工作日", rules.DayKind.MONTH: "个月"}.get(d.day_kind, "日")
+    unit = _unit(d.day_kind)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="deadline.setting", object_type="deadline",
                  object_id=d.kind, summary=f"设置期限：{d.title}自{start.isoformat()}起为{abs(n)}{unit}"
                                            f"（原为{abs(before)}{unit}），重算待办{len(changed)}项",
                  before={"days": before}, after={"days": n, "effective_from": start.isoformat(), "note": note,
                                                  "recomputed": len(changed)}, ip=ip, org_path="/")
     return SettingResult(d.kind, n, start, len(changed))
+
+
+def _unit(day_kind: str) -> str:
+    return {rules.DayKind.WORK: "个工作日", rules.DayKind.MONTH: "个月"}.get(day_kind, "日")
 
 
 def holiday_years() -> list[dict]:
@@ -232,7 +236,7 @@ def deadline_table(on: date | None = None) -> list[dict]:
         current = next((r.days for r in rows if r.effective_from <= on), d.days)
         upcoming = [r for r in rows if r.effective_from > on]
         out.append({"d": d, "current": current, "magnitude": abs(current), "history": rows, "upcoming": upcoming,
-                    "unit": {rules.DayKind.WORK: "个工作日", rules.DayKind.MONTH: "个月"}.get(d.day_kind, "日")})
+                    "unit": _unit(d.day_kind)})
     return out
 
 
@@ -466,7 +470,7 @@ def case_judgment_change(*, actor, case_id: int, data: Mapping[str, Any], ip: st
     today = today or today_local()
     case = (Case.objects.select_for_update().select_related("person", "person__judicial_office")
             .filter(pk=parse_pk(case_id) or -1).first())
-    if case is None or actor is None or not _visible(actor, case) or not within(actor, case.org_path):
+    if case is None or actor is None or not _visible(actor, case):  # (no transfer: visible is within scope)
         raise NotFound()
     if not actor.can(Action.SUPERVISEE_CHANGE):
         raise NotPermitted("您的账号不能变更判决信息")
