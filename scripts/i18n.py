@@ -157,7 +157,20 @@ def _deadline_texts():
             "日", "个工作日", "个月"]
 
 
+def _supervision_labels():
+    from apps.supervision import rules, selectors, views
+    from apps.supervision.models import Activity, Record
+
+    return [*(label for _v, label in Record.Kind.choices), *(label for _v, label in Record.Channel.choices),
+            *(label for _v, label in Activity.Form.choices), *rules.PLACES.values(), *rules.HOURS_KINDS.values(),
+            *rules.REQUEST_KINDS.values(), *rules.REQUEST_STATE_LABELS.values(), *rules.REASONS.values(),
+            *rules.AUTHORITY_LABELS.values(), *(s.label for s in rules.STEPS.values()), *rules.FOUR_ONES.values(),
+            *selectors.PERIOD_LABELS.values(), *views.RECORD_TITLES.values(), rules.VISIT_PRIVACY_ARTICLE,
+            "提出申请", "没有未按规定报到的对象", "今天没有报到截止的对象", "其他对象本期均已报到"]
+
+
 DYNAMIC_SOURCES = {
+    "supervision_labels": _supervision_labels,  # apps/supervision: record kinds, channels, places, request states...
     "deadline_texts": _deadline_texts,  # apps/cases/rules.py DEADLINES notes, articles and their units
     "case_labels": _case_labels,  # apps/cases/rules.py statuses, transitions, deadlines; the work page's buckets
     "audit_labels": _audit_labels,  # apps/oversight/labels.py ACTION_LABELS, OBJECT_LABELS
@@ -217,6 +230,33 @@ DYNAMIC_TEMPLATE_VARS = {
     ("cases/investigation.html", "v"): "case_labels",
     ("cases/work.html", "r.title"): "case_labels",
     ("cases/work.html", "r.case_status"): "case_labels",
+    ('supervision/_approvals_panel.html', 'v'): "supervision_labels",
+    ('supervision/_approvals_panel.html', 'r.get_kind_display'): "supervision_labels",
+    ('supervision/_approvals_panel.html', 'r.state_label'): "supervision_labels",
+    ('supervision/_checkins_panel.html', 'sc.period_label'): "supervision_labels",
+    ('supervision/_checkins_panel.html', 'label'): "supervision_labels",
+    ('supervision/_checkins_panel.html', 'v'): "supervision_labels",
+    ('supervision/_checkins_panel.html', 'r.get_kind_display'): "supervision_labels",
+    ('supervision/_checkins_panel.html', 'r.get_channel_display'): "supervision_labels",
+    ('supervision/_checkins_panel.html', 'r.get_place_display'): "supervision_labels",
+    ('supervision/_checkins_panel.html', 'h.get_kind_display'): "supervision_labels",
+    ('supervision/_day_rows.html', 'empty'): "supervision_labels",
+    ('supervision/activities.html', 'a.get_kind_display'): "supervision_labels",
+    ('supervision/activities.html', 'a.get_form_display'): "supervision_labels",
+    ('supervision/activities.html', 'val'): "supervision_labels",
+    ('supervision/day.html', 'r.state_label'): "supervision_labels",
+    ('supervision/hours_form.html', 'v'): "supervision_labels",
+    ('supervision/record_form.html', 'title'): "supervision_labels",
+    ('supervision/record_form.html', 'v'): "supervision_labels",
+    ('supervision/record_form.html', 'privacy_article'): "supervision_labels",
+    ('supervision/request.html', 'kind_label'): "supervision_labels",
+    ('supervision/request.html', 'r.state_label'): "supervision_labels",
+    ('supervision/request.html', 'reason_label'): "supervision_labels",
+    ('supervision/request.html', 'authority_label'): "supervision_labels",
+    ('supervision/request.html', 'e.label'): "supervision_labels",
+    ('supervision/request.html', 's.label'): "supervision_labels",
+    ('supervision/request_form.html', 'v'): "supervision_labels",
+    ('supervision/requests.html', 'r.get_kind_display'): "supervision_labels",
 }
 
 # gettext(<non-literal>) in Python (path relative to BASE_DIR, enclosing function) -> source, or None
@@ -226,6 +266,9 @@ DYNAMIC_PY_CALLS = {
     ("apps/people/templatetags/zj.py", "sentence_label"): "people_labels",
     ("apps/people/templatetags/zj.py", "status_label"): "people_labels",
     ("apps/people/templatetags/zj.py", "sort_link"): None,  # TRANSLATING_TAGS
+    ('apps/supervision/views.py', 'record_view'): "supervision_labels",
+    ('apps/supervision/views.py', 'hours_view'): "supervision_labels",
+    ('apps/supervision/views.py', 'request_act_view'): "supervision_labels",
 }
 
 

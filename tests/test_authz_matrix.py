@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urlencode
@@ -113,6 +114,35 @@ SPECS = [
          record_kwargs=lambda t: {"pk": _document_of(t).pk}),
     Spec("documents:docx", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
          record_kwargs=lambda t: {"pk": _document_of(t).pk}),
+    # daily supervision (the target's case is active; its thought report and leave request are made in the set-up)
+    Spec("supervision:day", "GET", A.SUPERVISEE_VIEW, (200,)),
+    Spec("supervision:month", "GET", A.SUPERVISEE_VIEW, (200,)),
+    Spec("supervision:activities", "GET", A.SUPERVISEE_VIEW, (200,)),
+    Spec("supervision:activities", "POST", A.SUPERVISEE_CHANGE, (422,), data={"title": ""}),
+    Spec("supervision:requests", "GET", A.SUPERVISEE_VIEW, (200,)),
+    Spec("supervision:record", "GET", A.SUPERVISEE_CHANGE, (200,), per_record=True,
+         record_kwargs=lambda t: {"case_id": _case_of(t).pk, "kind": "visit"}),
+    Spec("supervision:record", "POST", A.SUPERVISEE_CHANGE, (422,), per_record=True, data={"findings": ""},
+         record_kwargs=lambda t: {"case_id": _case_of(t).pk, "kind": "visit"}),
+    Spec("supervision:hours", "GET", A.SUPERVISEE_CHANGE, (200,), per_record=True,
+         record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
+    Spec("supervision:hours", "POST", A.SUPERVISEE_CHANGE, (422,), per_record=True, data={"hours": "x"},
+         record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
+    Spec("supervision:request_new", "GET", A.SUPERVISEE_CHANGE, (200,), per_record=True,
+         record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
+    Spec("supervision:request_new", "POST", A.SUPERVISEE_CHANGE, (422,), per_record=True, data={"kind": "leave"},
+         record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
+    Spec("supervision:review", "POST", A.SUPERVISEE_CHANGE, (302,), per_record=True, data={"comment": ""},
+         record_kwargs=lambda t: {"record_id": _record_of(t).pk}),
+    Spec("supervision:correct", "GET", A.SUPERVISEE_CHANGE, (200,), per_record=True,
+         record_kwargs=lambda t: {"record_id": _record_of(t).pk}),
+    Spec("supervision:correct", "POST", A.SUPERVISEE_CHANGE, (422,), per_record=True, data={"reason": ""},
+         record_kwargs=lambda t: {"record_id": _record_of(t).pk}),
+    Spec("supervision:request", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
+         record_kwargs=lambda t: {"pk": _request_of(t).pk}),
+    # an unknown step is refused with its reason (back to the page), never a 500; out of scope is not found
+    Spec("supervision:request_act", "POST", A.SUPERVISEE_VIEW, (302,), per_record=True,
+         record_kwargs=lambda t: {"pk": _request_of(t).pk, "code": "no_such_step"}),
     Spec("api:openapi-json", "GET", None, (200,), api=True),
     Spec("api:openapi-view", "GET", None, (200,), api=True),
     Spec("api:api-root", "GET", None, (404,), api=True),
@@ -130,6 +160,15 @@ SPECS = [
     # an unknown step is refused with its reason (409), never a 500; out of scope is not found
     Spec("api:case_act", "POST", A.SUPERVISEE_CHANGE, (409,), api=True, per_record=True, data={"data": {}},
          record_kwargs=lambda t: {"case_id": _case_of(t).pk, "code": "no_such_step"}),
+    Spec("api:report_in", "POST", A.SUPERVISEE_CHANGE, (422,), api=True, per_record=True, data={"client_id": " "},
+         record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
+    Spec("api:thought_report", "POST", A.SUPERVISEE_CHANGE, (422,), api=True, per_record=True,
+         data={"client_id": "x", "text": ""}, record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
+    Spec("api:request_apply", "POST", A.SUPERVISEE_CHANGE, (422,), api=True, per_record=True,
+         data={"detail": "", "start": "2026-12-01", "end": "2026-12-02"},
+         record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
+    Spec("api:case_schedule", "GET", A.SUPERVISEE_VIEW, (200,), api=True, per_record=True,
+         record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
     Spec("api:supervisee_patch", "PATCH", A.SUPERVISEE_CHANGE, (200,), api=True, per_record=True,
          data={"phone": "13807910088"}),
 ]
@@ -149,6 +188,18 @@ def _document_of(person):
     from apps.documents.models import Document
 
     return Document.objects.get(object_type="case", object_id=str(_case_of(person).pk))
+
+
+def _record_of(person):
+    from apps.supervision.models import Record
+
+    return Record.objects.get(case=_case_of(person), kind="thought_report")
+
+
+def _request_of(person):
+    from apps.supervision.models import Request
+
+    return Request.objects.get(case=_case_of(person))
 
 
 def _investigation_of(person):
@@ -278,6 +329,15 @@ def test_authorization_matrix(tree, settings, tmp_path, django_capture_on_commit
         Transfer.objects.create(case=case, from_county=case.execution_county, to_county=third,
                                 from_path=case.execution_county.path, to_path=third.path, applied_date=case.term_start,
                                 planned_date=case.term_end, new_address="青山湖区")
+
+        from apps.supervision import services as sv
+
+        author = dh_officer if s.org_path.startswith(tree.donghu.path) else xh_officer
+        sv.record_add(actor=author, case_id=case.pk, kind="thought_report", data={"text": "思想汇报"})
+        sv.request_apply(actor=author, case_id=case.pk, data={
+            "kind": "leave", "reason": "medical", "detail": "就医", "destination": "上海市", "evidence": "诊断证明",
+            "start": (case.term_start + timedelta(days=40)).isoformat(),
+            "end": (case.term_start + timedelta(days=42)).isoformat()}, today=case.term_start + timedelta(days=30))
 
         Investigation.objects.create(
             subject_name=s.name, subject_gender=s.gender, subject_birth_date=s.birth_date, subject_address="南昌市",

@@ -36,6 +36,7 @@ urlpatterns = [
     path("orgs/", include("apps.orgs.urls")),
     path("people/", include("apps.people.urls")),
     path("cases/", include("apps.cases.urls")),
+    path("supervision/", include("apps.supervision.urls")),
     path("documents/", include("apps.documents.urls")),
     path("audit/", include("apps.oversight.urls")),
     path("api/v1/", _public(api.urls)),

@@ -394,3 +394,8 @@ def case_act(request, case_id: int, code: str, payload: CaseActIn):
     except case_services.NotPermitted as e:
         raise HttpError(403, str(e)) from None
     return _case_out(_case_of_person(request, case.person_id, "API 办理案件后查阅"))
+
+
+from .supervision_api import router as _supervision_router  # noqa: E402 - the routers after the handlers
+
+api.add_router("", _supervision_router)

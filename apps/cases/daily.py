@@ -17,24 +17,47 @@ from django.db import IntegrityError, connections, transaction
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _running_in: int | None = None
+_STEPS: list = []  # later apps' daily work (apps.supervision), run after the cases' own: (name, fn(today) -> dict)
+
+
+def register_daily_step(name: str, fn) -> None:
+    """An app above cases adds its daily work here (cases does not import it). Each step is its own transaction and
+    raises each thing once, like the cases' own."""
+    if name not in [n for n, _ in _STEPS]:
+        _STEPS.append((name, fn))
+
+
+def _all(today: date) -> dict:
+    from .services import cases_daily
+
+    result = asdict(cases_daily(today=today))
+    failed = []
+    for name, fn in _STEPS:
+        try:
+            result.update({f"{name}.{k}": v for k, v in fn(today).items()})
+        except Exception:  # noqa: BLE001 - one app's failure must not stop the others' work
+            log.exception("daily step %s failed", name)
+            failed.append(name)
+    if failed:  # the day's claim is given back and the next look runs it again (each thing is raised once)
+        raise RuntimeError(f"daily steps failed: {', '.join(failed)}")
+    return result
 
 
 def run_daily(today: date | None = None, *, force: bool = False) -> dict:
     from apps.people.services import today_local
 
     from .models import JobRun
-    from .services import cases_daily
 
     today = today or today_local()
     if force:  # each thing the job raises is raised once anyway; the claim only spares the work
-        return asdict(cases_daily(today=today))
+        return _all(today)
     try:
         with transaction.atomic():
             run = JobRun.objects.create(job="cases.daily", day=today)
     except IntegrityError:
         return {"skipped": 1}
     try:
-        result = asdict(cases_daily(today=today))
+        result = _all(today)
     except Exception:
         JobRun.objects.filter(pk=run.pk).delete()  # the next look (ten minutes later) tries again
         raise

@@ -20,6 +20,7 @@ from .services import calendar, current_transfer, may_act_on, open_task_kinds
 BUCKETS = (("overdue", "已逾期"), ("today", "今日到期"), ("week", "本周到期"), ("later", "以后到期"),
            ("new", "新分派"), ("mine", "我负责的"))
 QUEUE_LIMIT = 50
+SUPERVISION_TASKS = frozenset({"missed_report"})  # tasks the daily supervision job opens (their page: 报到与走访)
 
 
 def _visible_tasks(user):
@@ -116,6 +117,10 @@ def _row(t: Task, today: date) -> TaskRow:
     if t.case_id:
         c = t.case
         url = f"/cases/{c.pk}/transfer/" if t.kind.startswith("transfer_") else f"/people/{c.person_id}/?tab=case"
+        if ":" in t.kind:  # a task of one application (apps.supervision: request:N, leave_overdue:N)
+            url = f"/supervision/requests/{t.kind.split(':', 1)[1]}/"
+        elif t.kind in SUPERVISION_TASKS:
+            url = f"/people/{c.person_id}/?tab=checkins"
         return TaskRow(t.pk, url, c.person_id, c.person.name, t.title, t.article,
                        t.due_date, (t.due_date - today).days, t.provisional, t.org.name, assignee,
                        rules.STATUS_LABELS[rules.CaseStatus(c.status)])

@@ -431,13 +431,13 @@ def case_person_changed(*, actor, person: Supervisee, fields: list[str], ip: str
         Task.objects.filter(case=case).update(is_minor=person.is_minor)
         _case_documents(case).update(is_minor=person.is_minor)
     case.save()
-    Task.objects.filter(case=case, state=Task.State.OPEN).exclude(org__kind="county_agency").update(
+    Task.objects.filter(case=case, state=Task.State.OPEN, org__kind=OrgKind.JUDICIAL_OFFICE).update(
         org_id=case.judicial_office_id, org_path=case.org_path)
     cal = calendar()
     moved = []
     for t in Task.objects.filter(case=case, state=Task.State.OPEN):
-        d = rules.DEADLINES[t.kind]
-        if d.anchor in (rules.Anchor.EFFECTIVE, rules.Anchor.TERM_END):
+        d = rules.DEADLINES.get(t.kind)  # None: a later app's task (apps.supervision), not counted from the term
+        if d is not None and d.anchor in (rules.Anchor.EFFECTIVE, rules.Anchor.TERM_END):
             fresh = _task(case, t.kind, _anchor(case, d.anchor, today_local()), cal)
             if (fresh.due_date, fresh.anchor_date) != (t.due_date, t.anchor_date):
                 t.due_date, t.anchor_date, t.provisional = fresh.due_date, fresh.anchor_date, fresh.provisional
@@ -742,7 +742,9 @@ def _apply_transfer(case: Case, t: rules.Transition, entered: dict, today: date,
                                            "residence_address": tr.new_address}, org_path=office.path)
         # the case's remaining deadlines move with it; the new county's own transfer deadlines stay where they are
         for task in Task.objects.filter(case=case, state=Task.State.OPEN).exclude(kind__in=rules.TRANSFER_TO_SIDE):
-            org = tr.to_county if rules.DEADLINES[task.kind].actor == rules.Actor.COUNTY else office
+            d = rules.DEADLINES.get(task.kind)  # None: a later app's task (apps.supervision): it keeps its level
+            county_level = d.actor == rules.Actor.COUNTY if d else task.org.kind != OrgKind.JUDICIAL_OFFICE
+            org = tr.to_county if county_level else office
             task.org, task.org_path = org, org.path
             task.save(update_fields=["org", "org_path"])
     elif t.code == "transfer_closed":

@@ -87,20 +87,25 @@ class Action(StrEnum):
     CASE_DECIDE = "case.decide"
     # a province's own numbers for the deadlines the law leaves to it (dated settings, apps.cases)
     DEADLINE_SET = "deadline.set"
+    # decide an application (leave, standing permits, special places, meetings) where the rules name the actor's
+    # organisation as the authority (apps.supervision.rules.leave_authority)
+    APPROVAL_DECIDE = "approval.decide"
 
 
 A = Action
 _READ = {A.SUPERVISEE_VIEW, A.ORG_VIEW}
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.COUNTY_OFFICER: frozenset(_READ | {A.SUPERVISEE_CREATE, A.SUPERVISEE_CHANGE, A.SUPERVISEE_IMPORT,
-                                            A.SUPERVISEE_EXPORT, A.STAFF_VIEW, A.AUDIT_VIEW, A.CASE_DECIDE}),
-    Role.OFFICE_STAFF: frozenset(_READ | {A.SUPERVISEE_CREATE, A.SUPERVISEE_CHANGE, A.SUPERVISEE_EXPORT, A.STAFF_VIEW}),
+                                            A.SUPERVISEE_EXPORT, A.STAFF_VIEW, A.AUDIT_VIEW, A.CASE_DECIDE,
+                                            A.APPROVAL_DECIDE}),
+    Role.OFFICE_STAFF: frozenset(_READ | {A.SUPERVISEE_CREATE, A.SUPERVISEE_CHANGE, A.SUPERVISEE_EXPORT, A.STAFF_VIEW,
+                                          A.APPROVAL_DECIDE}),
     Role.AUXILIARY: frozenset(_READ | {A.SUPERVISEE_CREATE, A.SUPERVISEE_CHANGE}),
     Role.POLICE_SECONDEE: frozenset(_READ),
     Role.SOCIAL_WORKER: frozenset(_READ),
     # Volunteers see only the people assigned to them; that assignment arrives with the services issue.
     Role.VOLUNTEER: frozenset({A.ORG_VIEW}),
-    Role.CITY_SUPERVISOR: frozenset(_READ | {A.SUPERVISEE_EXPORT, A.STAFF_VIEW, A.AUDIT_VIEW}),
+    Role.CITY_SUPERVISOR: frozenset(_READ | {A.SUPERVISEE_EXPORT, A.STAFF_VIEW, A.AUDIT_VIEW, A.APPROVAL_DECIDE}),
     Role.PROVINCE_SUPERVISOR: frozenset(_READ | {A.SUPERVISEE_EXPORT, A.STAFF_VIEW, A.AUDIT_VIEW, A.DEADLINE_SET}),
     Role.PROCURATOR: frozenset(_READ | {A.SUPERVISEE_EXPORT, A.AUDIT_VIEW}),
     # Separation of duties: the administrator manages accounts and reads the audit trail, not case files.

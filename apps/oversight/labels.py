@@ -24,12 +24,22 @@ ACTION_LABELS = {
     "document.issue": "制发文书", "document.view": "查阅文书",
     "investigation.create": "受理调查评估委托", "investigation.transition": "调查评估办理",
     "investigation.view": "查阅调查评估", "transfer.view": "查阅执行地变更",
+    "supervision.record": "登记日常监管记录", "supervision.review": "批阅思想汇报", "supervision.correct": "更正监管记录",
+    "supervision.activity": "组织教育学习、公益活动", "supervision.hours": "登记教育学习、社区服务时长",
+    "supervision.missed": "未按规定报到", "supervision.four_ones": "严管“四个一”未完成",
+    "supervision.setting": "设置本省监管规则", "supervision.day": "查阅日常监管日视图",
+    "supervision.month": "查阅日常监管月视图", "supervision.schedule": "查阅监管要求",
+    "request.apply": "登记申请", "request.approve": "批准申请", "request.refuse": "不予批准",
+    "request.withdraw": "撤回申请", "request.depart": "登记离开", "request.arrive": "登记到达报告",
+    "request.return": "销假", "request.cancel": "未成行办结", "request.close": "申请办结",
+    "request.overdue": "外出逾期未归", "request.view": "查阅申请", "request.list": "查阅待审批申请",
 }
 
 OBJECT_LABELS = {"supervisee": "社区矫正对象", "user": "工作人员", "organisation": "机构", "export": "导出任务",
                  "audit": "审计日志",
                  "case": "社区矫正案件", "task": "待办事项", "calendar": "节假日安排", "document": "执法文书",
-                 "investigation": "调查评估"}
+                 "investigation": "调查评估", "request": "审批申请", "activity": "教育学习和公益活动",
+                 "rule_setting": "本省监管规则"}
 
 
 def action_label(code: str) -> str:

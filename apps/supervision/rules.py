@@ -34,6 +34,8 @@ class LeaveTable:
     window_days: int = 60  # "两个月内"
     window_max_days: int = 30  # more than this within the window goes one level up
     advance_days: int = 3  # apply this many days ahead
+    office_entrusted: bool = True  # the county agencies entrust their offices with ≤7-day leave (实施办法第26条)
+    decide_days: int = 3  # a decision within this many days of the application (provincial practice)
 
 
 LEAVE_TABLES = (LeaveTable(date(2020, 7, 1)),)  # 社区矫正法实施办法 in force 2020-07-01
@@ -85,6 +87,7 @@ class LeaveDecision:
 def leave_authority(*, trip: Trip, reason: str, applied: date, abroad: bool = False, entrusted: bool = True,
                     others: tuple[Trip, ...] = (), table: LeaveTable | None = None) -> LeaveDecision:
     t = table or table_on(LEAVE_TABLES, applied)
+    entrusted = entrusted and t.office_entrusted
     refusals, warnings = [], []
     if abroad:
         refusals.append("社区矫正对象不准出境（出境入境管理法第12条第二项；国移民公〔2021〕420号）")
@@ -235,3 +238,114 @@ def extension_authority(months: int) -> Authority | str:
 def health_report_due(month: date) -> date:
     """A 暂予监外执行 person reports their health every month: by the month's last day."""
     return month.replace(day=_cal.monthrange(month.year, month.month)[1])
+
+
+# --- records, hours, requests: the vocabulary the models and pages share ------------------------------------
+
+PLACES = {"home": "家庭", "work": "工作单位", "school": "就读学校", "community": "居住社区（村）",
+          "office": "司法所", "other": "其他"}
+# 法26: a visit protects the person's identity and privacy; uniformed visits at work or school are avoided
+VISIT_PRIVACY_ARTICLE = "社区矫正法第26条：保护社区矫正对象的身份信息和个人隐私"
+
+
+def visit_warnings(*, place: str, discreet: bool) -> tuple[str, ...]:
+    """What the officer should know before a visit is recorded at work or school without discretion (法26)."""
+    if place in ("work", "school") and not discreet:
+        return (f"在{PLACES[place]}走访应当注意不公开其社区矫正对象身份（{VISIT_PRIVACY_ARTICLE}）",)
+    return ()
+
+
+HOURS_KINDS = {"study": "教育学习", "service": "社区服务（公益活动）"}
+MAX_HOURS_A_DAY = 8.0  # one day's entry above this is refused as a typing error
+
+
+def hours_refusals(*, hours: float, day: date, today: date, is_minor: bool, activity_for_minors: bool | None,
+                   group: bool) -> tuple[str, ...]:
+    """An entry of hours that cannot be right, or one the law forbids (法52: minors apart from adults)."""
+    out = []
+    if not 0 < hours <= MAX_HOURS_A_DAY:
+        out.append(f"时长应在 0.5 至 {MAX_HOURS_A_DAY:g} 小时之间")
+    if day > today:
+        out.append("日期不能晚于今天")
+    if group and activity_for_minors is not None and activity_for_minors != is_minor:
+        out.append("未成年社区矫正对象应当与成年社区矫正对象分别进行集中教育和公益活动（社区矫正法第52条）"
+                   if is_minor else "该活动为未成年人专场，成年社区矫正对象不得参加（社区矫正法第52条）")
+    return tuple(out)
+
+
+REQUEST_KINDS = {"leave": "外出", "permit": "经常性跨市县活动", "place": "进入特定区域（场所）", "meeting": "会客"}
+
+
+class RequestState(StrEnum):
+    APPLIED = "applied"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+    DEPARTED = "departed"
+    ARRIVED = "arrived"
+    OVERDUE = "overdue"
+    RETURNED = "returned"
+    CLOSED = "closed"
+
+
+S = RequestState
+REQUEST_STATE_LABELS = {S.APPLIED: "待审批", S.APPROVED: "已批准", S.REFUSED: "不予批准", S.WITHDRAWN: "已撤回",
+                        S.DEPARTED: "已离开", S.ARRIVED: "已报告到达", S.OVERDUE: "逾期未归", S.RETURNED: "已销假",
+                        S.CLOSED: "已办结"}
+
+
+@dataclass(frozen=True)
+class Step:
+    code: str
+    label: str
+    sources: frozenset
+    target: RequestState
+    who: str  # "authority" (the deciding organ's staff), "office" (the supervising office), "system"
+    kinds: frozenset = frozenset(REQUEST_KINDS)
+
+
+_LEAVE = frozenset({"leave"})
+STEPS = {s.code: s for s in (
+    Step("approve", "批准", frozenset({S.APPLIED}), S.APPROVED, "authority"),
+    Step("refuse", "不予批准", frozenset({S.APPLIED}), S.REFUSED, "authority"),
+    Step("withdraw", "撤回申请", frozenset({S.APPLIED}), S.WITHDRAWN, "office"),
+    Step("depart", "登记离开", frozenset({S.APPROVED}), S.DEPARTED, "office", _LEAVE),
+    Step("arrive", "登记到达报告", frozenset({S.DEPARTED}), S.ARRIVED, "office", _LEAVE),
+    Step("overdue", "逾期未归", frozenset({S.DEPARTED, S.ARRIVED}), S.OVERDUE, "system", _LEAVE),
+    Step("return", "销假", frozenset({S.DEPARTED, S.ARRIVED, S.OVERDUE}), S.RETURNED, "office", _LEAVE),
+    Step("cancel", "未成行，办结", frozenset({S.APPROVED}), S.CLOSED, "office", _LEAVE),
+    Step("close", "办结", frozenset({S.RETURNED}), S.CLOSED, "office", _LEAVE),
+    Step("expire", "期满办结", frozenset({S.APPROVED}), S.CLOSED, "system", frozenset({"permit", "place", "meeting"})),
+)}
+del S
+
+
+def steps_available(kind: str, state: str) -> list[Step]:
+    return [s for s in STEPS.values() if kind in s.kinds and state in s.sources and s.who != "system"]
+
+
+def late_days(*, end: date, returned: date) -> int:
+    """Days a trip came back after its last approved day (0 when on time)."""
+    return max((returned - end).days, 0)
+
+
+PERMIT_MONTHS = 6  # 经常性跨市县: one approval is valid six months (实施办法第29条)
+
+
+def permit_refusals(*, start: date, end: date, destinations: list[str]) -> tuple[str, ...]:
+    out = []
+    if not destinations:
+        out.append("应当写明经常性前往的市、县（实施办法第29条）")
+    if end < start:
+        out.append("结束日期不能早于开始日期")
+    elif end > add_months(start, PERMIT_MONTHS) - timedelta(1):
+        out.append(f"经常性跨市县活动每次批准的有效期不超过{PERMIT_MONTHS}个月（实施办法第29条）")
+    return tuple(out)
+
+
+FACT_LABELS = {"missed_report": "未按规定报到", "late_return": "外出逾期未归", "four_ones": "严管“四个一”未完成",
+               "hours_short": "教育学习、社区服务时长不足", "health_missing": "未按月报告病情",
+               "check_missing": "未按期提交病情复查情况"}
+FACT_ARTICLES = {"missed_report": "社区矫正法第23条、实施办法第24条", "late_return": "社区矫正法第27条、实施办法第28条",
+                 "four_ones": "本省严管社区矫正对象监管规定", "hours_short": "社区矫正法第36条、第42条；本省教育学习和公益活动规定",
+                 "health_missing": "实施办法第24条", "check_missing": "实施办法第24条"}

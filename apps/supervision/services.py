@@ -1,0 +1,912 @@
+"""Use cases of daily supervision: record a report-in, a visit, a contact, a talk, a thought report or a health
+report; enter hours of study and service; apply for leave (and the other approvals) and take each step of it; the
+daily job that raises what is missing. Each checks, writes and audits in one transaction, or writes nothing and
+says why (InputErrors by field, RequestRefused with the article). A retried upload with the same client id
+returns what the first stored."""
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from apps.audit.models import AuditRecord
+from apps.audit.services import audit_record, audit_records
+from apps.cases import rules as case_rules
+from apps.cases import workdays
+from apps.cases.models import Case, Task
+from apps.cases.services import calendar, responsible_officers
+from apps.documents.services import document_issue
+from apps.orgs.models import Organisation
+from apps.orgs.rules import Action, OrgKind
+from apps.orgs.scope import NotFound, parse_pk, within
+from apps.people.services import InputErrors, NotPermitted, today_local
+
+from . import rules
+from .models import Activity, Fact, Hours, Record, Request, RequestEvent, RuleSetting
+
+use_case = transaction.atomic(durable=True)
+log = logging.getLogger(__name__)
+CS = case_rules.CaseStatus
+# a case is supervised day to day from the report-in until it ends (the search of 待报到 is the case lifecycle's)
+SUPERVISED = frozenset({CS.REPORTED, CS.ACTIVE, CS.TRANSFERRING, CS.REVOCATION_PENDING, CS.ABSCONDED})
+DAILY = frozenset({CS.ACTIVE, CS.TRANSFERRING, CS.REVOCATION_PENDING})  # what the daily job judges
+CLOCK_SKEW = timedelta(minutes=5)  # a device's clock may run this far ahead
+
+
+class RequestRefused(Exception):
+    """What the law forbids, each reason with its article; nothing was written."""
+
+    def __init__(self, reasons):
+        super().__init__("；".join(reasons))
+        self.reasons = list(reasons)
+
+
+# --- the tables in force (a province's rows replace the shipped ones' fields) -------------------------------
+
+_TABLES = {"leave": rules.LEAVE_TABLES, "report": rules.REPORT_TABLES, "hours": rules.HOURS_TABLES}
+
+
+def tables(name: str) -> tuple:
+    shipped = _TABLES[name]
+    base = shipped[0]
+    rows = [dataclasses.replace(base, effective_from=r.effective_from, **r.values)
+            for r in RuleSetting.objects.filter(table=name).order_by("effective_from")]
+    return tuple(shipped) + tuple(rows)
+
+
+def table(name: str, day: date):
+    return rules.table_on(tables(name), day)
+
+
+# --- reading the case to write on it --------------------------------------------------------------------------
+
+def _visible(actor, case: Case) -> bool:
+    return (actor.can(Action.SUPERVISEE_VIEW) and within(actor, case.org_path)
+            and (not case.is_minor or actor.minor_access))
+
+
+def _case(actor, case_id, *, lock: bool = True) -> Case:
+    pk = parse_pk(case_id)
+    qs = Case.objects.select_related("person", "judicial_office", "execution_county")
+    case = (qs.select_for_update() if lock else qs).filter(pk=pk).first() if pk else None
+    if case is None or not _visible(actor, case):
+        raise NotFound()
+    if not actor.can(Action.SUPERVISEE_CHANGE):
+        raise NotPermitted("您没有登记日常监管记录的权限")
+    if not case.is_open or case.status not in SUPERVISED:
+        raise NotPermitted("该案件当前不在社区矫正期间（尚未报到或已解除、终止），不能登记日常监管记录")
+    return case
+
+
+def _now_or(value: Any, errors: dict, key: str, *, now: datetime, not_before: date) -> datetime:
+    """A time from a form (2026-12-02T09:30 or 2026-12-02 09:30) or a device (ISO 8601 with offset); now if
+    empty. Not in the future, not before the case began."""
+    if value in (None, ""):
+        return now
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        text = str(value).strip().replace(" ", "T")
+        try:
+            dt = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+        except ValueError:
+            errors[key] = "时间格式不正确，应为 2026-12-02 09:30 这样的时间"
+            return now
+    if timezone.is_naive(dt):
+        dt = timezone.make_aware(dt)
+    if dt > now + CLOCK_SKEW:
+        errors[key] = "时间不能晚于现在"
+    elif timezone.localtime(dt).date() < not_before:
+        errors[key] = f"时间不能早于本次社区矫正开始之日（{not_before.isoformat()}）"
+    return dt
+
+
+def _day(value: Any, label: str, errors: dict, key: str, *, default: date | None = None) -> date | None:
+    if value in (None, ""):
+        if default is None:
+            errors[key] = f"请填写{label}"
+        return default
+    if isinstance(value, date):
+        return value
+    try:
+        d = date.fromisoformat(str(value).strip().replace("/", "-"))
+    except ValueError:
+        errors[key] = f"{label}格式不正确，应为 2026-12-02 这样的日期"
+        return None
+    if not 2000 <= d.year <= 2100:
+        errors[key] = f"{label}超出合理范围"
+        return None
+    return d
+
+
+def _text(data: Mapping, key: str, limit: int) -> str:
+    return str(data.get(key) or "").strip()[:limit]
+
+
+def _flag(data: Mapping, key: str) -> bool:
+    return str(data.get(key) or "").lower() in ("1", "true", "on", "yes")
+
+
+def _case_start(case: Case) -> date:
+    return min(d for d in (case.reported_date, case.term_start) if d)
+
+
+# --- records ---------------------------------------------------------------------------------------------------
+
+NEEDS_TEXT = {Record.Kind.THOUGHT: "请填写思想汇报内容", Record.Kind.HEALTH: "请填写病情报告内容"}
+NEEDS_FINDINGS = {Record.Kind.VISIT: "请填写查访情况", Record.Kind.PHONE: "请填写联络情况",
+                  Record.Kind.TALK: "请填写谈话（个别教育）内容"}
+DEFAULT_CHANNEL = {Record.Kind.REPORT_IN: Record.Channel.OFFICE, Record.Kind.VISIT: Record.Channel.FIELD,
+                   Record.Kind.PHONE: Record.Channel.PHONE, Record.Kind.TALK: Record.Channel.OFFICE,
+                   Record.Kind.THOUGHT: Record.Channel.PAPER, Record.Kind.HEALTH: Record.Channel.PAPER,
+                   Record.Kind.CHECK: Record.Channel.PAPER}
+STAFF_CHANNELS = {Record.Channel.OFFICE, Record.Channel.FIELD, Record.Channel.PHONE, Record.Channel.PAPER}
+DEVICE_CHANNELS = {Record.Channel.KIOSK, Record.Channel.PORTAL}
+PHOTO_MAX = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Stored:
+    record: Any
+    created: bool  # False: a retry of an upload already stored (same client id)
+
+
+def _photo_bytes(raw: Any, errors: dict) -> bytes | None:
+    """A JPEG or PNG, as bytes (an upload) or base64 (the device API)."""
+    if raw in (None, ""):
+        return None
+    if hasattr(raw, "read"):
+        if getattr(raw, "size", 0) > PHOTO_MAX:
+            errors["photo"] = "照片不能超过 2 MB"
+            return None
+        data = raw.read()
+    else:
+        try:
+            data = base64.b64decode(str(raw), validate=True)
+        except (binascii.Error, ValueError):
+            errors["photo"] = "照片应为 base64 编码的 JPG 或 PNG"
+            return None
+    if len(data) > PHOTO_MAX:
+        errors["photo"] = "照片不能超过 2 MB"
+        return None
+    if not (data[:3] == b"\xff\xd8\xff" or data[:8] == b"\x89PNG\r\n\x1a\n"):
+        errors["photo"] = "照片须为 JPG 或 PNG 格式"
+        return None
+    return data
+
+
+def record_add(*, actor, case_id, kind: str, data: Mapping[str, Any], device: str = "", ip: str = "",
+               now: datetime | None = None) -> Stored:
+    """Register one record. From a page `device` is empty and the channel is the staff's; the kiosk and the portal
+    post through the API with their device name and a client id."""
+    try:
+        with transaction.atomic(durable=True):
+            return _record_add(actor=actor, case_id=case_id, kind=kind, data=data, device=device, ip=ip,
+                               now=now or timezone.now())
+    except IntegrityError:  # the same client id stored by a concurrent retry: answer with what it stored
+        cid = _text(data, "client_id", 64)
+        rec = Record.objects.filter(case_id=parse_pk(case_id), client_id=cid).first() if cid else None
+        if rec is None:
+            raise
+        return Stored(rec, False)
+
+
+def _record_add(*, actor, case_id, kind: str, data: Mapping[str, Any], device: str, ip: str,
+                now: datetime) -> Stored:
+    case = _case(actor, case_id)
+    if kind not in Record.Kind.values:
+        raise InputErrors({"kind": f"没有“{kind}”这类监管记录"})
+    cid = _text(data, "client_id", 64)
+    if cid:
+        old = Record.objects.filter(case=case, client_id=cid).first()
+        if old is not None:
+            return Stored(old, False)
+    e: dict[str, str] = {}
+    channel = str(data.get("channel") or DEFAULT_CHANNEL[kind])
+    allowed = DEVICE_CHANNELS if device else STAFF_CHANNELS
+    if channel not in allowed:
+        e["channel"] = "方式无效，可选：" + "、".join(Record.Channel(c).label for c in sorted(allowed))
+    happened = _now_or(data.get("happened_at"), e, "happened_at", now=now, not_before=_case_start(case))
+    place = _text(data, "place", 20)
+    if kind == Record.Kind.VISIT and place not in rules.PLACES:
+        e["place"] = "请选择查访地点：" + "、".join(rules.PLACES.values())
+    elif place and place not in rules.PLACES:
+        e["place"] = "地点无效"
+    findings, text = _text(data, "findings", 4000), _text(data, "text", 8000)
+    if kind in NEEDS_FINDINGS and not findings:
+        e["findings"] = NEEDS_FINDINGS[kind]
+    if kind in NEEDS_TEXT and not text:
+        e["text"] = NEEDS_TEXT[kind]
+    extra = {}
+    if kind == Record.Kind.CHECK:
+        extra["hospital"] = _text(data, "hospital", 100)
+        if not extra["hospital"]:
+            e["hospital"] = "请填写复查医院（省级人民政府指定医院）"
+        if not text:
+            e["text"] = "请填写复查结果"
+    verified = _text(data, "verified", 10)
+    if verified not in ("", "pass", "fail"):
+        e["verified"] = "核验结果应为 pass 或 fail"
+    photo = _photo_bytes(data.get("photo"), e)
+    if e:
+        raise InputErrors(e)
+    rec = Record(case=case, person_id=case.person_id, org_path=case.org_path, is_minor=case.is_minor, kind=kind,
+                 channel=channel, happened_at=happened, recorded_by=actor, recorder_name=actor.full_name or actor.username,
+                 device=device[:60], client_id=cid, place=place, place_note=_text(data, "place_note", 200),
+                 findings=findings, discreet=_flag(data, "discreet"), verified=verified,
+                 verify_note=_text(data, "verify_note", 200), text=text, data=extra)
+    if photo:
+        ext = "png" if photo.startswith(b"\x89PNG") else "jpg"
+        rec.photo.save(f"c{case.pk}-{timezone.now():%Y%m%d%H%M%S%f}.{ext}", ContentFile(photo), save=False)
+    rec.save()
+    label = Record.Kind(kind).label
+    when = timezone.localtime(happened)
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervision.record", object_type="case",
+                 object_id=case.pk, summary=f"登记{label}（{Record.Channel(channel).label}，{when:%Y-%m-%d %H:%M}）",
+                 after={"record": rec.pk, "kind": kind, "channel": channel, "device": device, "verified": verified,
+                        "client_id": cid}, ip=ip, org_path=case.org_path)
+    if kind == Record.Kind.REPORT_IN and verified != "fail":
+        _close_task(case, "missed_report", f"已于{when:%Y-%m-%d}报到")
+    return Stored(rec, True)
+
+
+def _close_task(case: Case, kind: str, note: str) -> None:
+    Task.objects.filter(case=case, kind=kind, state=Task.State.OPEN).update(
+        state=Task.State.DONE, closed_at=timezone.now(), closed_note=note[:200])
+
+
+@use_case
+def record_review(*, actor, record_id, comment: str, ip: str = "") -> Record:
+    """批阅 a thought report (once: a second opinion is a new comment on a new record, not an overwrite)."""
+    rec = Record.objects.select_for_update().filter(pk=parse_pk(record_id) or -1).first()
+    if rec is None:
+        raise NotFound()
+    case = _case(actor, rec.case_id)
+    comment = (comment or "").strip()[:500]
+    if rec.kind != Record.Kind.THOUGHT:
+        raise InputErrors({"comment": "只有思想汇报需要批阅"})
+    if rec.reviewed_at is not None:
+        raise InputErrors({"comment": "该思想汇报已批阅"})
+    if not comment:
+        raise InputErrors({"comment": "请填写批阅意见"})
+    rec.reviewed_by, rec.reviewer_name, rec.reviewed_at, rec.review_comment = (
+        actor, actor.full_name or actor.username, timezone.now(), comment)
+    rec.save(update_fields=["reviewed_by", "reviewer_name", "reviewed_at", "review_comment"])
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervision.review", object_type="case",
+                 object_id=case.pk, summary=f"批阅思想汇报（{timezone.localtime(rec.happened_at):%Y-%m-%d}）",
+                 after={"record": rec.pk, "comment": comment}, ip=ip, org_path=case.org_path)
+    return rec
+
+
+def record_supersede(*, actor, record_id, reason: str, data: Mapping[str, Any], ip: str = "") -> Record:
+    """Correct a record: a new one with the corrected facts supersedes it, with the reason; the old stays."""
+    reason = (reason or "").strip()[:200]
+    with transaction.atomic(durable=True):
+        old = Record.objects.select_for_update().filter(pk=parse_pk(record_id) or -1).first()
+        if old is None:
+            raise NotFound()
+        _case(actor, old.case_id)
+        if old.superseded_by_id:
+            raise InputErrors({"reason": "该记录已被更正，请更正最新的记录"})
+        if old.channel in DEVICE_CHANNELS:
+            raise InputErrors({"reason": "终端上传的记录不能更正，可另行登记并说明"})
+        if not reason:
+            raise InputErrors({"reason": "请填写更正理由"})
+        fields = {"channel": old.channel, "happened_at": timezone.localtime(old.happened_at).isoformat(),
+                  "place": old.place, "place_note": old.place_note, "findings": old.findings, "text": old.text,
+                  "discreet": "1" if old.discreet else "", "hospital": old.data.get("hospital", "")}
+        fields.update({k: v for k, v in data.items() if k in fields})
+        new = _record_add(actor=actor, case_id=old.case_id, kind=old.kind, data=fields, device="", ip=ip,
+                          now=timezone.now()).record
+        old.superseded_by, old.supersede_reason = new, reason
+        old.save(update_fields=["superseded_by", "supersede_reason"])
+        audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervision.correct", object_type="case",
+                     object_id=old.case_id, summary=f"更正{Record.Kind(old.kind).label}记录：{reason}",
+                     before={"record": old.pk}, after={"record": new.pk, "reason": reason}, ip=ip,
+                     org_path=old.org_path)
+        return new
+
+
+# --- 双八 hours -------------------------------------------------------------------------------------------------
+
+def _hours_value(value: Any, errors: dict) -> Decimal | None:
+    try:
+        h = Decimal(str(value).strip()).quantize(Decimal("0.1"))
+    except (InvalidOperation, ValueError):
+        errors["hours"] = "时长应为数字，如 2 或 1.5"
+        return None
+    return h
+
+
+@use_case
+def activity_create(*, actor, data: Mapping[str, Any], ip: str = "", today: date | None = None) -> Activity:
+    """An office's study session or public-welfare activity (集中教育、公益活动), or an online course."""
+    today = today or today_local()
+    if not actor.can(Action.SUPERVISEE_CHANGE):
+        raise NotPermitted("您没有组织教育学习和公益活动的权限")
+    e: dict[str, str] = {}
+    office = actor.organisation if actor.organisation.kind == OrgKind.JUDICIAL_OFFICE else None
+    if office is None:  # a county agency organises for one of its offices
+        office = Organisation.objects.filter(pk=parse_pk(data.get("office")) or -1,
+                                             kind=OrgKind.JUDICIAL_OFFICE).first()
+        if office is None or not within(actor, office.path):
+            e["office"] = "请选择组织活动的司法所"
+    kind, form = _text(data, "kind", 10), _text(data, "form", 10)
+    if kind not in rules.HOURS_KINDS:
+        e["kind"] = "请选择类别：" + "、".join(rules.HOURS_KINDS.values())
+    if form not in Activity.Form.values:
+        e["form"] = "请选择形式"
+    title = _text(data, "title", 100)
+    if not title:
+        e["title"] = "请填写活动名称"
+    day = _day(data.get("day"), "日期", e, "day", default=today)
+    hours = _hours_value(data.get("hours"), e)
+    if hours is not None and not 0 < hours <= Decimal(str(rules.MAX_HOURS_A_DAY)):
+        e["hours"] = f"时长应在 0.5 至 {rules.MAX_HOURS_A_DAY:g} 小时之间"
+    if day and day > today + timedelta(days=60):
+        e["day"] = "日期过远"
+    if e:
+        raise InputErrors(e)
+    a = Activity.objects.create(office=office, org_path=office.path, kind=kind, form=form,
+                                title=title, day=day, hours=hours, place=_text(data, "place", 200),
+                                for_minors=_flag(data, "for_minors"), created_by=actor)
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervision.activity", object_type="activity",
+                 object_id=a.pk, summary=f"组织{rules.HOURS_KINDS[kind]}：{title}（{day.isoformat()}，{hours}小时）",
+                 after={"activity": a.pk}, ip=ip, org_path=a.org_path)
+    return a
+
+
+def hours_add(*, actor, case_id, data: Mapping[str, Any], ip: str = "", today: date | None = None) -> Stored:
+    """Hours one person did: in an activity of their office (the activity's hours unless signed in and out), or
+    entered with evidence (an online course's certificate, the host's confirmation)."""
+    today = today or today_local()
+    try:
+        with transaction.atomic(durable=True):
+            return _hours_add(actor=actor, case_id=case_id, data=data, ip=ip, today=today)
+    except IntegrityError:
+        cid = _text(data, "client_id", 64)
+        h = Hours.objects.filter(case_id=parse_pk(case_id), client_id=cid).first() if cid else None
+        if h is None:
+            raise
+        return Stored(h, False)
+
+
+def _hours_add(*, actor, case_id, data, ip, today) -> Stored:
+    case = _case(actor, case_id)
+    cid = _text(data, "client_id", 64)
+    if cid and (old := Hours.objects.filter(case=case, client_id=cid).first()):
+        return Stored(old, False)
+    e: dict[str, str] = {}
+    activity = None
+    if data.get("activity"):
+        activity = Activity.objects.filter(pk=parse_pk(data.get("activity")) or -1).first()
+        if activity is None or activity.office_id != case.judicial_office_id:
+            e["activity"] = "活动不存在或不属于该对象的司法所"
+            activity = None
+    kind = activity.kind if activity else _text(data, "kind", 10)
+    if kind not in rules.HOURS_KINDS:
+        e["kind"] = "请选择类别：" + "、".join(rules.HOURS_KINDS.values())
+    day = activity.day if activity else _day(data.get("day"), "日期", e, "day", default=today)
+    signed_in = signed_out = None
+    if data.get("signed_in") or data.get("signed_out"):
+        now = timezone.now()
+        signed_in = _now_or(data.get("signed_in"), e, "signed_in", now=now, not_before=_case_start(case))
+        signed_out = _now_or(data.get("signed_out"), e, "signed_out", now=now, not_before=_case_start(case))
+        if "signed_in" not in e and "signed_out" not in e and signed_out <= signed_in:
+            e["signed_out"] = "签退时间应晚于签到时间"
+    if signed_in and signed_out and not e:
+        hours = Decimal(str(round((signed_out - signed_in).total_seconds() / 3600 * 2) / 2)).quantize(Decimal("0.1"))
+        if activity:
+            hours = min(hours, activity.hours)
+    elif activity and data.get("hours") in (None, ""):
+        hours = activity.hours
+    else:
+        hours = _hours_value(data.get("hours"), e)
+    evidence = _text(data, "evidence", 300)
+    if activity is None and not evidence and not e.get("kind"):
+        e["evidence"] = "未参加司法所组织的活动时，请写明佐证材料（如网络课程学习证明、公益服务单位证明）"
+    if day and hours is not None and not e:
+        group = activity is not None and activity.form in (Activity.Form.GROUP, Activity.Form.WELFARE)
+        for r in rules.hours_refusals(hours=float(hours), day=day, today=today, is_minor=case.is_minor,
+                                      activity_for_minors=activity.for_minors if activity else None, group=group):
+            e.setdefault("hours" if "时长" in r else ("day" if "日期" in r else "activity"), r)
+        if day and day < _case_start(case):
+            e["day"] = "日期不能早于本次社区矫正开始之日"
+        if activity and Hours.objects.filter(case=case, activity=activity, superseded_by__isnull=True).exists():
+            e["activity"] = "该对象已登记参加此活动"
+    if e:
+        raise InputErrors(e)
+    h = Hours.objects.create(case=case, person_id=case.person_id, org_path=case.org_path, is_minor=case.is_minor,
+                             kind=kind, activity=activity, day=day, hours=hours, signed_in=signed_in,
+                             signed_out=signed_out, evidence=evidence, client_id=cid, recorded_by=actor,
+                             recorder_name=actor.full_name or actor.username)
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervision.hours", object_type="case",
+                 object_id=case.pk, summary=f"登记{rules.HOURS_KINDS[kind]}{hours}小时（{day.isoformat()}"
+                                            + (f"，{activity.title}" if activity else "") + "）",
+                 after={"hours": h.pk, "kind": kind, "value": str(hours), "activity": activity.pk if activity else None},
+                 ip=ip, org_path=case.org_path)
+    return Stored(h, True)
+
+
+# --- requests: leave, permits, special places, meetings ------------------------------------------------------------
+
+TAKEN = (rules.RequestState.APPROVED, rules.RequestState.DEPARTED, rules.RequestState.ARRIVED,
+         rules.RequestState.OVERDUE, rules.RequestState.RETURNED, rules.RequestState.CLOSED)
+
+
+def _authority_org(case: Case, authority: str) -> Organisation:
+    if authority == rules.Authority.OFFICE:
+        return case.judicial_office
+    if authority == rules.Authority.COUNTY:
+        return case.execution_county
+    return case.execution_county.parent  # 上一级社区矫正机构: the city's
+
+
+def other_trips(case: Case, around: rules.Trip, *, exclude: int | None = None) -> list[rules.Trip]:
+    """The case's approved (or taken) leave within the window around a trip."""
+    qs = Request.objects.filter(case=case, kind="leave", state__in=TAKEN, end__gte=around.start - timedelta(60),
+                                start__lte=around.end + timedelta(60))
+    if exclude:
+        qs = qs.exclude(pk=exclude)
+    return [rules.Trip(s, min(e, r) if r else e) for s, e, r in qs.values_list("start", "end", "returned_on")]
+
+
+def _clean_request(case: Case, kind: str, data: Mapping[str, Any], today: date) -> dict:
+    e: dict[str, str] = {}
+    if kind not in rules.REQUEST_KINDS:
+        raise InputErrors({"kind": f"没有“{kind}”这类申请"})
+    out = {"kind": kind, "detail": _text(data, "detail", 500), "destination": _text(data, "destination", 200),
+           "evidence": _text(data, "evidence", 300), "abroad": _flag(data, "abroad"),
+           "reason": _text(data, "reason", 20)}
+    out["destination_adcodes"] = [c for c in str(data.get("destination_adcodes") or "").replace("，", ",").split(",")
+                                  if c.strip()]
+    for c in out["destination_adcodes"]:
+        if not (c.strip().isdigit() and len(c.strip()) == 6):
+            e["destination_adcodes"] = "行政区划代码应为6位数字，多个用逗号分隔"
+    out["destination_adcodes"] = [c.strip() for c in out["destination_adcodes"]]
+    out["start"] = _day(data.get("start"), "开始日期", e, "start")
+    out["end"] = _day(data.get("end"), "结束日期", e, "end")
+    if not out["detail"]:
+        e["detail"] = "请写明具体事由"
+    if kind in ("leave", "permit") and not out["destination"]:
+        e["destination"] = "请填写目的地"
+    if kind == "leave" and out["reason"] not in rules.REASONS and not out["abroad"]:
+        e["reason"] = "请选择外出事由：" + "、".join(rules.REASONS.values())
+    if kind == "leave" and not out["evidence"]:
+        e["evidence"] = "请写明所附证明材料（如诊断证明、入学通知、开庭传票、单位证明）"
+    if out["start"] and out["end"] and out["end"] < out["start"]:
+        e["end"] = "结束日期不能早于开始日期"
+    if out["end"] and out["end"] > case.term_end and kind != "meeting":
+        e["end"] = f"结束日期不能晚于矫正期满日（{case.term_end.isoformat()}）"
+    if e:
+        raise InputErrors(e)
+    return out
+
+
+def request_apply(*, actor, case_id, data: Mapping[str, Any], channel: str = "office", ip: str = "",
+                  today: date | None = None) -> Stored:
+    """Register an application (the office on the person's written application, or the portal). The authority
+    and the decide-by day come from the rules; what the law forbids is refused with its article."""
+    today = today or today_local()
+    try:
+        with transaction.atomic(durable=True):
+            return _request_apply(actor=actor, case_id=case_id, data=data, channel=channel, ip=ip, today=today)
+    except IntegrityError:
+        cid = _text(data, "client_id", 64)
+        r = Request.objects.filter(case_id=parse_pk(case_id), client_id=cid).first() if cid else None
+        if r is None:
+            raise
+        return Stored(r, False)
+
+
+def _request_apply(*, actor, case_id, data, channel, ip, today) -> Stored:
+    case = _case(actor, case_id)
+    cid = _text(data, "client_id", 64)
+    if cid and (old := Request.objects.filter(case=case, client_id=cid).first()):
+        return Stored(old, False)
+    kind = _text(data, "kind", 10) or "leave"
+    c = _clean_request(case, kind, data, today)
+    lt = table("leave", today)
+    warnings: tuple[str, ...] = ()
+    rolling, tell = 0, False
+    if kind == "leave":
+        trip = rules.Trip(c["start"], c["end"])
+        d = rules.leave_authority(trip=trip, reason=c["reason"], applied=today, abroad=c["abroad"],
+                                  others=tuple(other_trips(case, trip)), table=lt)
+        if d.authority is None:
+            raise RequestRefused(d.refusals)
+        authority, warnings, rolling, tell = d.authority, d.warnings, d.rolling_days, d.tell_procuratorate
+    elif kind == "permit":
+        refusals = rules.permit_refusals(start=c["start"], end=c["end"], destinations=c["destination_adcodes"])
+        if refusals:
+            raise RequestRefused(refusals)
+        authority = rules.Authority.COUNTY  # the county agency approves (实施办法第29条)
+    else:  # a place a prohibition order restricts, a meeting: the county agency decides and tells the procuratorate
+        authority, tell = rules.Authority.COUNTY, kind == "place"
+    org = _authority_org(case, authority)
+    decide_by = workdays.add_days(calendar(), today, lt.decide_days).value
+    r = Request.objects.create(
+        case=case, person_id=case.person_id, org_path=case.org_path, is_minor=case.is_minor, channel=channel,
+        client_id=cid, applied_on=today, authority=authority, authority_org=org, decide_by=decide_by,
+        tell_procuratorate=tell, rolling_days=rolling, warnings=list(warnings), created_by=actor,
+        **{k: v for k, v in c.items()})
+    label = rules.REQUEST_KINDS[kind]
+    _event(r, "apply", "提出申请", "", r.state, today, actor,
+           f"{label}：{r.start:%Y-%m-%d}至{r.end:%Y-%m-%d}" + (f"，{r.destination}" if r.destination else ""))
+    Task.objects.create(case=case, kind=f"request:{r.pk}", title=f"{label}审批", article=_article(kind),
+                        anchor_date=today, days=lt.decide_days, day_kind=case_rules.DayKind.CALENDAR,
+                        due_date=decide_by, org=org, org_path=org.path, is_minor=case.is_minor)
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="request.apply", object_type="request",
+                 object_id=r.pk, summary=f"登记{label}申请（{r.start:%Y-%m-%d}至{r.end:%Y-%m-%d}，{r.days}日），"
+                                         f"由{org.name}审批",
+                 after={"case": case.pk, "authority": authority, "rolling_days": rolling, "warnings": list(warnings)},
+                 ip=ip, org_path=case.org_path)
+    return Stored(r, True)
+
+
+def _article(kind: str) -> str:
+    return {"leave": "社区矫正法第27条、实施办法第26条至第28条", "permit": "社区矫正法第27条、实施办法第29条",
+            "place": "刑法第38条、第72条（禁止令）", "meeting": "社区矫正法第23条"}[kind]
+
+
+def _event(r: Request, code, label, frm, to, day, actor, note=""):
+    RequestEvent.objects.create(request=r, code=code, label=label, from_state=frm, to_state=to, day=day,
+                                note=note[:500], actor=actor,
+                                actor_name=(actor.full_name or actor.username) if actor else "系统")
+
+
+def may_decide(actor, r: Request) -> bool:
+    """The authority's own staff (or, for an office's decision, the county agency above it)."""
+    if not actor.can(Action.APPROVAL_DECIDE) or r.authority_org_id is None:
+        return False
+    if actor.organisation_id == r.authority_org_id:
+        return True
+    return r.authority == rules.Authority.OFFICE and actor.organisation_id == r.case.execution_county_id \
+        and "county_officer" in actor.roles
+
+
+def request_steps(actor, r: Request) -> list[rules.Step]:
+    out = []
+    for s in rules.steps_available(r.kind, r.state):
+        if s.who == "authority" and may_decide(actor, r):
+            out.append(s)
+        elif s.who == "office" and actor.can(Action.SUPERVISEE_CHANGE) and within(actor, r.org_path):
+            out.append(s)
+    return out
+
+
+def _request(actor, request_id, *, lock=True) -> Request:
+    qs = Request.objects.select_related("case", "case__person", "case__judicial_office", "case__execution_county",
+                                        "authority_org")
+    r = (qs.select_for_update(of=("self",)) if lock else qs).filter(pk=parse_pk(request_id) or -1).first()
+    if r is None:
+        raise NotFound()
+    here = within(actor, r.org_path) or (r.authority_org_id and within(actor, r.authority_org.path))
+    if not (actor.can(Action.SUPERVISEE_VIEW) and here and (not r.is_minor or actor.minor_access)):
+        raise NotFound()
+    return r
+
+
+DOC_FOR = {"leave": "leave_approval", "permit": "permit_approval", "place": "place_approval",
+           "meeting": "meeting_approval"}
+
+
+def request_act(*, actor, request_id, code: str, data: Mapping[str, Any] | None = None, ip: str = "",
+                today: date | None = None) -> Request:
+    data = data or {}
+    today = today or today_local()
+    with transaction.atomic(durable=True):
+        r = _request(actor, request_id)
+        step = rules.STEPS.get(code)
+        if step is None or r.kind not in step.kinds or step.who == "system":
+            raise RequestRefused([f"没有“{code}”这一办理事项"])
+        if r.state not in step.sources:
+            raise RequestRefused([f"申请当前为“{r.state_label}”，不能{step.label}"])
+        if step not in request_steps(actor, r):
+            if step.who == "authority":
+                raise NotPermitted(f"该申请由{r.authority_org.name}审批（{_article(r.kind)}）")
+            raise NotPermitted("您不能办理该申请")
+        note = _text(data, "note", 500)
+        e: dict[str, str] = {}
+        day = _day(data.get("day"), "日期", e, "day", default=today)
+        if day and day > today:
+            e["day"] = "日期不能晚于今天"
+        if code == "refuse" and not note:
+            e["note"] = "不予批准的，请写明理由"
+        if code in ("depart", "arrive", "return") and day and day < r.start - timedelta(days=1):
+            e["day"] = f"日期不能早于外出开始日期（{r.start.isoformat()}）"
+        if e:
+            raise InputErrors(e)
+        frm = r.state
+        if code == "approve":
+            # the rules again, on the day of the decision (another trip may have been approved since)
+            if r.kind == "leave":
+                d = rules.leave_authority(trip=rules.Trip(r.start, r.end), reason=r.reason, applied=r.applied_on,
+                                          abroad=r.abroad, others=tuple(other_trips(r.case, rules.Trip(r.start, r.end),
+                                                                                    exclude=r.pk)),
+                                          table=table("leave", r.applied_on))
+                if d.authority is None:
+                    raise RequestRefused(d.refusals)
+                if d.authority != r.authority:
+                    raise RequestRefused([f"两个月内累计外出已达{d.rolling_days}日，须由"
+                                          f"{rules.AUTHORITY_LABELS[d.authority]}审批（实施办法第28条）；请撤回后重新申请"])
+        if code in ("approve", "refuse"):
+            r.decided_by, r.decided_on, r.decision_note = actor, day, note
+        if code == "depart":
+            r.departed_on = day
+        if code == "arrive":
+            r.arrived_on = day
+        if code == "return":
+            r.returned_on = day
+            r.late_days = rules.late_days(end=r.end, returned=day)
+        r.state = step.target
+        r.save()
+        _event(r, code, step.label, frm, r.state, day, actor, note)
+        if code in ("approve", "refuse", "withdraw"):
+            _close_task(r.case, f"request:{r.pk}", f"{step.label}（{day.isoformat()}）")
+        if code in ("approve", "refuse"):
+            _issue_form(actor, r, day, approved=code == "approve", ip=ip)
+        if code == "return":
+            _close_task(r.case, f"leave_overdue:{r.pk}", f"已于{day.isoformat()}销假")
+            if r.late_days:
+                _fact(r.case, "late_return", r.end + timedelta(1), day, today,
+                      f"外出逾期{r.late_days}日返回（批准至{r.end:%Y-%m-%d}，{day:%Y-%m-%d}销假）",
+                      {"request": r.pk, "late_days": r.late_days}, update=True)
+        audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action=f"request.{code}", object_type="request",
+                     object_id=r.pk, summary=f"{rules.REQUEST_KINDS[r.kind]}申请：{step.label}"
+                                             + (f"（逾期{r.late_days}日）" if code == "return" and r.late_days else "")
+                                             + (f"：{note}" if note else ""),
+                     before={"state": frm}, after={"state": r.state, "day": day.isoformat()}, ip=ip,
+                     org_path=r.org_path)
+        return r
+
+
+def _issue_form(actor, r: Request, day: date, *, approved: bool, ip: str) -> None:
+    from apps.documents.render import date_cn
+    from apps.people.rules import SENTENCE_LABELS, SentenceType
+
+    p, case = r.case.person, r.case
+    ctx = {"name": p.name, "gender": {"M": "男", "F": "女"}.get(p.gender, ""), "id_number": p.id_number,
+           "sentence": SENTENCE_LABELS[SentenceType(case.sentence_type)], "office": case.judicial_office.name,
+           "kind": rules.REQUEST_KINDS[r.kind], "reason": rules.REASONS.get(r.reason, ""), "detail": r.detail,
+           "destination": r.destination, "start": date_cn(r.start), "end": date_cn(r.end), "days": r.days,
+           "evidence": r.evidence, "applied": date_cn(r.applied_on), "rolling_days": r.rolling_days,
+           "authority": r.authority_org.name, "opinion": ("同意" if approved else "不同意") + (
+               f"。{r.decision_note}" if r.decision_note else ""),
+           "decided": date_cn(day), "decider": actor.full_name or actor.username, "article": _article(r.kind),
+           "cc": "人民检察院" if r.tell_procuratorate else "", "request": r.pk}
+    document_issue(actor=actor, agency=r.authority_org if r.authority_org.kind != OrgKind.JUDICIAL_OFFICE
+                   else case.execution_county, doc_type=DOC_FOR[r.kind], object_type="case", object_id=case.pk,
+                   org_path=case.org_path, context=ctx, issued_on=day, is_minor=case.is_minor, ip=ip)
+
+
+def _fact(case: Case, kind: str, start: date, end: date, today: date, summary: str, detail: dict,
+          *, update: bool = False) -> bool:
+    """Raise a fact once (case, kind, period start); `update` refreshes an open one's detail (a late return's days)."""
+    f, created = Fact.objects.get_or_create(
+        case=case, kind=kind, period_start=start,
+        defaults={"person_id": case.person_id, "org_path": case.org_path, "is_minor": case.is_minor,
+                  "period_end": end, "article": rules.FACT_ARTICLES[kind], "detail": detail, "summary": summary,
+                  "raised_on": today})
+    if not created and update:
+        f.period_end, f.detail, f.summary = end, detail, summary
+        f.save(update_fields=["period_end", "detail", "summary"])
+    return created
+
+
+# --- the daily job -------------------------------------------------------------------------------------------------
+
+LOOKBACK_DAYS = 35  # a missed run of the daily job is made up for this far back
+
+
+def supervision_daily(today: date) -> dict:
+    return {"missed_reports": _daily_missed_reports(today), "four_ones": _daily_four_ones(today),
+            "late_returns": _daily_late_returns(today), "hours_short": _daily_hours(today),
+            "health_missing": _daily_health(today), "permits_expired": _daily_expire(today)}
+
+
+def _cases_for_daily(today: date, **filters) -> list[Case]:
+    return list(Case.objects.select_related("judicial_office").filter(is_open=True, status__in=DAILY,
+                                                                      term_start__lte=today, **filters))
+
+
+def _dates_of(case_ids: list[int], kinds: list[str], since: date) -> dict[int, list[tuple[str, date]]]:
+    """Each case's (kind, local day) of records since a day: one query per thousand cases."""
+    out: dict[int, list[tuple[str, date]]] = {}
+    since_dt = timezone.make_aware(datetime.combine(since, time.min))
+    for i in range(0, len(case_ids), 1000):
+        for cid, kind, at in (Record.objects.filter(case_id__in=case_ids[i:i + 1000], kind__in=kinds,
+                                                    happened_at__gte=since_dt, superseded_by__isnull=True)
+                              .exclude(verified="fail").values_list("case_id", "kind", "happened_at")):
+            out.setdefault(cid, []).append((kind, timezone.localtime(at).date()))
+    return out
+
+
+@use_case
+def _daily_missed_reports(today: date) -> int:
+    cases = _cases_for_daily(today)
+    since = today - timedelta(LOOKBACK_DAYS)
+    seen = _dates_of([c.pk for c in cases], [Record.Kind.REPORT_IN], since)
+    cal = calendar()
+    officers = responsible_officers([c.person_id for c in cases]) if cases else {}
+    open_kinds = set(Task.objects.filter(case__in=cases, kind="missed_report", state=Task.State.OPEN)
+                     .values_list("case_id", flat=True))
+    raised, audit = 0, []
+    for c in cases:
+        start = max(since, _case_start(c), c.announced_date or c.term_start)
+        rt = table("report", start)
+        days = [d for _, d in seen.get(c.pk, [])]
+        for ps, pe in rules.missed_report_periods(level=c.management_level, reports=days, since=start, today=today,
+                                                  table=rt):
+            if _fact(c, "missed_report", ps, pe, today, f"{ps:%m月%d日}至{pe:%m月%d日}未按规定报到",
+                     {"period": rules.Period(rt.period[c.management_level]).value}):
+                raised += 1
+                audit.append({"actor": None, "kind": AuditRecord.Kind.CHANGE, "action": "supervision.missed",
+                              "object_type": "case", "object_id": c.pk, "org_path": c.org_path,
+                              "summary": f"{ps:%Y-%m-%d}至{pe:%Y-%m-%d}未按规定报到"})
+                if c.pk not in open_kinds:
+                    due = workdays.add_workdays(cal, today, 1)
+                    Task.objects.create(case=c, kind="missed_report", title="核查未按规定报到",
+                                        article=rules.FACT_ARTICLES["missed_report"], anchor_date=today, days=1,
+                                        day_kind=case_rules.DayKind.WORK, due_date=due.value,
+                                        provisional=due.provisional, org=c.judicial_office,
+                                        org_path=c.judicial_office.path, is_minor=c.is_minor,
+                                        assignee_id=officers.get(c.person_id))
+                    open_kinds.add(c.pk)
+    audit_records(audit)
+    return raised
+
+
+FOUR_ONES_KINDS = {Record.Kind.REPORT_IN: "report_in", Record.Kind.THOUGHT: "thought_report",
+                   Record.Kind.TALK: "education", Record.Kind.VISIT: "visit"}
+
+
+@use_case
+def _daily_four_ones(today: date) -> int:
+    """The 严管 weeks that closed (up to five back) without each of the four ones: a fact each."""
+    cases = _cases_for_daily(today, management_level="strict")
+    this_monday = today - timedelta(today.weekday())
+    first = this_monday - timedelta(weeks=5)
+    done = _dates_of([c.pk for c in cases], list(FOUR_ONES_KINDS), first)
+    raised, audit = 0, []
+    for c in cases:
+        items = [(FOUR_ONES_KINDS[k], d) for k, d in done.get(c.pk, [])]
+        week = max(first, _case_start(c) - timedelta(_case_start(c).weekday()))
+        while week < this_monday:
+            if week >= _case_start(c):  # a whole week under supervision
+                missing = rules.four_ones_missing(week_start=week, done=items, today=today)
+                if missing and _fact(c, "four_ones", week, week + timedelta(6), today,
+                                     f"{week:%m月%d日}一周“四个一”未完成：缺" + "、".join(rules.FOUR_ONES[m] for m in missing),
+                                     {"missing": list(missing)}):
+                    raised += 1
+                    audit.append({"actor": None, "kind": AuditRecord.Kind.CHANGE, "action": "supervision.four_ones",
+                                  "object_type": "case", "object_id": c.pk, "org_path": c.org_path,
+                                  "summary": f"{week:%Y-%m-%d}一周严管“四个一”未完成"})
+            week += timedelta(7)
+    audit_records(audit)
+    return raised
+
+
+@use_case
+def _daily_late_returns(today: date) -> int:
+    """Trips whose last day has passed without a return: overdue, a task for the office, a fact."""
+    rows = list(Request.objects.select_for_update(of=("self",)).select_related("case", "case__judicial_office")
+                .filter(kind="leave", state__in=[rules.RequestState.DEPARTED, rules.RequestState.ARRIVED],
+                        end__lt=today))
+    cal = calendar()
+    officers = responsible_officers([r.person_id for r in rows]) if rows else {}
+    audit = []
+    for r in rows:
+        frm, r.state = r.state, rules.RequestState.OVERDUE
+        r.late_days = (today - r.end).days
+        r.save(update_fields=["state", "late_days"])
+        _event(r, "overdue", "逾期未归", frm, r.state, today, None, f"批准外出至{r.end:%Y-%m-%d}，未按期返回销假")
+        c = r.case
+        due = workdays.add_workdays(cal, today, 1)
+        Task.objects.get_or_create(case=c, kind=f"leave_overdue:{r.pk}", state=Task.State.OPEN, defaults=dict(
+            title="外出逾期未归，责令返回", article="社区矫正法第27条、实施办法第28条", anchor_date=today, days=1,
+            day_kind=case_rules.DayKind.WORK, due_date=due.value, provisional=due.provisional, org=c.judicial_office,
+            org_path=c.judicial_office.path, is_minor=c.is_minor, assignee_id=officers.get(c.person_id)))
+        _fact(c, "late_return", r.end + timedelta(1), today, today, f"外出批准至{r.end:%Y-%m-%d}，逾期未归",
+              {"request": r.pk, "late_days": r.late_days})
+        audit.append({"actor": None, "kind": AuditRecord.Kind.CHANGE, "action": "request.overdue",
+                      "object_type": "request", "object_id": r.pk, "org_path": r.org_path,
+                      "summary": f"外出批准至{r.end:%Y-%m-%d}，逾期未归"})
+    audit_records(audit)
+    return len(rows)
+
+
+def month_hours(case_ids: list[int], month: date) -> dict[int, dict[str, float]]:
+    """Each case's hours of study and service in a month (superseded entries left out)."""
+    first = month.replace(day=1)
+    nxt = rules.add_months(first, 1)
+    out: dict[int, dict[str, float]] = {}
+    for i in range(0, len(case_ids), 1000):
+        for cid, kind, total in (Hours.objects.filter(case_id__in=case_ids[i:i + 1000], day__gte=first, day__lt=nxt,
+                                                      superseded_by__isnull=True)
+                                 .values_list("case_id", "kind").annotate(t=Sum("hours")).values_list("case_id", "kind", "t")):
+            out.setdefault(cid, {})[kind] = float(total)
+    return out
+
+
+@use_case
+def _daily_hours(today: date) -> int:
+    """In the first days of a month, last month's shortfalls (for those supervised the whole month)."""
+    last_month = rules.add_months(today.replace(day=1), -1)
+    month_end = today.replace(day=1) - timedelta(1)
+    cases = [c for c in _cases_for_daily(today) if _case_start(c) <= last_month]
+    hours = month_hours([c.pk for c in cases], last_month)
+    ht = table("hours", last_month)
+    raised = 0
+    for c in cases:
+        h = hours.get(c.pk, {})
+        s = rules.monthly_shortfall(level=c.management_level, study_hours=h.get("study", 0.0),
+                                    service_hours=h.get("service", 0.0), month=last_month, table=ht)
+        if s.any and _fact(c, "hours_short", last_month, month_end, today,
+                           f"{last_month:%Y年%m月}教育学习缺{s.study:g}小时、社区服务缺{s.service:g}小时",
+                           {"study": s.study, "service": s.service}):
+            raised += 1
+    return raised
+
+
+@use_case
+def _daily_health(today: date) -> int:
+    """暂予监外执行: last month's health report (实施办法第24条)."""
+    last_month = rules.add_months(today.replace(day=1), -1)
+    month_end = today.replace(day=1) - timedelta(1)
+    cases = [c for c in _cases_for_daily(today, sentence_type="medical_parole") if _case_start(c) <= last_month]
+    seen = _dates_of([c.pk for c in cases], [Record.Kind.HEALTH], last_month)
+    raised = 0
+    for c in cases:
+        if not any(last_month <= d <= month_end for _, d in seen.get(c.pk, [])) and _fact(
+                c, "health_missing", last_month, month_end, today, f"{last_month:%Y年%m月}未报告病情", {}):
+            raised += 1
+    return raised
+
+
+@use_case
+def _daily_expire(today: date) -> int:
+    rows = list(Request.objects.select_for_update().filter(kind__in=["permit", "place", "meeting"],
+                                                           state=rules.RequestState.APPROVED, end__lt=today))
+    for r in rows:
+        r.state = rules.RequestState.CLOSED
+        r.save(update_fields=["state"])
+        _event(r, "expire", "期满办结", rules.RequestState.APPROVED, r.state, today, None)
+    return len(rows)
+
+
+# --- settings ----------------------------------------------------------------------------------------------------
+
+@use_case
+def rule_setting_set(*, actor, table_name: str, values: dict, effective_from: date, note: str = "",
+                     ip: str = "") -> RuleSetting:
+    """A province's own leave, report-in or hours table from a date (province supervisors only)."""
+    if not actor.can(Action.DEADLINE_SET):
+        raise NotPermitted("只有省级社区矫正机构可以设置本省规则")
+    if table_name not in _TABLES:
+        raise InputErrors({"table": "表应为 leave、report 或 hours"})
+    base = _TABLES[table_name][0]
+    known = {f.name for f in dataclasses.fields(base)} - {"effective_from"}
+    bad = set(values) - known
+    if bad:
+        raise InputErrors({"values": f"未知的项：{'、'.join(sorted(bad))}；可设置：{'、'.join(sorted(known))}"})
+    try:
+        dataclasses.replace(base, **values)
+    except TypeError as exc:
+        raise InputErrors({"values": str(exc)}) from None
+    row, _ = RuleSetting.objects.update_or_create(table=table_name, effective_from=effective_from,
+                                                  defaults={"values": values, "note": note[:200], "set_by": actor})
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervision.setting", object_type="rule_setting",
+                 object_id=row.pk, summary=f"设置本省{table_name}规则，自{effective_from.isoformat()}起施行",
+                 after={"values": values, "note": note}, ip=ip, org_path="/")
+    return row
