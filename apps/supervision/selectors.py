@@ -304,6 +304,7 @@ class MonthRow:
     study_short: float = 0.0
     service_short: float = 0.0
     facts: int = 0
+    partial: bool = False  # supervised only part of the month (began after its first day): no shortfall is judged
 
 
 @dataclass(frozen=True)
@@ -326,8 +327,10 @@ def office_month(*, user, office_id=None, month: str = "", today: date, only_sho
     nxt = rules.add_months(m, 1)
     cases = list(_scoped(Case.objects.filter(judicial_office=office, is_open=True, status__in=DAILY,
                                              term_start__lt=nxt), user)
-                 .values_list("pk", "person_id", "person__name", "management_level", "is_minor"))
-    rows = {pk: MonthRow(pk, pid, name, lvl, minor) for pk, pid, name, lvl, minor in cases}
+                 .values_list("pk", "person_id", "person__name", "management_level", "is_minor", "term_start",
+                              "reported_date"))
+    rows = {pk: MonthRow(pk, pid, name, lvl, minor, partial=min(d for d in (rep, start) if d) > m)
+            for pk, pid, name, lvl, minor, start, rep in cases}
     for cid, kind, n in (Record.objects.filter(case_id__in=rows, happened_at__gte=_aware(m), happened_at__lt=_aware(nxt),
                                                superseded_by__isnull=True).exclude(verified="fail")
                          .values_list("case_id", "kind").annotate(n=Count("id")).values_list("case_id", "kind", "n")):
@@ -345,6 +348,8 @@ def office_month(*, user, office_id=None, month: str = "", today: date, only_sho
         rows[cid].facts = n
     ht = table("hours", m)
     for r in rows.values():
+        if r.partial:
+            continue
         s = rules.monthly_shortfall(level=r.level, study_hours=r.study, service_hours=r.service, month=m, table=ht)
         r.study_short, r.service_short = s.study, s.service
     out = sorted(rows.values(), key=lambda r: (-(r.study_short + r.service_short), r.name))

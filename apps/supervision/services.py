@@ -534,7 +534,9 @@ def _request_apply(*, actor, case_id, data, channel, ip, today) -> Stored:
     else:  # a place a prohibition order restricts, a meeting: the county agency decides and tells the procuratorate
         authority, tell = rules.Authority.COUNTY, kind == "place"
     org = _authority_org(case, authority)
-    decide_by = workdays.add_days(calendar(), today, lt.decide_days).value
+    # the decision is due within the province's days, and before the trip begins when it begins sooner
+    decide_by = max(today, min(workdays.add_days(calendar(), today, lt.decide_days).value,
+                               c["start"] - timedelta(days=1)))
     r = Request.objects.create(
         case=case, person_id=case.person_id, org_path=case.org_path, is_minor=case.is_minor, channel=channel,
         client_id=cid, applied_on=today, authority=authority, authority_org=org, decide_by=decide_by,
@@ -544,7 +546,7 @@ def _request_apply(*, actor, case_id, data, channel, ip, today) -> Stored:
     _event(r, "apply", "提出申请", "", r.state, today, actor,
            f"{label}：{r.start:%Y-%m-%d}至{r.end:%Y-%m-%d}" + (f"，{r.destination}" if r.destination else ""))
     Task.objects.create(case=case, kind=f"request:{r.pk}", title=f"{label}审批", article=_article(kind),
-                        anchor_date=today, days=lt.decide_days, day_kind=case_rules.DayKind.CALENDAR,
+                        anchor_date=today, days=(decide_by - today).days, day_kind=case_rules.DayKind.CALENDAR,
                         due_date=decide_by, org=org, org_path=org.path, is_minor=case.is_minor)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="request.apply", object_type="request",
                  object_id=r.pk, summary=f"登记{label}申请（{r.start:%Y-%m-%d}至{r.end:%Y-%m-%d}，{r.days}日），"
@@ -581,6 +583,8 @@ def request_steps(actor, r: Request) -> list[rules.Step]:
         if s.who == "authority" and may_decide(actor, r):
             out.append(s)
         elif s.who == "office" and actor.can(Action.SUPERVISEE_CHANGE) and within(actor, r.org_path):
+            if s.code == "withdraw" and may_decide(actor, r):
+                continue  # the decider decides; withdrawing is the applicant's (through the office)
             out.append(s)
     return out
 
@@ -745,6 +749,11 @@ def _daily_missed_reports(today: date) -> int:
     for c in cases:
         start = max(since, _case_start(c), c.announced_date or c.term_start)
         rt = table("report", start)
+        # judge whole periods only: the one the case began in had its intake report-in, and the lookback's first
+        # may have had a report-in before the lookback began
+        ps, pe = rules.period_of(rules.Period(rt.period[c.management_level]), start)
+        if ps != start:
+            start = pe + timedelta(days=1)
         days = [d for _, d in seen.get(c.pk, [])]
         for ps, pe in rules.missed_report_periods(level=c.management_level, reports=days, since=start, today=today,
                                                   table=rt):

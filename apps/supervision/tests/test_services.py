@@ -251,6 +251,7 @@ def test_leave_authority_by_days_and_the_rolling_sum(tree, officer, staff, case)
     # two days' notice only: a warning the officer sees, not a refusal
     soon = apply(staff, case, "2026-11-24", "2026-11-24")
     assert soon.warnings and "提前3日" in soon.warnings[0]
+    assert soon.decide_by == D("2026-11-23")  # decided before the trip begins, sooner than the three days
 
 
 def test_leaving_the_country_is_refused_with_the_article_and_nothing_is_written(tree, staff, case):
@@ -362,3 +363,16 @@ def test_the_day_view_shows_who_is_due_and_overdue_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(12):
         m = office_month(user=staff, month="2026-11", today=D("2026-11-23"))
     assert len(m.rows) == 8
+
+
+def test_only_whole_periods_are_judged_the_first_had_its_intake_report_in(tree, officer):
+    c = _case(tree, officer, management_level="strict", effective_date="2026-11-15", judgment_date="2026-11-03")
+    assert c.term_start == D("2026-11-15")  # a Sunday: its week has one day under supervision
+    run_daily(D("2026-11-23"), force=True)
+    assert [(f.period_start, f.period_end) for f in Fact.objects.filter(case=c, kind="missed_report")] == [
+        (D("2026-11-16"), D("2026-11-22"))]
+    row = next(r for r in office_month(user=given_staff(tree.donghu_office, "office_staff"), month="2026-11",
+                                       today=D("2026-12-01")).rows if r.case_id == c.pk)
+    assert row.partial and row.study_short == 0 == row.service_short  # began mid-month: no shortfall judged
+    run_daily(D("2026-12-01"), force=True)
+    assert not Fact.objects.filter(case=c, kind="hours_short").exists()
