@@ -166,6 +166,7 @@ def _supervision_labels():
             *rules.REQUEST_KINDS.values(), *rules.REQUEST_STATE_LABELS.values(), *rules.REASONS.values(),
             *rules.AUTHORITY_LABELS.values(), *(s.label for s in rules.STEPS.values()), *rules.FOUR_ONES.values(),
             *selectors.PERIOD_LABELS.values(), *views.RECORD_TITLES.values(), rules.VISIT_PRIVACY_ARTICLE,
+            *views.PROHIBITION_LABELS.values(),
             "提出申请", "没有未按规定报到的对象", "今天没有报到截止的对象", "其他对象本期均已报到"]
 
 
@@ -231,6 +232,7 @@ DYNAMIC_TEMPLATE_VARS = {
     ("cases/work.html", "r.title"): "case_labels",
     ("cases/work.html", "r.case_status"): "case_labels",
     ('supervision/_approvals_panel.html', 'v'): "supervision_labels",
+    ('supervision/prohibition_form.html', 'label'): "supervision_labels",
     ('supervision/_approvals_panel.html', 'r.get_kind_display'): "supervision_labels",
     ('supervision/_approvals_panel.html', 'r.state_label'): "supervision_labels",
     ('supervision/_checkins_panel.html', 'sc.period_label'): "supervision_labels",

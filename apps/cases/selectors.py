@@ -20,7 +20,7 @@ from .services import calendar, current_transfer, may_act_on, open_task_kinds
 BUCKETS = (("overdue", "已逾期"), ("today", "今日到期"), ("week", "本周到期"), ("later", "以后到期"),
            ("new", "新分派"), ("mine", "我负责的"))
 QUEUE_LIMIT = 50
-SUPERVISION_TASKS = frozenset({"missed_report"})  # tasks the daily supervision job opens (their page: 报到与走访)
+SUPERVISION_TASKS = frozenset({"missed_report", "check_missing"})  # tasks the daily supervision job opens (their page: 报到与走访)
 
 
 def _visible_tasks(user):

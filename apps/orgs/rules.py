@@ -106,7 +106,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     # Volunteers see only the people assigned to them; that assignment arrives with the services issue.
     Role.VOLUNTEER: frozenset({A.ORG_VIEW}),
     Role.CITY_SUPERVISOR: frozenset(_READ | {A.SUPERVISEE_EXPORT, A.STAFF_VIEW, A.AUDIT_VIEW, A.APPROVAL_DECIDE}),
-    Role.PROVINCE_SUPERVISOR: frozenset(_READ | {A.SUPERVISEE_EXPORT, A.STAFF_VIEW, A.AUDIT_VIEW, A.DEADLINE_SET}),
+    Role.PROVINCE_SUPERVISOR: frozenset(_READ | {A.SUPERVISEE_EXPORT, A.STAFF_VIEW, A.AUDIT_VIEW, A.DEADLINE_SET,
+                                                 A.APPROVAL_DECIDE}),
     Role.PROCURATOR: frozenset(_READ | {A.SUPERVISEE_EXPORT, A.AUDIT_VIEW}),
     # Separation of duties: the administrator manages accounts and reads the audit trail, not case files.
     Role.SYSADMIN: frozenset({A.ORG_VIEW, A.STAFF_VIEW, A.STAFF_MANAGE, A.AUDIT_VIEW}),

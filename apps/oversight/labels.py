@@ -27,7 +27,7 @@ ACTION_LABELS = {
     "supervision.record": "登记日常监管记录", "supervision.review": "批阅思想汇报", "supervision.correct": "更正监管记录",
     "supervision.activity": "组织教育学习、公益活动", "supervision.hours": "登记教育学习、社区服务时长",
     "supervision.missed": "未按规定报到", "supervision.four_ones": "严管“四个一”未完成",
-    "supervision.setting": "设置本省监管规则", "supervision.day": "查阅日常监管日视图",
+    "supervision.setting": "设置本省监管规则", "supervision.prohibition": "登记禁止令", "supervision.day": "查阅日常监管日视图",
     "supervision.month": "查阅日常监管月视图", "supervision.schedule": "查阅监管要求",
     "request.apply": "登记申请", "request.approve": "批准申请", "request.refuse": "不予批准",
     "request.withdraw": "撤回申请", "request.depart": "登记离开", "request.arrive": "登记到达报告",

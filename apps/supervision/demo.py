@@ -48,6 +48,7 @@ def seed_supervision(*, plan: dict, orgs: dict, users: dict, data_dir: str, toda
         _seed_office(staff, cases, today, rng, made)
         leave_cases += [(staff, c) for c in cases if c.management_level != "strict"][:5 if office.pk == first else 1]
     _seed_leave(officer, leave_cases, today, rng, made)
+    _seed_orders(users.get("office"), today, made)
     services.supervision_daily(today)
     return made
 
@@ -137,3 +138,27 @@ def _seed_leave(officer, leave_cases, today, rng, made) -> None:
         services.request_act(actor=decider, request_id=r.pk, code="approve", today=applied + timedelta(days=1),
                              data={"note": "同意，外出期间保持通讯畅通，按期返回销假"})
         services.request_act(actor=staff, request_id=r.pk, code="depart", today=start, data={"day": start.isoformat()})
+
+
+def _seed_orders(staff, today, made) -> None:
+    """A probation with a prohibition order and an application to enter one of its places; a medical parole with
+    its hospital checks."""
+    if staff is None:
+        return
+    base = Case.objects.filter(judicial_office=staff.organisation, is_open=True, status="active", is_minor=False)
+    c = base.filter(sentence_type="probation", term_end__gte=today + timedelta(days=30)).order_by("id").first()
+    if c is not None:
+        services.prohibition_record(actor=staff, case_id=c.pk, data={
+            "text": "禁止在缓刑考验期内进入夜总会、酒吧、迪厅、网吧等娱乐场所；禁止接触被害人及其近亲属",
+            "places": "夜总会\n酒吧\n迪厅\n网吧", "people": "被害人及其近亲属"})
+        services.request_apply(actor=staff, case_id=c.pk, today=today, data={
+            "kind": "place", "destination": "东湖区某酒吧", "detail": "受雇为该酒吧进行电路检修，白天施工，无营业",
+            "start": (today + timedelta(days=3)).isoformat(), "end": (today + timedelta(days=4)).isoformat(),
+            "evidence": "装修公司派工单"})
+        made["requests"] += 1
+    m = base.filter(sentence_type="medical_parole", term_start__lte=today - timedelta(days=100)).order_by("id").first()
+    if m is not None:
+        services.record_add(actor=staff, case_id=m.pk, kind="hospital_check", data={
+            "happened_at": _at(today - timedelta(days=80), 10), "hospital": "江西省人民医院",
+            "text": "复查结果：病情稳定，需继续治疗"})
+        made["records"] += 1

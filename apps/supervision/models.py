@@ -167,6 +167,7 @@ class Request(models.Model):
     arrived_on = models.DateField("到达报告日期", null=True, blank=True)
     returned_on = models.DateField("返回（销假）日期", null=True, blank=True)
     late_days = models.SmallIntegerField("逾期返回天数", default=0)
+    months = models.SmallIntegerField("延长月数", default=0)  # 延长病情复查期限
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -202,6 +203,34 @@ class RequestEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class Prohibition(models.Model):
+    """A prohibition order (禁止令) of the judgment, as structured data: the activities, areas, places and people it
+    forbids, and its period. The areas and places become exclusion zones for monitoring (issue 8); entering one
+    needs the county agency's approval (a Request of kind "place"). Superseded, never edited."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="prohibitions")
+    person = models.ForeignKey(Supervisee, on_delete=models.PROTECT, related_name="+")
+    org_path = models.CharField(max_length=255, editable=False)
+    is_minor = models.BooleanField(default=False, editable=False)
+    text = models.TextField("禁止令内容（判决原文）")
+    activities = models.JSONField("禁止从事的活动", default=list, blank=True)
+    areas = models.JSONField("禁止进入的区域", default=list, blank=True)
+    places = models.JSONField("禁止进入的场所", default=list, blank=True)
+    people = models.JSONField("禁止接触的人", default=list, blank=True)
+    start = models.DateField("禁止令开始日期")
+    end = models.DateField("禁止令结束日期")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    recorder_name = models.CharField(max_length=60, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    supersede_reason = models.CharField("更正理由", max_length=200, blank=True)
+
+    SCOPE_FIELD = "org_path"
+
+    class Meta:
+        ordering = ["-start", "-id"]
 
 
 class Fact(models.Model):

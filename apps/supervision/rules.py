@@ -20,7 +20,7 @@ class Authority(StrEnum):
 
 
 AUTHORITY_LABELS = {Authority.OFFICE: "司法所（受委托）", Authority.COUNTY: "县级社区矫正机构",
-                    Authority.ABOVE: "上一级社区矫正机构"}
+                    Authority.ABOVE: "上一级社区矫正机构", "province": "省级社区矫正机构"}
 
 REASONS = {"medical": "就医", "study": "就学", "litigation": "参与诉讼", "family": "处理家庭重大事项",
            "work": "处理工作重大事项", "business": "经营性外出"}
@@ -273,7 +273,8 @@ def hours_refusals(*, hours: float, day: date, today: date, is_minor: bool, acti
     return tuple(out)
 
 
-REQUEST_KINDS = {"leave": "外出", "permit": "经常性跨市县活动", "place": "进入特定区域（场所）", "meeting": "会客"}
+REQUEST_KINDS = {"leave": "外出", "permit": "经常性跨市县活动", "place": "进入特定区域（场所）", "meeting": "会客",
+                 "extension": "延长病情复查期限"}
 
 
 class RequestState(StrEnum):
@@ -315,7 +316,8 @@ STEPS = {s.code: s for s in (
     Step("return", "销假", frozenset({S.DEPARTED, S.ARRIVED, S.OVERDUE}), S.RETURNED, "office", _LEAVE),
     Step("cancel", "未成行，办结", frozenset({S.APPROVED}), S.CLOSED, "office", _LEAVE),
     Step("close", "办结", frozenset({S.RETURNED}), S.CLOSED, "office", _LEAVE),
-    Step("expire", "期满办结", frozenset({S.APPROVED}), S.CLOSED, "system", frozenset({"permit", "place", "meeting"})),
+    Step("expire", "期满办结", frozenset({S.APPROVED}), S.CLOSED, "system",
+         frozenset({"permit", "place", "meeting", "extension"})),
 )}
 del S
 
@@ -349,3 +351,36 @@ FACT_LABELS = {"missed_report": "未按规定报到", "late_return": "外出逾�
 FACT_ARTICLES = {"missed_report": "社区矫正法第23条、实施办法第24条", "late_return": "社区矫正法第27条、实施办法第28条",
                  "four_ones": "本省严管社区矫正对象监管规定", "hours_short": "社区矫正法第36条、第42条；本省教育学习和公益活动规定",
                  "health_missing": "实施办法第24条", "check_missing": "实施办法第24条"}
+
+
+# --- 禁止令 (prohibition orders): 刑法第38条第二款、第72条第二款; 两高两部《关于对判处管制、宣告缓刑的犯罪分子适用禁止令
+# 有关问题的规定》(2011) --------------------------------------------------------------------------------------------
+
+PROHIBITION_ITEMS = {"activities": "特定活动", "areas": "特定区域", "places": "特定场所", "people": "特定人"}
+PROHIBITION_MIN_MONTHS = {"control": 3, "probation": 2}  # 规定第6条: at least three months (管制), two (缓刑)
+PROHIBITION_ARTICLE = "刑法第38条第二款、第72条第二款；《关于对判处管制、宣告缓刑的犯罪分子适用禁止令有关问题的规定》"
+
+
+def prohibition_refusals(*, sentence_type: str, start: date, end: date, term_start: date, term_end: date,
+                         items: dict) -> tuple[str, ...]:
+    """What makes a recorded prohibition order impossible: only 管制 and 缓刑 carry one, it names something, and
+    its period lies within the term and is at least the minimum (规定第6条)."""
+    out = []
+    if sentence_type not in PROHIBITION_MIN_MONTHS:
+        out.append("禁止令只适用于判处管制、宣告缓刑的犯罪分子（刑法第38条第二款、第72条第二款）")
+    if not any(items.get(k) for k in PROHIBITION_ITEMS):
+        out.append("请写明禁止从事的活动，禁止进入的区域、场所，或者禁止接触的人")
+    if end < start:
+        out.append("禁止令结束日期不能早于开始日期")
+    elif start < term_start or end > term_end:
+        out.append(f"禁止令的期限应在矫正期限（{term_start.isoformat()}至{term_end.isoformat()}）之内（规定第6条）")
+    elif sentence_type in PROHIBITION_MIN_MONTHS and end < add_months(start, PROHIBITION_MIN_MONTHS[sentence_type]) \
+            - timedelta(1) and end != term_end:
+        out.append(f"禁止令的期限不得少于{PROHIBITION_MIN_MONTHS[sentence_type]}个月（规定第6条）")
+    return tuple(out)
+
+
+def check_due_with(*, last_check: date, approved_months: list[int]) -> date:
+    """The next hospital check with the extensions approved since the last (each 1-3 months one level up, or more
+    with the province's approval)."""
+    return medical_check_due(last_check=last_check, extension_months=sum(approved_months))

@@ -16,7 +16,8 @@ from apps.orgs.scope import NotFound, parse_pk, restrict
 
 from . import rules
 from .models import Activity, Fact, Hours, Record, Request
-from .services import (DAILY, FOUR_ONES_KINDS, _case_start, month_hours, request_steps, table, may_decide)
+from .services import (DAILY, FOUR_ONES_KINDS, month_hours, request_steps, table, may_decide)
+from .services import check_due as services_check_due
 
 
 def _scoped(qs, user):
@@ -46,7 +47,7 @@ class Schedule:
     service_target: float
     health_due: date | None  # 暂予监外执行: this month's health report
     health_done: bool
-    check_due: date | None  # the next hospital check result
+    check_due: date | None  # 保外就医: the next hospital check result (None until a first check is recorded)
     last_check: date | None
 
 
@@ -72,10 +73,10 @@ def schedule(case: Case, today: date) -> Schedule:
     if case.sentence_type == "medical_parole":
         health_due = rules.health_report_due(today)
         health_done = any(k == Record.Kind.HEALTH and d >= today.replace(day=1) for k, d in days)
+        check_due = services_check_due(case)
         last = (Record.objects.filter(case=case, kind=Record.Kind.CHECK, superseded_by__isnull=True)
                 .order_by("-happened_at").values_list("happened_at", flat=True).first())
         last_check = timezone.localtime(last).date() if last else None
-        check_due = rules.medical_check_due(last_check=last_check or _case_start(case))
     last_report = (Record.objects.filter(case=case, kind=Record.Kind.REPORT_IN, superseded_by__isnull=True)
                    .exclude(verified="fail").order_by("-happened_at").values_list("happened_at", flat=True).first())
     return Schedule(level, p.value, PERIOD_LABELS[p.value],
@@ -99,6 +100,7 @@ class CasePanel:
     month: str
     activities: list[Activity]
     may_record: bool
+    prohibitions: list = field(default_factory=list)
 
 
 def case_records(*, case: Case, user, today: date, kind: str = "", month: str = "") -> CasePanel:
@@ -118,8 +120,11 @@ def case_records(*, case: Case, user, today: date, kind: str = "", month: str = 
     may = may_record(case, user)
     acts = list(Activity.objects.filter(office_id=case.judicial_office_id, day__gte=today - timedelta(days=31),
                                         day__lte=today, for_minors=case.is_minor)[:30]) if may else []
+    from .models import Prohibition
+
     return CasePanel(case, schedule(case, today) if case.is_open else None, list(qs[:200]), list(hq[:100]),
-                     list(Fact.objects.filter(case=case)[:50]), kind, m.strftime("%Y-%m") if m else "", acts, may)
+                     list(Fact.objects.filter(case=case)[:50]), kind, m.strftime("%Y-%m") if m else "", acts, may,
+                     list(Prohibition.objects.filter(case=case)))
 
 
 def may_record(case: Case, user) -> bool:

@@ -257,6 +257,8 @@ def _record_add(*, actor, case_id, kind: str, data: Mapping[str, Any], device: s
                         "client_id": cid}, ip=ip, org_path=case.org_path)
     if kind == Record.Kind.REPORT_IN and verified != "fail":
         _close_task(case, "missed_report", f"已于{when:%Y-%m-%d}报到")
+    if kind == Record.Kind.CHECK:
+        _close_task(case, "check_missing", f"已于{when:%Y-%m-%d}提交病情复查情况")
     return Stored(rec, True)
 
 
@@ -449,6 +451,8 @@ def _authority_org(case: Case, authority: str) -> Organisation:
         return case.judicial_office
     if authority == rules.Authority.COUNTY:
         return case.execution_county
+    if authority == "province":
+        return case.execution_county.parent.parent  # 省级社区矫正机构
     return case.execution_county.parent  # 上一级社区矫正机构: the city's
 
 
@@ -474,8 +478,20 @@ def _clean_request(case: Case, kind: str, data: Mapping[str, Any], today: date) 
         if not (c.strip().isdigit() and len(c.strip()) == 6):
             e["destination_adcodes"] = "行政区划代码应为6位数字，多个用逗号分隔"
     out["destination_adcodes"] = [c.strip() for c in out["destination_adcodes"]]
-    out["start"] = _day(data.get("start"), "开始日期", e, "start")
-    out["end"] = _day(data.get("end"), "结束日期", e, "end")
+    if kind == "extension":
+        months = str(data.get("months") or "").strip()
+        if not (months.isdigit() and 1 <= int(months) <= 12):
+            e["months"] = "延长月数应为1至12的整数"
+        out["months"] = int(months) if months.isdigit() else 0
+        due = check_due(case)
+        out["start"], out["end"] = today, rules.add_months(due, out["months"]) if due and out["months"] else today
+        if case.sentence_type != "medical_parole":
+            e["months"] = "只有暂予监外执行（保外就医）的社区矫正对象需要病情复查"
+        elif due is None:
+            e["months"] = "尚未登记病情复查，请先登记最近一次复查情况"
+    else:
+        out["start"] = _day(data.get("start"), "开始日期", e, "start")
+        out["end"] = _day(data.get("end"), "结束日期", e, "end")
     if not out["detail"]:
         e["detail"] = "请写明具体事由"
     if kind in ("leave", "permit") and not out["destination"]:
@@ -486,7 +502,7 @@ def _clean_request(case: Case, kind: str, data: Mapping[str, Any], today: date) 
         e["evidence"] = "请写明所附证明材料（如诊断证明、入学通知、开庭传票、单位证明）"
     if out["start"] and out["end"] and out["end"] < out["start"]:
         e["end"] = "结束日期不能早于开始日期"
-    if out["end"] and out["end"] > case.term_end and kind != "meeting":
+    if out["end"] and out["end"] > case.term_end and kind not in ("meeting", "extension"):
         e["end"] = f"结束日期不能晚于矫正期满日（{case.term_end.isoformat()}）"
     if e:
         raise InputErrors(e)
@@ -531,8 +547,14 @@ def _request_apply(*, actor, case_id, data, channel, ip, today) -> Stored:
         if refusals:
             raise RequestRefused(refusals)
         authority = rules.Authority.COUNTY  # the county agency approves (实施办法第29条)
-    else:  # a place a prohibition order restricts, a meeting: the county agency decides and tells the procuratorate
-        authority, tell = rules.Authority.COUNTY, kind == "place"
+    elif kind == "extension":  # 1-3 months one level up, more the province; the procuratorate told (实施办法第24条)
+        authority, tell = rules.extension_authority(c["months"]), True
+    elif kind == "place":  # only a prohibition order in force makes the entry a matter for approval
+        if not prohibitions_in_force(case, c["start"], c["end"]):
+            raise RequestRefused(["该社区矫正对象在此期间没有有效的禁止令，进入该区域（场所）无需审批"])
+        authority, tell = rules.Authority.COUNTY, True  # the county agency decides and tells the procuratorate
+    else:  # a meeting (会客) with the victim, an accomplice...: the county agency decides (社区矫正法第23条)
+        authority, tell = rules.Authority.COUNTY, False
     org = _authority_org(case, authority)
     # the decision is due within the province's days, and before the trip begins when it begins sooner
     decide_by = max(today, min(workdays.add_days(calendar(), today, lt.decide_days).value,
@@ -558,7 +580,8 @@ def _request_apply(*, actor, case_id, data, channel, ip, today) -> Stored:
 
 def _article(kind: str) -> str:
     return {"leave": "社区矫正法第27条、实施办法第26条至第28条", "permit": "社区矫正法第27条、实施办法第29条",
-            "place": "刑法第38条、第72条（禁止令）", "meeting": "社区矫正法第23条"}[kind]
+            "place": "刑法第38条、第72条（禁止令）", "meeting": "社区矫正法第23条",
+            "extension": "实施办法第24条"}[kind]
 
 
 def _event(r: Request, code, label, frm, to, day, actor, note=""):
@@ -602,7 +625,7 @@ def _request(actor, request_id, *, lock=True) -> Request:
 
 
 DOC_FOR = {"leave": "leave_approval", "permit": "permit_approval", "place": "place_approval",
-           "meeting": "meeting_approval"}
+           "meeting": "meeting_approval", "extension": "extension_approval"}
 
 
 def request_act(*, actor, request_id, code: str, data: Mapping[str, Any] | None = None, ip: str = "",
@@ -688,7 +711,7 @@ def _issue_form(actor, r: Request, day: date, *, approved: bool, ip: str) -> Non
            "authority": r.authority_org.name, "opinion": ("同意" if approved else "不同意") + (
                f"。{r.decision_note}" if r.decision_note else ""),
            "decided": date_cn(day), "decider": actor.full_name or actor.username, "article": _article(r.kind),
-           "cc": "人民检察院" if r.tell_procuratorate else "", "request": r.pk}
+           "cc": "人民检察院" if r.tell_procuratorate else "", "request": r.pk, "months": r.months}
     document_issue(actor=actor, agency=r.authority_org if r.authority_org.kind != OrgKind.JUDICIAL_OFFICE
                    else case.execution_county, doc_type=DOC_FOR[r.kind], object_type="case", object_id=case.pk,
                    org_path=case.org_path, context=ctx, issued_on=day, is_minor=case.is_minor, ip=ip)
@@ -708,6 +731,77 @@ def _fact(case: Case, kind: str, start: date, end: date, today: date, summary: s
     return created
 
 
+# --- prohibition orders (禁止令) and the hospital check ------------------------------------------------------------------
+
+def _lines(value) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        items = value
+    else:
+        items = str(value or "").replace("；", "\n").replace(";", "\n").splitlines()
+    return [x.strip()[:100] for x in items if str(x).strip()][:30]
+
+
+def prohibition_record(*, actor, case_id, data: Mapping[str, Any], ip: str = "") -> Any:
+    """Record the judgment's prohibition order as data; `supersedes` (with `reason`) corrects an earlier one."""
+    from .models import Prohibition
+
+    with transaction.atomic(durable=True):
+        case = _case(actor, case_id)
+        e: dict[str, str] = {}
+        text = _text(data, "text", 2000)
+        if not text:
+            e["text"] = "请填写判决书中禁止令的内容"
+        items = {k: _lines(data.get(k)) for k in rules.PROHIBITION_ITEMS}
+        start = _day(data.get("start"), "开始日期", e, "start", default=case.term_start)
+        end = _day(data.get("end"), "结束日期", e, "end", default=case.term_end)
+        old = None
+        if data.get("supersedes"):
+            old = Prohibition.objects.select_for_update().filter(pk=parse_pk(data.get("supersedes")) or -1,
+                                                                 case=case, superseded_by__isnull=True).first()
+            if old is None:
+                e["supersedes"] = "要更正的禁止令不存在或已被更正"
+            elif not _text(data, "reason", 200):
+                e["reason"] = "请填写更正理由"
+        if not e and start and end:
+            refusals = rules.prohibition_refusals(sentence_type=case.sentence_type, start=start, end=end,
+                                                  term_start=case.term_start, term_end=case.term_end, items=items)
+            if refusals:
+                e["order"] = "；".join(refusals)
+        if e:
+            raise InputErrors(e)
+        p = Prohibition.objects.create(case=case, person_id=case.person_id, org_path=case.org_path,
+                                       is_minor=case.is_minor, text=text, start=start, end=end, recorded_by=actor,
+                                       recorder_name=actor.full_name or actor.username, **items)
+        if old is not None:
+            old.superseded_by, old.supersede_reason = p, _text(data, "reason", 200)
+            old.save(update_fields=["superseded_by", "supersede_reason"])
+        audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervision.prohibition", object_type="case",
+                     object_id=case.pk, summary=f"登记禁止令（{start.isoformat()}至{end.isoformat()}）"
+                                                + ("，更正原记录" if old else ""),
+                     after={"prohibition": p.pk, **items, "supersedes": old.pk if old else None}, ip=ip,
+                     org_path=case.org_path)
+        return p
+
+
+def prohibitions_in_force(case: Case, start: date, end: date) -> list:
+    from .models import Prohibition
+
+    return list(Prohibition.objects.filter(case=case, superseded_by__isnull=True, start__lte=end, end__gte=start))
+
+
+def check_due(case: Case) -> date | None:
+    """保外就医: the day the next hospital check result is due (three months after the last recorded check, plus the
+    extensions approved since), or None while no check is recorded (other 暂予监外执行 have none)."""
+    last = (Record.objects.filter(case=case, kind=Record.Kind.CHECK, superseded_by__isnull=True)
+            .order_by("-happened_at").values_list("happened_at", flat=True).first())
+    if last is None:
+        return None
+    last_day = timezone.localtime(last).date()
+    months = list(Request.objects.filter(case=case, kind="extension", state__in=TAKEN, applied_on__gte=last_day)
+                  .values_list("months", flat=True))
+    return rules.check_due_with(last_check=last_day, approved_months=months)
+
+
 # --- the daily job -------------------------------------------------------------------------------------------------
 
 LOOKBACK_DAYS = 35  # a missed run of the daily job is made up for this far back
@@ -716,7 +810,8 @@ LOOKBACK_DAYS = 35  # a missed run of the daily job is made up for this far back
 def supervision_daily(today: date) -> dict:
     return {"missed_reports": _daily_missed_reports(today), "four_ones": _daily_four_ones(today),
             "late_returns": _daily_late_returns(today), "hours_short": _daily_hours(today),
-            "health_missing": _daily_health(today), "permits_expired": _daily_expire(today)}
+            "health_missing": _daily_health(today), "check_missing": _daily_checks(today),
+            "permits_expired": _daily_expire(today)}
 
 
 def _cases_for_daily(today: date, **filters) -> list[Case]:
@@ -884,6 +979,25 @@ def _daily_health(today: date) -> int:
 
 
 @use_case
+def _daily_checks(today: date) -> int:
+    """保外就医: a hospital check result past its due day (with the approved extensions): a fact and a task."""
+    cal = calendar()
+    raised = 0
+    for c in _cases_for_daily(today, sentence_type="medical_parole"):
+        due = check_due(c)
+        if due is None or due >= today:
+            continue
+        if _fact(c, "check_missing", due, due, today, f"病情复查情况应于{due:%Y-%m-%d}前提交，尚未提交", {"due": str(due)}):
+            raised += 1
+            d = workdays.add_workdays(cal, today, 1)
+            Task.objects.get_or_create(case=c, kind="check_missing", state=Task.State.OPEN, defaults=dict(
+                title="督促提交病情复查情况", article=rules.FACT_ARTICLES["check_missing"], anchor_date=today, days=1,
+                day_kind=case_rules.DayKind.WORK, due_date=d.value, provisional=d.provisional, org=c.judicial_office,
+                org_path=c.judicial_office.path, is_minor=c.is_minor))
+    return raised
+
+
+@use_case
 def _daily_expire(today: date) -> int:
     rows = list(Request.objects.select_for_update().filter(kind__in=["permit", "place", "meeting"],
                                                            state=rules.RequestState.APPROVED, end__lt=today))
@@ -899,8 +1013,9 @@ def _daily_expire(today: date) -> int:
 @use_case
 def rule_setting_set(*, actor, table_name: str, values: dict, effective_from: date, note: str = "",
                      ip: str = "") -> RuleSetting:
-    """A province's own leave, report-in or hours table from a date (province supervisors only)."""
-    if not actor.can(Action.DEADLINE_SET):
+    """A province's own leave, report-in or hours table from a date (province supervisors; `actor` None is the
+    server's administrator through manage.py supervision_settings)."""
+    if actor is not None and not actor.can(Action.DEADLINE_SET):
         raise NotPermitted("只有省级社区矫正机构可以设置本省规则")
     if table_name not in _TABLES:
         raise InputErrors({"table": "表应为 leave、report 或 hours"})
@@ -909,10 +1024,23 @@ def rule_setting_set(*, actor, table_name: str, values: dict, effective_from: da
     bad = set(values) - known
     if bad:
         raise InputErrors({"values": f"未知的项：{'、'.join(sorted(bad))}；可设置：{'、'.join(sorted(known))}"})
-    try:
-        dataclasses.replace(base, **values)
-    except TypeError as exc:
-        raise InputErrors({"values": str(exc)}) from None
+    problems = []
+    for k, v in values.items():
+        want = getattr(base, k)
+        if isinstance(want, bool):
+            ok = isinstance(v, bool)
+        elif isinstance(want, int):
+            ok = isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 366
+        elif isinstance(want, dict):  # per level: a period (report) or hours (hours)
+            ok = isinstance(v, dict) and set(v) == set(want) and all(
+                (x in rules.Period.__members__.values() or x in {p.value for p in rules.Period})
+                if table_name == "report" else (isinstance(x, (int, float)) and 0 <= x <= 200) for x in v.values())
+        else:
+            ok = False
+        if not ok:
+            problems.append(f"{k}的值无效")
+    if problems:
+        raise InputErrors({"values": "；".join(problems)})
     row, _ = RuleSetting.objects.update_or_create(table=table_name, effective_from=effective_from,
                                                   defaults={"values": values, "note": note[:200], "set_by": actor})
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervision.setting", object_type="rule_setting",

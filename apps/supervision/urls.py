@@ -9,6 +9,7 @@ urlpatterns = [
     path("activities/", views.activities_view, name="activities"),
     path("cases/<int:case_id>/record/<slug:kind>/", views.record_view, name="record"),
     path("cases/<int:case_id>/hours/", views.hours_view, name="hours"),
+    path("cases/<int:case_id>/prohibition/", views.prohibition_view, name="prohibition"),
     path("cases/<int:case_id>/requests/new/", views.request_new_view, name="request_new"),
     path("records/<int:record_id>/review/", views.review_view, name="review"),
     path("records/<int:record_id>/correct/", views.correct_view, name="correct"),

@@ -272,3 +272,39 @@ def activities_view(request):
                              .select_related("office").annotate(n=Count("attendance"), total=Sum("attendance__hours"))
                              .order_by("-day", "-id")[:100])
     return render(request, "supervision/activities.html", ctx, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def prohibition_view(request, case_id: int):
+    """登记禁止令: the judgment's order as data (what it forbids, its period); a correction supersedes the old one."""
+    from .models import Prohibition
+
+    case = _case_for_form(request, case_id)
+    old = Prohibition.objects.filter(case=case, superseded_by__isnull=True, pk=parse_pk(request.GET.get("correct")
+                                                                                        or request.POST.get("supersedes")) or -1).first()
+    data = ({"text": old.text, "start": old.start.isoformat(), "end": old.end.isoformat(), "supersedes": old.pk,
+             **{k: "\n".join(getattr(old, k)) for k in rules.PROHIBITION_ITEMS}} if old else
+            {"start": case.term_start.isoformat(), "end": case.term_end.isoformat()})
+    ctx = {"case": case, "p": case.person, "items": rules.PROHIBITION_ITEMS, "old": old, "errors": {}, "data": data,
+           "back": _tab(case, "checkins", "prohibitions"), "active_nav": "people", "article": rules.PROHIBITION_ARTICLE,
+           "fields": _prohibition_fields(data)}
+    if request.method == "POST":
+        try:
+            services.prohibition_record(actor=request.user, case_id=case.pk, data=request.POST.dict(),
+                                        ip=client_ip(request))
+        except (NotFound, NotPermitted):
+            raise Http404(NotFound.message) from None
+        except InputErrors as e:
+            ctx.update(errors=e.errors, data=request.POST, fields=_prohibition_fields(request.POST))
+            return render(request, "supervision/prohibition_form.html", ctx, status=422)
+        messages.success(request, _("已登记禁止令"))
+        return HttpResponseRedirect(_tab(case, "checkins", "prohibitions"))
+    return render(request, "supervision/prohibition_form.html", ctx)
+
+
+PROHIBITION_LABELS = {"activities": "禁止从事的活动", "areas": "禁止进入的区域", "places": "禁止进入的场所",
+                      "people": "禁止接触的人"}
+
+
+def _prohibition_fields(data) -> list[tuple[str, str, str]]:
+    return [(k, PROHIBITION_LABELS[k], data.get(k, "")) for k in rules.PROHIBITION_ITEMS]

@@ -29,7 +29,7 @@ PINNED = {
     "social_worker":       "V . . . . O . . . . . .",
     "volunteer":           ". . . . . O . . . . . .",
     "city_supervisor":     "V . . . E O S . A . . J",
-    "province_supervisor": "V . . . E O S . A . P .",
+    "province_supervisor": "V . . . E O S . A . P J",
     "procurator":          "V . . . E O . . A . . .",
     "sysadmin":            ". . . . . O S M A . . .",
 }

@@ -140,3 +140,27 @@ def test_measures_24_extension_authority_and_monthly_health_report():
     with pytest.raises(ValueError):
         r.extension_authority(0)
     assert r.health_report_due(D("2028-02-10")) == D("2028-02-29")
+
+
+# 刑法第38条第二款、第72条第二款; 两高两部禁止令规定第6条: only 管制 and 缓刑; within the term; at least 3 (2) months
+PROHIBITION_CASES = [
+    # sentence, start, end, items, refused-because (a word of the reason, or "")
+    ("probation", "2026-01-01", "2026-12-31", {"places": ["酒吧"]}, ""),
+    ("control", "2026-01-01", "2026-03-31", {"areas": ["校园周边"]}, ""),
+    ("control", "2026-01-01", "2026-03-15", {"areas": ["校园周边"]}, "不得少于3个月"),
+    ("probation", "2026-01-01", "2026-02-15", {"people": ["被害人"]}, "不得少于2个月"),
+    ("probation", "2026-01-01", "2026-06-30", {"people": ["被害人"]}, ""),  # the whole term, shorter than it may be
+    ("parole", "2026-01-01", "2026-12-31", {"places": ["酒吧"]}, "只适用于"),
+    ("probation", "2025-12-01", "2026-12-31", {"places": ["酒吧"]}, "之内"),
+    ("probation", "2026-01-01", "2026-12-31", {}, "写明"),
+]
+
+
+@pytest.mark.parametrize("sentence, start, end, items, why", PROHIBITION_CASES)
+def test_criminal_law_art_38_72_prohibition_orders(sentence, start, end, items, why):
+    from apps.supervision.rules import prohibition_refusals
+
+    term_end = D("2026-06-30") if end == "2026-06-30" else D("2026-12-31")
+    out = prohibition_refusals(sentence_type=sentence, start=D(start), end=D(end), term_start=D("2026-01-01"),
+                               term_end=term_end, items=items)
+    assert (why in "".join(out)) if why else out == ()

@@ -376,3 +376,81 @@ def test_only_whole_periods_are_judged_the_first_had_its_intake_report_in(tree, 
     assert row.partial and row.study_short == 0 == row.service_short  # began mid-month: no shortfall judged
     run_daily(D("2026-12-01"), force=True)
     assert not Fact.objects.filter(case=c, kind="hours_short").exists()
+
+
+# --- prohibition orders, special places, the hospital check -----------------------------------------------------------
+
+def test_a_prohibition_order_is_data_and_makes_entry_a_matter_for_the_county(tree, officer, staff, case):
+    with pytest.raises(services.RequestRefused) as e:  # no order: nothing to approve
+        services.request_apply(actor=staff, case_id=case.pk, today=TODAY, data={
+            "kind": "place", "detail": "陪同母亲就医须经过", "destination": "八一广场", "start": "2026-11-25",
+            "end": "2026-11-25"})
+    assert "无需审批" in e.value.reasons[0]
+    with pytest.raises(InputErrors):  # it must forbid something
+        services.prohibition_record(actor=staff, case_id=case.pk, data={"text": "禁止令"})
+    p = services.prohibition_record(actor=staff, case_id=case.pk, data={
+        "text": "禁止进入夜总会、酒吧、迪厅、网吧等娱乐场所", "places": "夜总会\n酒吧；网吧", "people": "被害人张某"})
+    assert p.places == ["夜总会", "酒吧", "网吧"] and p.people == ["被害人张某"] and p.start == case.term_start
+    r = services.request_apply(actor=staff, case_id=case.pk, today=TODAY, data={
+        "kind": "place", "detail": "受雇在酒吧从事装修", "destination": "某酒吧", "start": "2026-11-25",
+        "end": "2026-11-27"}).record
+    assert r.authority == "county" and r.tell_procuratorate and r.authority_org == tree.donghu
+    fixed = services.prohibition_record(actor=staff, case_id=case.pk, data={
+        "text": p.text, "places": "夜总会\n酒吧\n网吧\n迪厅", "supersedes": p.pk, "reason": "漏登迪厅"})
+    p.refresh_from_db()
+    assert p.superseded_by == fixed and AuditRecord.objects.filter(action="supervision.prohibition").count() == 2
+
+
+def test_a_parolee_has_no_prohibition_order(tree, officer, staff):
+    c = _case(tree, officer, sentence_type="parole", original_penalty="有期徒刑三年", release_date="2026-09-12",
+              sentence_end_date="2027-03-11")
+    with pytest.raises(InputErrors) as e:
+        services.prohibition_record(actor=staff, case_id=c.pk, data={"text": "x", "places": "酒吧"})
+    assert "第72条" in e.value.errors["order"]
+
+
+def test_a_hospital_check_is_due_every_three_months_and_an_extension_goes_up(tree, officer, staff):
+    c = _case(tree, officer, sentence_type="medical_parole", original_penalty="有期徒刑二年，暂予监外执行",
+              release_date="2026-09-12", sentence_end_date="2027-09-11")
+    from apps.supervision.services import check_due
+
+    assert check_due(c) is None  # until a first check is recorded
+    add(staff, c, kind="hospital_check", hospital="江西省人民医院", text="病情稳定", happened_at="2026-09-20T10:00")
+    assert check_due(c) == D("2026-12-20")
+    r = services.request_apply(actor=staff, case_id=c.pk, today=TODAY, data={
+        "kind": "extension", "months": "2", "detail": "术后住院，无法按期复查", "evidence": "住院证明"}).record
+    assert r.authority == "above" and r.authority_org == tree.city and r.tell_procuratorate and r.end == D("2027-02-20")
+    city = given_staff(tree.city, "city_supervisor")
+    with pytest.raises(NotPermitted):
+        services.request_act(actor=officer, request_id=r.pk, code="approve", today=TODAY)
+    services.request_act(actor=city, request_id=r.pk, code="approve", today=TODAY)
+    assert check_due(c) == D("2027-02-20")
+    assert Document.objects.filter(doc_type="extension_approval", context__request=r.pk).exists()
+    long = services.request_apply(actor=staff, case_id=c.pk, today=TODAY, data={
+        "kind": "extension", "months": "4", "detail": "x", "evidence": "y"}).record
+    assert long.authority == "province" and long.authority_org == tree.city.parent
+    run_daily(D("2027-02-21"), force=True)
+    assert Fact.objects.get(case=c, kind="check_missing").period_start == D("2027-02-20")
+    t = Task.objects.get(case=c, kind="check_missing", state="open")
+    add(staff, c, kind="hospital_check", hospital="江西省人民医院", text="好转", now=at("2027-02-22 10:00"))
+    t.refresh_from_db()
+    assert t.state == "done"
+
+
+def test_the_settings_command_lists_and_sets_a_provinces_table(tree, capsys):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    call_command("supervision_settings", "set", "report", '{"period": {"strict": "week", "normal": "week", '
+                 '"lenient": "half_month"}}', "--from", "2027-01-01", "--note", "赣司发〔2026〕1号")
+    call_command("supervision_settings", "list")
+    out = capsys.readouterr().out
+    assert "report\t2027-01-01\tupcoming" in out and '"lenient": "half_month"' in out
+    assert services.table("report", D("2027-01-05")).period["normal"] == "week"
+    assert services.table("report", D("2026-12-31")).period["normal"] == "half_month"
+    with pytest.raises(CommandError):
+        call_command("supervision_settings", "set", "hours", '{"bogus": 1}', "--from", "2027-01-01")
+    with pytest.raises(CommandError):
+        call_command("supervision_settings", "set", "leave", '{"office_max_days": "seven"}', "--from", "2027-01-01")
+    with pytest.raises(CommandError):
+        call_command("supervision_settings", "set", "report", '{"period": {"strict": "daily"}}', "--from", "2027-01-01")
