@@ -20,6 +20,21 @@ _running_in: int | None = None
 _STEPS: list = []  # later apps' daily work (apps.supervision), run after the cases' own: (name, fn(today) -> dict)
 
 
+_MOVED: list = []  # later apps' rows that carry the case's place and seal: fn(case=, before=, actor=, ip=)
+
+
+def register_case_moved(fn) -> None:
+    """An app above cases keeps its rows in step with the case (cases does not import it): called in the case's
+    transaction whenever the case's office, county, level or seal changes."""
+    if fn not in _MOVED:
+        _MOVED.append(fn)
+
+
+def case_moved(*, case, before: dict, actor=None, ip: str = "") -> None:
+    for fn in _MOVED:
+        fn(case=case, before=before, actor=actor, ip=ip)
+
+
 def register_daily_step(name: str, fn) -> None:
     """An app above cases adds its daily work here (cases does not import it). Each step is its own transaction and
     raises each thing once, like the cases' own."""

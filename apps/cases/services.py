@@ -426,6 +426,7 @@ def case_person_changed(*, actor, person: Supervisee, fields: list[str], ip: str
     case.effective_date = person.effective_date
     case.term_start, case.term_end = person.supervision_start, person.supervision_end
     case.term_basis = _term_basis(person)
+    was_minor = case.is_minor
     if case.is_minor != person.is_minor:  # a corrected ID or birth date: the seal follows at once (法54)
         case.is_minor = person.is_minor
         Task.objects.filter(case=case).update(is_minor=person.is_minor)
@@ -450,6 +451,9 @@ def case_person_changed(*, actor, person: Supervisee, fields: list[str], ip: str
                                  to_status=case.status, article=case.term_basis.split("：")[0], day=today_local(),
                                  note=case.term_basis, data={"before": before, "after": after, "fields": fields},
                                  actor=actor, actor_name=_actor_name(actor))
+    from .daily import case_moved
+
+    case_moved(case=case, before={**before, "is_minor": was_minor}, actor=actor, ip=ip)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="case.sync", object_type="case", object_id=case.pk,
                  summary="案件随档案修改更新" + ("，期限重算" if before["term_end"] != after["term_end"] else ""),
                  before=before, after={**after, "deadlines_moved": moved}, ip=ip, org_path=case.org_path)
@@ -747,6 +751,10 @@ def _apply_transfer(case: Case, t: rules.Transition, entered: dict, today: date,
             org = tr.to_county if county_level else office
             task.org, task.org_path = org, org.path
             task.save(update_fields=["org", "org_path"])
+        from .daily import case_moved
+
+        case_moved(case=case, before={"execution_county": tr.from_county_id, "level": case.management_level,
+                                      "is_minor": case.is_minor}, actor=actor)
     elif t.code == "transfer_closed":
         tr.is_open = False
     if t.code in rules.TRANSFER_NEXT_STAGE:

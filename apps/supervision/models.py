@@ -257,6 +257,19 @@ class Fact(models.Model):
         indexes = [models.Index(fields=["org_path", "period_start"], name="fact_scope_idx")]
 
 
+class LevelChange(models.Model):
+    """The day a case's management level changed: the report-in and four-ones periods before it are judged by the
+    level then in force, not the new one (so the daily job judges only from here)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="level_changes")
+    level = models.CharField(max_length=10)
+    since = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-since", "-id"]
+
+
 class RuleSetting(models.Model):
     """A province's own table (leave, report-ins, hours) in force from a date: its values replace the shipped
     table's fields (apps.supervision.rules); the table in force on the day a matter starts applies."""

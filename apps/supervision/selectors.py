@@ -16,7 +16,7 @@ from apps.orgs.scope import NotFound, parse_pk, restrict
 
 from . import rules
 from .models import Activity, Fact, Hours, Record, Request
-from .services import (DAILY, FOUR_ONES_KINDS, month_hours, request_steps, table, may_decide)
+from .services import (DAILY, FOUR_ONES_KINDS, able_to_work, month_hours, request_steps, table, may_decide)
 from .services import check_due as services_check_due
 
 
@@ -83,7 +83,7 @@ def schedule(case: Case, today: date) -> Schedule:
                     rules.next_report_due(level=level, reports=reports, today=today, table=rt),
                     timezone.localtime(last_report).date() if last_report else None, (start, end),
                     any(start <= d <= end for d in reports), four, h.get("study", 0.0), h.get("service", 0.0),
-                    ht.study[level], ht.service[level], health_due, bool(health_done), check_due, last_check)
+                    ht.study[level], ht.service[level] if able_to_work(case.sentence_type) else 0, health_due, bool(health_done), check_due, last_check)
 
 
 RECORD_FILTERS = ("kind", "month")
@@ -137,10 +137,12 @@ def may_record(case: Case, user) -> bool:
 
 
 def _month(text: str) -> date | None:
+    """A month from a query string, within the years the rules cover (else None: the current month)."""
     try:
-        return datetime.strptime((text or "").strip(), "%Y-%m").date() if text else None
+        m = datetime.strptime((text or "").strip()[:7], "%Y-%m").date() if text else None
     except ValueError:
         return None
+    return m if m is not None and date(2020, 7, 1) <= m <= date(2100, 12, 1) else None
 
 
 # --- requests --------------------------------------------------------------------------------------------------------
@@ -309,6 +311,7 @@ class MonthRow:
     study_short: float = 0.0
     service_short: float = 0.0
     facts: int = 0
+    sentence_type: str = ""
     partial: bool = False  # supervised only part of the month (began after its first day): no shortfall is judged
 
 
@@ -333,9 +336,9 @@ def office_month(*, user, office_id=None, month: str = "", today: date, only_sho
     cases = list(_scoped(Case.objects.filter(judicial_office=office, is_open=True, status__in=DAILY,
                                              term_start__lt=nxt), user)
                  .values_list("pk", "person_id", "person__name", "management_level", "is_minor", "term_start",
-                              "reported_date"))
-    rows = {pk: MonthRow(pk, pid, name, lvl, minor, partial=min(d for d in (rep, start) if d) > m)
-            for pk, pid, name, lvl, minor, start, rep in cases}
+                              "reported_date", "sentence_type"))
+    rows = {pk: MonthRow(pk, pid, name, lvl, minor, partial=min(d for d in (rep, start) if d) > m,
+                         sentence_type=st) for pk, pid, name, lvl, minor, start, rep, st in cases}
     for cid, kind, n in (Record.objects.filter(case_id__in=rows, happened_at__gte=_aware(m), happened_at__lt=_aware(nxt),
                                                superseded_by__isnull=True).exclude(verified="fail")
                          .values_list("case_id", "kind").annotate(n=Count("id")).values_list("case_id", "kind", "n")):
@@ -355,7 +358,8 @@ def office_month(*, user, office_id=None, month: str = "", today: date, only_sho
     for r in rows.values():
         if r.partial:
             continue
-        s = rules.monthly_shortfall(level=r.level, study_hours=r.study, service_hours=r.service, month=m, table=ht)
+        s = rules.monthly_shortfall(level=r.level, study_hours=r.study, service_hours=r.service, month=m, table=ht,
+                                    able_to_work=able_to_work(r.sentence_type))
         r.study_short, r.service_short = s.study, s.service
     out = sorted(rows.values(), key=lambda r: (-(r.study_short + r.service_short), r.name))
     totals = {"people": len(out), "short": sum(1 for r in out if r.study_short or r.service_short),

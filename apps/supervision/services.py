@@ -102,11 +102,19 @@ def _now_or(value: Any, errors: dict, key: str, *, now: datetime, not_before: da
         except ValueError:
             errors[key] = "时间格式不正确，应为 2026-12-02 09:30 这样的时间"
             return now
-    if timezone.is_naive(dt):
-        dt = timezone.make_aware(dt)
+    if not 2000 <= dt.year <= 2100:
+        errors[key] = "时间超出合理范围"
+        return now
+    try:
+        if timezone.is_naive(dt):
+            dt = timezone.make_aware(dt)
+        local_day = timezone.localtime(dt).date()
+    except (OverflowError, ValueError):
+        errors[key] = "时间超出合理范围"
+        return now
     if dt > now + CLOCK_SKEW:
         errors[key] = "时间不能晚于现在"
-    elif timezone.localtime(dt).date() < not_before:
+    elif local_day < not_before:
         errors[key] = f"时间不能早于本次社区矫正开始之日（{not_before.isoformat()}）"
     return dt
 
@@ -323,8 +331,16 @@ def record_supersede(*, actor, record_id, reason: str, data: Mapping[str, Any], 
 
 def _hours_value(value: Any, errors: dict) -> Decimal | None:
     try:
-        h = Decimal(str(value).strip()).quantize(Decimal("0.1"))
+        h = Decimal(str(value).strip())
+        if h.is_finite():
+            if abs(h) > 1000:
+                errors["hours"] = f"时长应在 0.5 至 {rules.MAX_HOURS_A_DAY:g} 小时之间"
+                return None
+            h = h.quantize(Decimal("0.1"))
     except (InvalidOperation, ValueError):
+        errors["hours"] = "时长应为数字，如 2 或 1.5"
+        return None
+    if not h.is_finite():
         errors["hours"] = "时长应为数字，如 2 或 1.5"
         return None
     return h
@@ -456,13 +472,23 @@ def _authority_org(case: Case, authority: str) -> Organisation:
     return case.execution_county.parent  # 上一级社区矫正机构: the city's
 
 
-def other_trips(case: Case, around: rules.Trip, *, exclude: int | None = None) -> list[rules.Trip]:
-    """The case's approved (or taken) leave within the window around a trip."""
+def other_trips(case: Case, around: rules.Trip, *, exclude: int | None = None,
+                today: date | None = None) -> list[rules.Trip]:
+    """The case's other leave within the window around a trip, as days actually away or approved to be: a trip
+    approved but not taken does not count; one returned late counts to its return; one still overdue counts to
+    today (实施办法第28条: 两个月内累计)."""
+    today = today or today_local()
     qs = Request.objects.filter(case=case, kind="leave", state__in=TAKEN, end__gte=around.start - timedelta(60),
                                 start__lte=around.end + timedelta(60))
     if exclude:
         qs = qs.exclude(pk=exclude)
-    return [rules.Trip(s, min(e, r) if r else e) for s, e, r in qs.values_list("start", "end", "returned_on")]
+    out = []
+    for s, e, back, gone, state in qs.values_list("start", "end", "returned_on", "departed_on", "state"):
+        if state == rules.RequestState.CLOSED and gone is None:
+            continue  # approved, never taken (未成行)
+        last = back if back else (max(e, today) if state == rules.RequestState.OVERDUE else e)
+        out.append(rules.Trip(gone or s, max(last, gone or s)))
+    return out
 
 
 def _clean_request(case: Case, kind: str, data: Mapping[str, Any], today: date) -> dict:
@@ -480,9 +506,10 @@ def _clean_request(case: Case, kind: str, data: Mapping[str, Any], today: date) 
     out["destination_adcodes"] = [c.strip() for c in out["destination_adcodes"]]
     if kind == "extension":
         months = str(data.get("months") or "").strip()
-        if not (months.isdigit() and 1 <= int(months) <= 12):
+        ok = months.isascii() and months.isdigit() and 1 <= int(months) <= 12
+        if not ok:
             e["months"] = "延长月数应为1至12的整数"
-        out["months"] = int(months) if months.isdigit() else 0
+        out["months"] = int(months) if ok else 0
         due = check_due(case)
         out["start"], out["end"] = today, rules.add_months(due, out["months"]) if due and out["months"] else today
         if case.sentence_type != "medical_parole":
@@ -538,7 +565,7 @@ def _request_apply(*, actor, case_id, data, channel, ip, today) -> Stored:
     if kind == "leave":
         trip = rules.Trip(c["start"], c["end"])
         d = rules.leave_authority(trip=trip, reason=c["reason"], applied=today, abroad=c["abroad"],
-                                  others=tuple(other_trips(case, trip)), table=lt)
+                                  others=tuple(other_trips(case, trip, today=today)), table=lt)
         if d.authority is None:
             raise RequestRefused(d.refusals)
         authority, warnings, rolling, tell = d.authority, d.warnings, d.rolling_days, d.tell_procuratorate
@@ -557,8 +584,9 @@ def _request_apply(*, actor, case_id, data, channel, ip, today) -> Stored:
         authority, tell = rules.Authority.COUNTY, False
     org = _authority_org(case, authority)
     # the decision is due within the province's days, and before the trip begins when it begins sooner
-    decide_by = max(today, min(workdays.add_days(calendar(), today, lt.decide_days).value,
-                               c["start"] - timedelta(days=1)))
+    decide_by = workdays.add_days(calendar(), today, lt.decide_days).value
+    if kind != "extension":
+        decide_by = max(today, min(decide_by, c["start"] - timedelta(days=1)))
     r = Request.objects.create(
         case=case, person_id=case.person_id, org_path=case.org_path, is_minor=case.is_minor, channel=channel,
         client_id=cid, applied_on=today, authority=authority, authority_org=org, decide_by=decide_by,
@@ -660,7 +688,7 @@ def request_act(*, actor, request_id, code: str, data: Mapping[str, Any] | None 
             if r.kind == "leave":
                 d = rules.leave_authority(trip=rules.Trip(r.start, r.end), reason=r.reason, applied=r.applied_on,
                                           abroad=r.abroad, others=tuple(other_trips(r.case, rules.Trip(r.start, r.end),
-                                                                                    exclude=r.pk)),
+                                                                                    exclude=r.pk, today=today)),
                                           table=table("leave", r.applied_on))
                 if d.authority is None:
                     raise RequestRefused(d.refusals)
@@ -689,6 +717,13 @@ def request_act(*, actor, request_id, code: str, data: Mapping[str, Any] | None 
                 _fact(r.case, "late_return", r.end + timedelta(1), day, today,
                       f"外出逾期{r.late_days}日返回（批准至{r.end:%Y-%m-%d}，{day:%Y-%m-%d}销假）",
                       {"request": r.pk, "late_days": r.late_days}, update=True)
+            else:  # back on time after all (the return was registered late): the job's overdue fact is withdrawn
+                n, _ = Fact.objects.filter(case=r.case, kind="late_return", period_start=r.end + timedelta(1),
+                                           detail__request=r.pk).delete()
+                if n:
+                    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervision.fact_withdrawn",
+                                 object_type="case", object_id=r.case_id, org_path=r.org_path, ip=ip,
+                                 summary=f"按期销假（{day:%Y-%m-%d}），撤销逾期未归记录", after={"request": r.pk})
         audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action=f"request.{code}", object_type="request",
                      object_id=r.pk, summary=f"{rules.REQUEST_KINDS[r.kind]}申请：{step.label}"
                                              + (f"（逾期{r.late_days}日）" if code == "return" and r.late_days else "")
@@ -802,6 +837,41 @@ def check_due(case: Case) -> date | None:
     return rules.check_due_with(last_check=last_day, approved_months=months)
 
 
+# --- the case moved: its rows follow -------------------------------------------------------------------------------
+
+def level_since(case_ids: list[int]) -> dict[int, date]:
+    """The day each case's current management level began, where it changed during the case."""
+    from .models import LevelChange
+
+    out: dict[int, date] = {}
+    for i in range(0, len(case_ids), 1000):
+        for cid, since in (LevelChange.objects.filter(case_id__in=case_ids[i:i + 1000]).order_by("case_id", "since")
+                           .values_list("case_id", "since")):
+            out[cid] = since
+    return out
+
+
+def case_moved(*, case: Case, before: dict, actor=None, ip: str = "") -> None:
+    """The cases app's hook (in the case's transaction): the case's office, county, level or seal changed. Every
+    supervision row of the case takes its place and seal (out of scope stays not found, 法54 stays sealed); a pending
+    application goes to the authority of the new place; a change of level is dated for the daily job."""
+    from .models import LevelChange, Prohibition
+
+    for model in (Record, Hours, Request, Fact, Prohibition):
+        model.objects.filter(case=case).exclude(org_path=case.org_path, is_minor=case.is_minor).update(
+            org_path=case.org_path, is_minor=case.is_minor)
+    case = Case.objects.select_related("judicial_office", "execution_county__parent__parent").get(pk=case.pk)
+    for r in Request.objects.filter(case=case, state=rules.RequestState.APPLIED):
+        org = _authority_org(case, r.authority)
+        if org.pk != r.authority_org_id:
+            Request.objects.filter(pk=r.pk).update(authority_org=org)
+            _event(r, "moved", "随案件变更审批机关", r.state, r.state, today_local(), actor, f"改由{org.name}审批")
+            Task.objects.filter(case=case, kind=f"request:{r.pk}", state=Task.State.OPEN).update(
+                org=org, org_path=org.path)
+    if before.get("level") and before["level"] != case.management_level:
+        LevelChange.objects.create(case=case, level=case.management_level, since=today_local())
+
+
 # --- the daily job -------------------------------------------------------------------------------------------------
 
 LOOKBACK_DAYS = 35  # a missed run of the daily job is made up for this far back
@@ -835,20 +905,22 @@ def _dates_of(case_ids: list[int], kinds: list[str], since: date) -> dict[int, l
 def _daily_missed_reports(today: date) -> int:
     cases = _cases_for_daily(today)
     since = today - timedelta(LOOKBACK_DAYS)
-    seen = _dates_of([c.pk for c in cases], [Record.Kind.REPORT_IN], since)
+    seen = _dates_of([c.pk for c in cases], [Record.Kind.REPORT_IN], since - timedelta(days=31))
+    levels = level_since([c.pk for c in cases])
     cal = calendar()
     officers = responsible_officers([c.person_id for c in cases]) if cases else {}
     open_kinds = set(Task.objects.filter(case__in=cases, kind="missed_report", state=Task.State.OPEN)
                      .values_list("case_id", flat=True))
     raised, audit = 0, []
     for c in cases:
-        start = max(since, _case_start(c), c.announced_date or c.term_start)
-        rt = table("report", start)
-        # judge whole periods only: the one the case began in had its intake report-in, and the lookback's first
-        # may have had a report-in before the lookback began
-        ps, pe = rules.period_of(rules.Period(rt.period[c.management_level]), start)
-        if ps != start:
-            start = pe + timedelta(days=1)
+        # judged from the day supervision at this level began: the case's start (its first period had the intake
+        # report-in) or the last change of level (the periods before it were under the other level's rule)
+        origin = max(_case_start(c), c.announced_date or c.term_start, levels.get(c.pk, date.min))
+        first = max(origin, since)
+        rt = table("report", first)
+        ps, pe = rules.period_of(rules.Period(rt.period[c.management_level]), first)
+        # whole periods only: the lookback's period is judged whole (its report-ins were read), the origin's is not
+        start = ps if ps >= origin else pe + timedelta(days=1)
         days = [d for _, d in seen.get(c.pk, [])]
         for ps, pe in rules.missed_report_periods(level=c.management_level, reports=days, since=start, today=today,
                                                   table=rt):
@@ -882,12 +954,14 @@ def _daily_four_ones(today: date) -> int:
     this_monday = today - timedelta(today.weekday())
     first = this_monday - timedelta(weeks=5)
     done = _dates_of([c.pk for c in cases], list(FOUR_ONES_KINDS), first)
+    levels = level_since([c.pk for c in cases])
     raised, audit = 0, []
     for c in cases:
         items = [(FOUR_ONES_KINDS[k], d) for k, d in done.get(c.pk, [])]
-        week = max(first, _case_start(c) - timedelta(_case_start(c).weekday()))
+        origin = max(_case_start(c), levels.get(c.pk, date.min))  # 严管 since then
+        week = max(first, origin - timedelta(origin.weekday()))
         while week < this_monday:
-            if week >= _case_start(c):  # a whole week under supervision
+            if week >= origin:  # a whole week under supervision at 严管
                 missing = rules.four_ones_missing(week_start=week, done=items, today=today)
                 if missing and _fact(c, "four_ones", week, week + timedelta(6), today,
                                      f"{week:%m月%d日}一周“四个一”未完成：缺" + "、".join(rules.FOUR_ONES[m] for m in missing),
@@ -930,6 +1004,11 @@ def _daily_late_returns(today: date) -> int:
     return len(rows)
 
 
+def able_to_work(sentence_type: str) -> bool:
+    """暂予监外执行 (illness, pregnancy, unable to care for oneself) owes no community service."""
+    return sentence_type != "medical_parole"
+
+
 def month_hours(case_ids: list[int], month: date) -> dict[int, dict[str, float]]:
     """Each case's hours of study and service in a month (superseded entries left out)."""
     first = month.replace(day=1)
@@ -951,15 +1030,18 @@ def _daily_hours(today: date) -> int:
     cases = [c for c in _cases_for_daily(today) if _case_start(c) <= last_month]
     hours = month_hours([c.pk for c in cases], last_month)
     ht = table("hours", last_month)
-    raised = 0
+    raised, audit = 0, []
     for c in cases:
         h = hours.get(c.pk, {})
         s = rules.monthly_shortfall(level=c.management_level, study_hours=h.get("study", 0.0),
-                                    service_hours=h.get("service", 0.0), month=last_month, table=ht)
+                                    service_hours=h.get("service", 0.0), month=last_month, table=ht,
+                                    able_to_work=able_to_work(c.sentence_type))
         if s.any and _fact(c, "hours_short", last_month, month_end, today,
                            f"{last_month:%Y年%m月}教育学习缺{s.study:g}小时、社区服务缺{s.service:g}小时",
                            {"study": s.study, "service": s.service}):
             raised += 1
+            audit.append(_sys_audit(c, "supervision.hours_short", f"{last_month:%Y年%m月}教育学习、社区服务时长不足"))
+    audit_records(audit)
     return raised
 
 
@@ -970,11 +1052,13 @@ def _daily_health(today: date) -> int:
     month_end = today.replace(day=1) - timedelta(1)
     cases = [c for c in _cases_for_daily(today, sentence_type="medical_parole") if _case_start(c) <= last_month]
     seen = _dates_of([c.pk for c in cases], [Record.Kind.HEALTH], last_month)
-    raised = 0
+    raised, audit = 0, []
     for c in cases:
         if not any(last_month <= d <= month_end for _, d in seen.get(c.pk, [])) and _fact(
                 c, "health_missing", last_month, month_end, today, f"{last_month:%Y年%m月}未报告病情", {}):
             raised += 1
+            audit.append(_sys_audit(c, "supervision.health_missing", f"{last_month:%Y年%m月}未报告病情"))
+    audit_records(audit)
     return raised
 
 
@@ -982,7 +1066,7 @@ def _daily_health(today: date) -> int:
 def _daily_checks(today: date) -> int:
     """保外就医: a hospital check result past its due day (with the approved extensions): a fact and a task."""
     cal = calendar()
-    raised = 0
+    raised, audit = 0, []
     for c in _cases_for_daily(today, sentence_type="medical_parole"):
         due = check_due(c)
         if due is None or due >= today:
@@ -994,18 +1078,28 @@ def _daily_checks(today: date) -> int:
                 title="督促提交病情复查情况", article=rules.FACT_ARTICLES["check_missing"], anchor_date=today, days=1,
                 day_kind=case_rules.DayKind.WORK, due_date=d.value, provisional=d.provisional, org=c.judicial_office,
                 org_path=c.judicial_office.path, is_minor=c.is_minor))
+            audit.append(_sys_audit(c, "supervision.check_missing", f"病情复查情况应于{due:%Y-%m-%d}前提交，尚未提交"))
+    audit_records(audit)
     return raised
 
 
 @use_case
 def _daily_expire(today: date) -> int:
-    rows = list(Request.objects.select_for_update().filter(kind__in=["permit", "place", "meeting"],
+    rows = list(Request.objects.select_for_update().filter(kind__in=["permit", "place", "meeting", "extension"],
                                                            state=rules.RequestState.APPROVED, end__lt=today))
     for r in rows:
         r.state = rules.RequestState.CLOSED
         r.save(update_fields=["state"])
         _event(r, "expire", "期满办结", rules.RequestState.APPROVED, r.state, today, None)
+    audit_records([{"actor": None, "kind": AuditRecord.Kind.CHANGE, "action": "request.expire", "object_type": "request",
+                    "object_id": r.pk, "org_path": r.org_path,
+                    "summary": f"{rules.REQUEST_KINDS[r.kind]}批准期满（{r.end:%Y-%m-%d}），办结"} for r in rows])
     return len(rows)
+
+
+def _sys_audit(c: Case, action: str, summary: str) -> dict:
+    return {"actor": None, "kind": AuditRecord.Kind.CHANGE, "action": action, "object_type": "case",
+            "object_id": c.pk, "org_path": c.org_path, "summary": summary}
 
 
 # --- settings ----------------------------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ def test_an_office_records_a_report_in_and_a_visit(page, live_site, sign_in, sho
     page.select_option("#f-place", "work")
     page.fill("#f-place_note", "南昌市东湖区某物流公司")
     page.click("#save-btn")
-    expect(page.locator(".alert-warning")).to_contain_text("社区矫正法第26条")
+    expect(page.locator(".alert-warning", has_text="在工作单位走访")).to_contain_text("社区矫正法第26条")
     row = page.locator("#records tbody tr[data-kind=visit]").first
     expect(row).to_contain_text("工作单位")
     expect(row).to_contain_text("单位负责人反映其按时上班")
