@@ -5,7 +5,9 @@ city and of a county (first, filtered, searched, deep by keyset, last), the deta
 held open while another county reads, and on PostgreSQL the audit log's cost under 8 concurrent clients
 (durable commits): a real service (supervisee update) with and without its audit record, and the detail page
 with and without its read log, a sealer running beside them as in production. The case pages: 我的待办 for the
-city, a county and an office, a case tab, a document as PDF and Word, a case file, a rerun of the daily job. Every figure comes with a baseline
+city, a county and an office, a case tab, a document as PDF and Word, a case file, a rerun of the daily job.
+Daily supervision: an office's day and month, a record's 报到与走访 tab, the supervision daily job first and again
+(beside the cases' daily job as its baseline). Every figure comes with a baseline
 measured in the same run. Prints one JSON object."""
 from __future__ import annotations
 
@@ -149,6 +151,37 @@ def cases_pages(out: dict) -> None:
     base = (time.perf_counter() - t0) / n
     out["workdays_add10_per_s"] = 1 / per
     out["workdays_add10_to_calendar_add"] = per / base
+
+
+# --- daily supervision: the office's day and month, a person's tab, the daily job over the province ---------------
+def supervision(out: dict) -> None:
+    from apps.cases import services as case_services
+    from apps.cases.models import Case
+    from apps.supervision import services as sv
+    from apps.supervision.models import Fact
+
+    office = client("office")
+    out["supervision_day_office_ms_100k"] = median_ms(lambda: _get(office, "/supervision/day/"))
+    out["supervision_month_office_ms_100k"] = median_ms(lambda: _get(office, "/supervision/month/"))
+    c = Case.objects.filter(judicial_office__staff__username="office", is_open=True, is_minor=False).first()
+    if c is not None:
+        out["checkins_tab_ms_100k"] = median_ms(lambda: _get(office, f"/people/{c.person_id}/?tab=checkins"))
+    # the baseline: the cases' own daily job over the same cases, in the same run
+    t0 = time.perf_counter()
+    case_services.cases_daily()
+    base = time.perf_counter() - t0
+    today = case_services.today_local()
+    before = Fact.objects.count()
+    t0 = time.perf_counter()
+    sv.supervision_daily(today)  # the first run after seeding raises what the demo's people have missed
+    out["supervision_daily_first_s_100k"] = time.perf_counter() - t0
+    out["supervision_facts_raised_first_run"] = Fact.objects.count() - before
+    t0 = time.perf_counter()
+    sv.supervision_daily(today)  # every day after: every case judged again, nothing raised twice
+    out["supervision_daily_rerun_s_100k"] = time.perf_counter() - t0
+    out["supervision_daily_rerun_to_cases_daily"] = out["supervision_daily_rerun_s_100k"] / max(base, 1e-9)
+    out["supervision_cases_judged_per_s"] = Case.objects.filter(is_open=True).count() / max(
+        out["supervision_daily_rerun_s_100k"], 1e-9)
 
 
 # --- import held open while another county reads ---------------------------------------------------------
@@ -347,6 +380,7 @@ def main() -> None:
     ensure_seeded(out)
     lists(out)
     cases_pages(out)
+    supervision(out)
     import_while_reading(out)
     if connection.vendor == "postgresql" and not args.skip_throughput:
         audit_throughput(out)

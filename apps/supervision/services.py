@@ -872,16 +872,61 @@ def case_moved(*, case: Case, before: dict, actor=None, ip: str = "") -> None:
         LevelChange.objects.create(case=case, level=case.management_level, since=today_local())
 
 
+def check_dues(case_ids: list[int]) -> dict[int, date]:
+    """check_due for many cases: two queries per thousand."""
+    from django.db.models import Max
+
+    out: dict[int, date] = {}
+    for i in range(0, len(case_ids), 1000):
+        part = case_ids[i:i + 1000]
+        last = {cid: timezone.localtime(at).date() for cid, at in (
+            Record.objects.filter(case_id__in=part, kind=Record.Kind.CHECK, superseded_by__isnull=True)
+            .values_list("case_id").annotate(m=Max("happened_at")).values_list("case_id", "m"))}
+        months: dict[int, list[int]] = {}
+        for cid, n, applied in (Request.objects.filter(case_id__in=list(last), kind="extension", state__in=TAKEN)
+                                .values_list("case_id", "months", "applied_on")):
+            if applied >= last[cid]:
+                months.setdefault(cid, []).append(n)
+        out.update({cid: rules.check_due_with(last_check=d, approved_months=months.get(cid, []))
+                    for cid, d in last.items()})
+    return out
+
+
 # --- the daily job -------------------------------------------------------------------------------------------------
 
 LOOKBACK_DAYS = 35  # a missed run of the daily job is made up for this far back
 
 
 def supervision_daily(today: date) -> dict:
-    return {"missed_reports": _daily_missed_reports(today), "four_ones": _daily_four_ones(today),
-            "late_returns": _daily_late_returns(today), "hours_short": _daily_hours(today),
-            "health_missing": _daily_health(today), "check_missing": _daily_checks(today),
+    light = _light_cases(today)  # read once for the steps that judge every case
+    return {"missed_reports": _daily_missed_reports(today, light), "four_ones": _daily_four_ones(today, light),
+            "late_returns": _daily_late_returns(today), "hours_short": _daily_hours(today, light),
+            "health_missing": _daily_health(today, light), "check_missing": _daily_checks(today),
             "permits_expired": _daily_expire(today)}
+
+
+@dataclass(frozen=True)
+class _Case:
+    """What the daily job reads of each case (a whole Case row, its judgment and all, costs five times as much)."""
+
+    pk: int
+    person_id: int
+    org_path: str
+    is_minor: bool
+    management_level: str
+    sentence_type: str
+    term_start: date
+    reported_date: date | None
+    announced_date: date | None
+    judicial_office_id: int
+
+
+_LIGHT = [f.name for f in dataclasses.fields(_Case)]
+
+
+def _light_cases(today: date) -> list[_Case]:
+    qs = Case.objects.filter(is_open=True, status__in=DAILY, term_start__lte=today).order_by("pk")
+    return [_Case(*row) for row in qs.values_list(*_LIGHT)]
 
 
 def _cases_for_daily(today: date, **filters) -> list[Case]:
@@ -901,46 +946,81 @@ def _dates_of(case_ids: list[int], kinds: list[str], since: date) -> dict[int, l
     return out
 
 
+def _raise_facts(kind: str, rows: list[tuple], today: date, summarize=None) -> list[tuple]:
+    """Raise many facts at once, each once (case, kind, period start): the ones already raised are read in one
+    query per thousand cases and the new ones written in batches. Returns the rows that were new."""
+    if not rows:
+        return []
+    ids = sorted({c.pk for c, *_ in rows})
+    first = min(ps for _, ps, *_ in rows)
+    have: set[tuple[int, date]] = set()
+    for i in range(0, len(ids), 1000):
+        have |= set(Fact.objects.filter(kind=kind, case_id__in=ids[i:i + 1000], period_start__gte=first)
+                    .values_list("case_id", "period_start"))
+    new = [r for r in rows if (r[0].pk, r[1]) not in have]
+    if summarize is not None:  # the words are made for the new facts only (most rows were raised on earlier days)
+        new = [(c, ps, pe, summarize(c, ps, pe, detail), detail) for c, ps, pe, _s, detail in new]
+    Fact.objects.bulk_create([Fact(case_id=c.pk, person_id=c.person_id, org_path=c.org_path, is_minor=c.is_minor, kind=kind,
+                                   period_start=ps, period_end=pe, article=rules.FACT_ARTICLES[kind], detail=detail,
+                                   summary=summary, raised_on=today) for c, ps, pe, summary, detail in new],
+                             batch_size=1000, ignore_conflicts=True)
+    return new
+
+
+def _open_task_cases(cases: list, kind: str) -> set[int]:
+    ids = [c.pk for c in cases]
+    out: set[int] = set()
+    for i in range(0, len(ids), 1000):
+        out |= set(Task.objects.filter(case_id__in=ids[i:i + 1000], kind=kind, state=Task.State.OPEN)
+                   .values_list("case_id", flat=True))
+    return out
+
+
 @use_case
-def _daily_missed_reports(today: date) -> int:
-    cases = _cases_for_daily(today)
+def _daily_missed_reports(today: date, light: list[_Case] | None = None) -> int:
+    """Each whole report-in period that closed without a report-in: a fact, and for the office one task to look
+    into it (open until the person reports). Batched: a handful of queries per thousand cases."""
+    cases = light if light is not None else _light_cases(today)
     since = today - timedelta(LOOKBACK_DAYS)
     seen = _dates_of([c.pk for c in cases], [Record.Kind.REPORT_IN], since - timedelta(days=31))
     levels = level_since([c.pk for c in cases])
-    cal = calendar()
-    officers = responsible_officers([c.person_id for c in cases]) if cases else {}
-    open_kinds = set(Task.objects.filter(case__in=cases, kind="missed_report", state=Task.State.OPEN)
-                     .values_list("case_id", flat=True))
-    raised, audit = 0, []
+    rtabs = tables("report")
+    rows = []
     for c in cases:
         # judged from the day supervision at this level began: the case's start (its first period had the intake
         # report-in) or the last change of level (the periods before it were under the other level's rule)
         origin = max(_case_start(c), c.announced_date or c.term_start, levels.get(c.pk, date.min))
         first = max(origin, since)
-        rt = table("report", first)
-        ps, pe = rules.period_of(rules.Period(rt.period[c.management_level]), first)
+        rt = rules.table_on(rtabs, first)
+        period = rules.Period(rt.period[c.management_level])
+        ps, pe = rules.period_of(period, first)
         # whole periods only: the lookback's period is judged whole (its report-ins were read), the origin's is not
         start = ps if ps >= origin else pe + timedelta(days=1)
         days = [d for _, d in seen.get(c.pk, [])]
         for ps, pe in rules.missed_report_periods(level=c.management_level, reports=days, since=start, today=today,
                                                   table=rt):
-            if _fact(c, "missed_report", ps, pe, today, f"{ps:%m月%d日}至{pe:%m月%d日}未按规定报到",
-                     {"period": rules.Period(rt.period[c.management_level]).value}):
-                raised += 1
-                audit.append({"actor": None, "kind": AuditRecord.Kind.CHANGE, "action": "supervision.missed",
-                              "object_type": "case", "object_id": c.pk, "org_path": c.org_path,
-                              "summary": f"{ps:%Y-%m-%d}至{pe:%Y-%m-%d}未按规定报到"})
-                if c.pk not in open_kinds:
-                    due = workdays.add_workdays(cal, today, 1)
-                    Task.objects.create(case=c, kind="missed_report", title="核查未按规定报到",
-                                        article=rules.FACT_ARTICLES["missed_report"], anchor_date=today, days=1,
-                                        day_kind=case_rules.DayKind.WORK, due_date=due.value,
-                                        provisional=due.provisional, org=c.judicial_office,
-                                        org_path=c.judicial_office.path, is_minor=c.is_minor,
-                                        assignee_id=officers.get(c.person_id))
-                    open_kinds.add(c.pk)
-    audit_records(audit)
-    return raised
+            rows.append((c, ps, pe, "", {"period": period.value}))
+    new = _raise_facts("missed_report", rows, today,
+                       summarize=lambda c, ps, pe, d: f"{ps:%m月%d日}至{pe:%m月%d日}未按规定报到")
+    audit_records([_sys_audit(c, "supervision.missed", f"{ps:%Y-%m-%d}至{pe:%Y-%m-%d}未按规定报到")
+                   for c, ps, pe, *_ in new])
+    to_open = {c.pk: c for c, *_ in new}
+    for pk in _open_task_cases(list(to_open.values()), "missed_report"):
+        to_open.pop(pk, None)
+    if to_open:
+        cal = calendar()
+        due = workdays.add_workdays(cal, today, 1)
+        officers = responsible_officers([c.person_id for c in to_open.values()])
+        paths = dict(Organisation.objects.filter(pk__in={c.judicial_office_id for c in to_open.values()})
+                     .values_list("pk", "path"))
+        Task.objects.bulk_create([
+            Task(case_id=c.pk, kind="missed_report", title="核查未按规定报到",
+                 article=rules.FACT_ARTICLES["missed_report"], anchor_date=today, days=1,
+                 day_kind=case_rules.DayKind.WORK, due_date=due.value, provisional=due.provisional,
+                 org_id=c.judicial_office_id, org_path=paths[c.judicial_office_id], is_minor=c.is_minor,
+                 assignee_id=officers.get(c.person_id)) for c in to_open.values()],
+            batch_size=1000)
+    return len(new)
 
 
 FOUR_ONES_KINDS = {Record.Kind.REPORT_IN: "report_in", Record.Kind.THOUGHT: "thought_report",
@@ -948,14 +1028,14 @@ FOUR_ONES_KINDS = {Record.Kind.REPORT_IN: "report_in", Record.Kind.THOUGHT: "tho
 
 
 @use_case
-def _daily_four_ones(today: date) -> int:
+def _daily_four_ones(today: date, light: list[_Case] | None = None) -> int:
     """The 严管 weeks that closed (up to five back) without each of the four ones: a fact each."""
-    cases = _cases_for_daily(today, management_level="strict")
+    cases = [c for c in (light if light is not None else _light_cases(today)) if c.management_level == "strict"]
     this_monday = today - timedelta(today.weekday())
     first = this_monday - timedelta(weeks=5)
     done = _dates_of([c.pk for c in cases], list(FOUR_ONES_KINDS), first)
     levels = level_since([c.pk for c in cases])
-    raised, audit = 0, []
+    rows = []
     for c in cases:
         items = [(FOUR_ONES_KINDS[k], d) for k, d in done.get(c.pk, [])]
         origin = max(_case_start(c), levels.get(c.pk, date.min))  # 严管 since then
@@ -963,16 +1043,14 @@ def _daily_four_ones(today: date) -> int:
         while week < this_monday:
             if week >= origin:  # a whole week under supervision at 严管
                 missing = rules.four_ones_missing(week_start=week, done=items, today=today)
-                if missing and _fact(c, "four_ones", week, week + timedelta(6), today,
-                                     f"{week:%m月%d日}一周“四个一”未完成：缺" + "、".join(rules.FOUR_ONES[m] for m in missing),
-                                     {"missing": list(missing)}):
-                    raised += 1
-                    audit.append({"actor": None, "kind": AuditRecord.Kind.CHANGE, "action": "supervision.four_ones",
-                                  "object_type": "case", "object_id": c.pk, "org_path": c.org_path,
-                                  "summary": f"{week:%Y-%m-%d}一周严管“四个一”未完成"})
+                if missing:
+                    rows.append((c, week, week + timedelta(6), "", {"missing": list(missing)}))
             week += timedelta(7)
-    audit_records(audit)
-    return raised
+    new = _raise_facts("four_ones", rows, today, summarize=lambda c, ps, pe, d: f"{ps:%m月%d日}一周“四个一”未完成：缺"
+                       + "、".join(rules.FOUR_ONES[m] for m in d["missing"]))
+    audit_records([_sys_audit(c, "supervision.four_ones", f"{week:%Y-%m-%d}一周严管“四个一”未完成")
+                   for c, week, *_ in new])
+    return len(new)
 
 
 @use_case
@@ -1023,43 +1101,42 @@ def month_hours(case_ids: list[int], month: date) -> dict[int, dict[str, float]]
 
 
 @use_case
-def _daily_hours(today: date) -> int:
+def _daily_hours(today: date, light: list[_Case] | None = None) -> int:
     """In the first days of a month, last month's shortfalls (for those supervised the whole month)."""
     last_month = rules.add_months(today.replace(day=1), -1)
     month_end = today.replace(day=1) - timedelta(1)
-    cases = [c for c in _cases_for_daily(today) if _case_start(c) <= last_month]
+    cases = [c for c in (light if light is not None else _light_cases(today)) if _case_start(c) <= last_month]
     hours = month_hours([c.pk for c in cases], last_month)
     ht = table("hours", last_month)
-    raised, audit = 0, []
+    rows = []
     for c in cases:
         h = hours.get(c.pk, {})
         s = rules.monthly_shortfall(level=c.management_level, study_hours=h.get("study", 0.0),
                                     service_hours=h.get("service", 0.0), month=last_month, table=ht,
                                     able_to_work=able_to_work(c.sentence_type))
-        if s.any and _fact(c, "hours_short", last_month, month_end, today,
-                           f"{last_month:%Y年%m月}教育学习缺{s.study:g}小时、社区服务缺{s.service:g}小时",
-                           {"study": s.study, "service": s.service}):
-            raised += 1
-            audit.append(_sys_audit(c, "supervision.hours_short", f"{last_month:%Y年%m月}教育学习、社区服务时长不足"))
-    audit_records(audit)
-    return raised
+        if s.any:
+            rows.append((c, last_month, month_end,
+                         f"{last_month:%Y年%m月}教育学习缺{s.study:g}小时、社区服务缺{s.service:g}小时",
+                         {"study": s.study, "service": s.service}))
+    new = _raise_facts("hours_short", rows, today)
+    audit_records([_sys_audit(c, "supervision.hours_short", f"{last_month:%Y年%m月}教育学习、社区服务时长不足")
+                   for c, *_ in new])
+    return len(new)
 
 
 @use_case
-def _daily_health(today: date) -> int:
+def _daily_health(today: date, light: list[_Case] | None = None) -> int:
     """暂予监外执行: last month's health report (实施办法第24条)."""
     last_month = rules.add_months(today.replace(day=1), -1)
     month_end = today.replace(day=1) - timedelta(1)
-    cases = [c for c in _cases_for_daily(today, sentence_type="medical_parole") if _case_start(c) <= last_month]
+    cases = [c for c in (light if light is not None else _light_cases(today))
+             if c.sentence_type == "medical_parole" and _case_start(c) <= last_month]
     seen = _dates_of([c.pk for c in cases], [Record.Kind.HEALTH], last_month)
-    raised, audit = 0, []
-    for c in cases:
-        if not any(last_month <= d <= month_end for _, d in seen.get(c.pk, [])) and _fact(
-                c, "health_missing", last_month, month_end, today, f"{last_month:%Y年%m月}未报告病情", {}):
-            raised += 1
-            audit.append(_sys_audit(c, "supervision.health_missing", f"{last_month:%Y年%m月}未报告病情"))
-    audit_records(audit)
-    return raised
+    rows = [(c, last_month, month_end, f"{last_month:%Y年%m月}未报告病情", {}) for c in cases
+            if not any(last_month <= d <= month_end for _, d in seen.get(c.pk, []))]
+    new = _raise_facts("health_missing", rows, today)
+    audit_records([_sys_audit(c, "supervision.health_missing", f"{last_month:%Y年%m月}未报告病情") for c, *_ in new])
+    return len(new)
 
 
 @use_case
@@ -1067,8 +1144,10 @@ def _daily_checks(today: date) -> int:
     """保外就医: a hospital check result past its due day (with the approved extensions): a fact and a task."""
     cal = calendar()
     raised, audit = 0, []
-    for c in _cases_for_daily(today, sentence_type="medical_parole"):
-        due = check_due(c)
+    cases = _cases_for_daily(today, sentence_type="medical_parole")
+    dues = check_dues([c.pk for c in cases])
+    for c in cases:
+        due = dues.get(c.pk)
         if due is None or due >= today:
             continue
         if _fact(c, "check_missing", due, due, today, f"病情复查情况应于{due:%Y-%m-%d}前提交，尚未提交", {"due": str(due)}):
