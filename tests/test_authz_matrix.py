@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -144,6 +145,8 @@ SPECS = [
          record_kwargs=lambda t: {"record_id": _record_of(t).pk}),
     Spec("supervision:request", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
          record_kwargs=lambda t: {"pk": _request_of(t).pk}),
+    Spec("supervision:attachment", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
+         record_kwargs=lambda t: {"pk": _request_of(t).pk, "attachment_id": _request_of(t).attachments.get().pk}),
     # an unknown step is refused with its reason (back to the page), never a 500; out of scope is not found
     Spec("supervision:request_act", "POST", A.SUPERVISEE_VIEW, (302,), per_record=True,
          record_kwargs=lambda t: {"pk": _request_of(t).pk, "code": "no_such_step"}),
@@ -341,7 +344,8 @@ def test_authorization_matrix(tree, settings, tmp_path, django_capture_on_commit
         sv.request_apply(actor=author, case_id=case.pk, data={
             "kind": "leave", "reason": "medical", "detail": "就医", "destination": "上海市", "evidence": "诊断证明",
             "start": (case.term_start + timedelta(days=40)).isoformat(),
-            "end": (case.term_start + timedelta(days=42)).isoformat()}, today=case.term_start + timedelta(days=30))
+            "end": (case.term_start + timedelta(days=42)).isoformat()}, today=case.term_start + timedelta(days=30),
+            files=[SimpleUploadedFile("诊断证明.pdf", b"%PDF-1.4 matrix", content_type="application/pdf")])
 
         Investigation.objects.create(
             subject_name=s.name, subject_gender=s.gender, subject_birth_date=s.birth_date, subject_address="南昌市",

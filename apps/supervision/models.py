@@ -189,6 +189,22 @@ class Request(models.Model):
         return (self.end - self.start).days + 1
 
 
+class Attachment(models.Model):
+    """A scan or photo of an application's proof (diagnosis, summons, employer's letter, business licence), kept with
+    the application for the file (archived: never deleted or replaced)."""
+
+    request = models.ForeignKey("Request", on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(upload_to="requests/%Y/%m/")
+    name = models.CharField(max_length=120)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
 class RequestEvent(models.Model):
     request = models.ForeignKey(Request, on_delete=models.PROTECT, related_name="events")
     code = models.CharField(max_length=20)

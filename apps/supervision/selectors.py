@@ -164,6 +164,7 @@ class RequestView:
     steps: list
     documents: list
     may_decide: bool
+    attachments: list = field(default_factory=list)
 
 
 def request_view(*, user, request_id, ip: str = "") -> RequestView:
@@ -179,7 +180,8 @@ def request_view(*, user, request_id, ip: str = "") -> RequestView:
     audit_view(actor=user, object_type="supervisee", object_ids=[r.person_id], ip=ip, org_path=r.org_path,
                summary=f"查阅{rules.REQUEST_KINDS[r.kind]}申请（{r.pk}）" + ("【未成年人】" if r.is_minor else ""),
                action="request.view")
-    return RequestView(r, list(r.events.all()), request_steps(user, r), docs[-1:], may_decide(user, r))
+    return RequestView(r, list(r.events.all()), request_steps(user, r), docs[-1:], may_decide(user, r),
+                       list(r.attachments.all()))
 
 
 @dataclass(frozen=True)

@@ -536,14 +536,43 @@ def _clean_request(case: Case, kind: str, data: Mapping[str, Any], today: date) 
     return out
 
 
+ATTACHMENT_MAX = 5 * 1024 * 1024
+ATTACHMENTS_MAX = 10
+
+
+def attachments_check(files) -> list[tuple[str, str, bytes]]:
+    """The proofs uploaded with an application, checked before anything is written: PDF, JPG or PNG, at most
+    5 MB each and ten in all. Returns (name, content type, bytes)."""
+    files = [f for f in (files or []) if f]
+    if len(files) > ATTACHMENTS_MAX:
+        raise InputErrors({"files": f"证明材料最多上传{ATTACHMENTS_MAX}个文件"})
+    out = []
+    for f in files:
+        if getattr(f, "size", 0) > ATTACHMENT_MAX:
+            raise InputErrors({"files": f"“{f.name[:60]}”超过 5 MB"})
+        data = f.read()
+        if len(data) > ATTACHMENT_MAX:
+            raise InputErrors({"files": f"“{f.name[:60]}”超过 5 MB"})
+        kind = ("application/pdf" if data[:5] == b"%PDF-" else "image/jpeg" if data[:3] == b"\xff\xd8\xff"
+                else "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "")
+        if not kind:
+            raise InputErrors({"files": f"“{f.name[:60]}”不是 PDF、JPG 或 PNG 文件"})
+        out.append((str(f.name)[-120:], kind, data))
+    return out
+
+
 def request_apply(*, actor, case_id, data: Mapping[str, Any], channel: str = "office", ip: str = "",
-                  today: date | None = None) -> Stored:
+                  today: date | None = None, files=None) -> Stored:
     """Register an application (the office on the person's written application, or the portal). The authority
     and the decide-by day come from the rules; what the law forbids is refused with its article."""
     today = today or today_local()
+    checked = attachments_check(files)
     try:
         with transaction.atomic(durable=True):
-            return _request_apply(actor=actor, case_id=case_id, data=data, channel=channel, ip=ip, today=today)
+            stored = _request_apply(actor=actor, case_id=case_id, data=data, channel=channel, ip=ip, today=today)
+            if stored.created and checked:
+                _attach(actor, stored.record, checked)
+            return stored
     except IntegrityError:
         cid = _text(data, "client_id", 64)
         r = Request.objects.filter(case_id=parse_pk(case_id), client_id=cid).first() if cid else None
@@ -604,6 +633,19 @@ def _request_apply(*, actor, case_id, data, channel, ip, today) -> Stored:
                  after={"case": case.pk, "authority": authority, "rolling_days": rolling, "warnings": list(warnings)},
                  ip=ip, org_path=case.org_path)
     return Stored(r, True)
+
+
+def _attach(actor, r: Request, checked: list[tuple[str, str, bytes]]) -> None:
+    from .models import Attachment
+
+    ext = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+    for i, (name, kind, data) in enumerate(checked, 1):
+        a = Attachment(request=r, name=name, content_type=kind, size=len(data), uploaded_by=actor)
+        a.file.save(f"r{r.pk}-{i}.{ext[kind]}", ContentFile(data), save=False)
+        a.save()
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="request.attach", object_type="request",
+                 object_id=r.pk, summary=f"附证明材料{len(checked)}份", after={"files": [n for n, _k, _d in checked]},
+                 org_path=r.org_path)
 
 
 def _article(kind: str) -> str:

@@ -16,4 +16,5 @@ urlpatterns = [
     path("requests/", views.requests_view, name="requests"),
     path("requests/<int:pk>/", views.request_page, name="request"),
     path("requests/<int:pk>/act/<slug:code>/", views.request_act_view, name="request_act"),
+    path("requests/<int:pk>/files/<int:attachment_id>/", views.attachment_view, name="attachment"),
 ]

@@ -147,7 +147,7 @@ def request_new_view(request, case_id: int):
     if request.method == "POST":
         try:
             stored = services.request_apply(actor=request.user, case_id=case.pk, data=request.POST.dict(),
-                                            ip=client_ip(request))
+                                            ip=client_ip(request), files=request.FILES.getlist("files"))
         except (NotFound, NotPermitted):
             raise Http404(NotFound.message) from None
         except InputErrors as e:
@@ -308,3 +308,25 @@ PROHIBITION_LABELS = {"activities": "禁止从事的活动", "areas": "禁止进
 
 def _prohibition_fields(data) -> list[tuple[str, str, str]]:
     return [(k, PROHIBITION_LABELS[k], data.get(k, "")) for k in rules.PROHIBITION_ITEMS]
+
+
+@require_GET
+def attachment_view(request, pk: int, attachment_id: int):
+    """One proof of an application, for whoever may read the application (a logged read)."""
+    from django.http import FileResponse
+
+    from .models import Attachment
+    from .services import _request
+
+    try:
+        r = _request(request.user, pk, lock=False)
+    except NotFound:
+        raise Http404(NotFound.message) from None
+    a = Attachment.objects.filter(request=r, pk=parse_pk(attachment_id) or -1).first()
+    if a is None:
+        raise Http404(NotFound.message)
+    audit_view(actor=request.user, object_type="supervisee", object_ids=[r.person_id], ip=client_ip(request),
+               org_path=r.org_path, summary=f"查阅申请{r.pk}的证明材料（{a.name}）", action="request.attachment")
+    resp = FileResponse(a.file.open("rb"), content_type=a.content_type)
+    resp["Content-Disposition"] = "inline"
+    return resp

@@ -78,3 +78,31 @@ def test_the_tabs_and_lists_cost_the_same_whatever_their_length(client, tree, of
             "start": f"2027-01-{10 + i:02d}", "end": f"2027-01-{10 + i:02d}"})
         _case(tree, officer)
     assert [_queries(client, u) for u in urls] == first
+
+
+def test_proofs_are_uploaded_with_the_application_and_read_in_scope(client, tree, officer, staff, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.audit.models import AuditRecord
+    from apps.supervision.models import Request
+
+    settings.MEDIA_ROOT = tmp_path
+    c = _case(tree, officer)
+    client.force_login(staff)
+    form = {"kind": "leave", "reason": "litigation", "detail": "出庭", "destination": "上海市", "evidence": "传票",
+            "start": "2027-01-10", "end": "2027-01-11"}
+    bad = client.post(f"/supervision/cases/{c.pk}/requests/new/",
+                      {**form, "files": [SimpleUploadedFile("x.exe", b"MZ\x90\x00", content_type="image/png")]})
+    assert bad.status_code == 422 and "不是 PDF、JPG 或 PNG" in bad.content.decode() and not Request.objects.exists()
+    ok = client.post(f"/supervision/cases/{c.pk}/requests/new/",
+                     {**form, "files": [SimpleUploadedFile("传票.pdf", b"%PDF-1.4 summons", content_type="application/pdf")]})
+    assert ok.status_code == 302
+    r = Request.objects.get()
+    a = r.attachments.get()
+    page = client.get(f"/supervision/requests/{r.pk}/").content.decode()
+    assert "传票.pdf" in page
+    got = client.get(f"/supervision/requests/{r.pk}/files/{a.pk}/")
+    assert got.status_code == 200 and b"".join(got.streaming_content).startswith(b"%PDF-1.4 summons")
+    assert AuditRecord.objects.filter(action="request.attachment").exists()
+    client.force_login(given_staff(tree.xihu_office, "office_staff"))
+    assert client.get(f"/supervision/requests/{r.pk}/files/{a.pk}/").status_code == 404
