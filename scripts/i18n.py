@@ -167,7 +167,7 @@ def _supervision_labels():
             *rules.AUTHORITY_LABELS.values(), *(s.label for s in rules.STEPS.values()), *rules.FOUR_ONES.values(),
             *selectors.PERIOD_LABELS.values(), *views.RECORD_TITLES.values(), rules.VISIT_PRIVACY_ARTICLE,
             *views.PROHIBITION_LABELS.values(),
-            "提出申请", "随案件变更审批机关", "没有未按规定报到的对象", "今天没有报到截止的对象", "其他对象本期均已报到"]
+            "提出申请", "随案件变更审批机关", "依经常性跨市县活动审批备案", "没有未按规定报到的对象", "今天没有报到截止的对象", "其他对象本期均已报到"]
 
 
 DYNAMIC_SOURCES = {

@@ -29,7 +29,7 @@ ACTION_LABELS = {
     "supervision.missed": "未按规定报到", "supervision.four_ones": "严管“四个一”未完成",
     "supervision.setting": "设置本省监管规则", "supervision.hours_short": "教育学习、社区服务时长不足",
     "supervision.health_missing": "未按月报告病情", "supervision.check_missing": "未按期提交病情复查情况",
-    "supervision.fact_withdrawn": "撤销未完成事项记录", "request.expire": "批准期满办结", "request.attach": "附证明材料", "request.attachment": "查阅证明材料", "supervision.prohibition": "登记禁止令", "supervision.day": "查阅日常监管日视图",
+    "supervision.fact_withdrawn": "撤销未完成事项记录", "request.expire": "批准期满办结", "request.attach": "附证明材料", "request.filed": "外出备案", "request.attachment": "查阅证明材料", "supervision.prohibition": "登记禁止令", "supervision.day": "查阅日常监管日视图",
     "supervision.month": "查阅日常监管月视图", "supervision.schedule": "查阅监管要求",
     "request.apply": "登记申请", "request.approve": "批准申请", "request.refuse": "不予批准",
     "request.withdraw": "撤回申请", "request.depart": "登记离开", "request.arrive": "登记到达报告",

@@ -20,7 +20,8 @@ class Authority(StrEnum):
 
 
 AUTHORITY_LABELS = {Authority.OFFICE: "司法所（受委托）", Authority.COUNTY: "县级社区矫正机构",
-                    Authority.ABOVE: "上一级社区矫正机构", "province": "省级社区矫正机构"}
+                    Authority.ABOVE: "上一级社区矫正机构", "province": "省级社区矫正机构",
+                    "permit": "经常性跨市县活动审批（备案）"}
 
 REASONS = {"medical": "就医", "study": "就学", "litigation": "参与诉讼", "family": "处理家庭重大事项",
            "work": "处理工作重大事项", "business": "经营性外出"}

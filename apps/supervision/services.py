@@ -611,6 +611,10 @@ def _request_apply(*, actor, case_id, data, channel, ip, today) -> Stored:
         authority, tell = rules.Authority.COUNTY, True  # the county agency decides and tells the procuratorate
     else:  # a meeting (会客) with the victim, an accomplice...: the county agency decides (社区矫正法第23条)
         authority, tell = rules.Authority.COUNTY, False
+    permit = covering_permit(case, c) if kind == "leave" and authority != rules.Authority.ABOVE else None
+    if permit is not None:
+        return _file_under_permit(actor, case, c, permit, cid=cid, channel=channel, rolling=rolling, ip=ip,
+                                  today=today)
     org = _authority_org(case, authority)
     # the decision is due within the province's days, and before the trip begins when it begins sooner
     decide_by = workdays.add_days(calendar(), today, lt.decide_days).value
@@ -646,6 +650,37 @@ def _attach(actor, r: Request, checked: list[tuple[str, str, bytes]]) -> None:
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="request.attach", object_type="request",
                  object_id=r.pk, summary=f"附证明材料{len(checked)}份", after={"files": [n for n, _k, _d in checked]},
                  org_path=r.org_path)
+
+
+def covering_permit(case: Case, c: dict):
+    """An approved standing permit (经常性跨市县) in force over the whole trip whose destinations include every
+    destination of the trip: the law's simplified path (社区矫正法第27条第一款: 简化批准程序和方式)."""
+    want = set(c.get("destination_adcodes") or [])
+    if not want:
+        return None
+    for p in Request.objects.filter(case=case, kind="permit", state=rules.RequestState.APPROVED,
+                                    start__lte=c["start"], end__gte=c["end"]).select_related("authority_org"):
+        if want <= set(p.destination_adcodes):
+            return p
+    return None
+
+
+def _file_under_permit(actor, case: Case, c: dict, permit: Request, *, cid, channel, rolling, ip, today) -> Stored:
+    """A trip within a standing permit is filed, not decided: approved on the permit's authority at once, the
+    person reporting by phone during it (实施办法第29条)."""
+    note = f"在经常性跨市县活动审批（申请{permit.pk}，有效期至{permit.end:%Y-%m-%d}）范围内，备案"
+    r = Request.objects.create(
+        case=case, person_id=case.person_id, org_path=case.org_path, is_minor=case.is_minor, channel=channel,
+        client_id=cid, applied_on=today, authority="permit", authority_org=permit.authority_org, decide_by=today,
+        tell_procuratorate=False, rolling_days=rolling, state=rules.RequestState.APPROVED, decided_on=today,
+        decided_by=actor, decision_note=note, created_by=actor, **{k: v for k, v in c.items()})
+    _event(r, "apply", "提出申请", "", rules.RequestState.APPLIED, today, actor,
+           f"外出：{r.start:%Y-%m-%d}至{r.end:%Y-%m-%d}，{r.destination}")
+    _event(r, "filed", "依经常性跨市县活动审批备案", rules.RequestState.APPLIED, r.state, today, actor, note)
+    audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="request.filed", object_type="request",
+                 object_id=r.pk, summary=f"外出备案（{r.start:%Y-%m-%d}至{r.end:%Y-%m-%d}，{r.destination}）：{note}",
+                 after={"case": case.pk, "permit": permit.pk}, ip=ip, org_path=case.org_path)
+    return Stored(r, True)
 
 
 def _article(kind: str) -> str:

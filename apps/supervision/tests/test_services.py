@@ -327,6 +327,16 @@ def test_a_standing_permit_lasts_at_most_six_months_and_is_published_with_approv
         ("permit", D("2026-11-25"), D("2027-02-28"), ("360402",)),
         ("leave", D("2026-12-01"), D("2026-12-03"), ("310101",))]
     assert leave_windows([case.person_id], D("2027-03-01"), D("2027-03-05")) == []
+    # a business trip to a permitted destination within the permit is filed, not decided (法27: 简化批准程序)
+    filed = services.request_apply(actor=staff, case_id=case.pk, today=TODAY, data={
+        "kind": "leave", "reason": "business", "detail": "送货", "destination": "九江市", "destination_adcodes": "360402",
+        "evidence": "购销合同", "start": "2026-12-10", "end": "2026-12-11"}).record
+    assert filed.state == "approved" and filed.authority == "permit" and "备案" in filed.decision_note
+    assert not Task.objects.filter(kind=f"request:{filed.pk}").exists()
+    elsewhere = services.request_apply(actor=staff, case_id=case.pk, today=TODAY, data={
+        "kind": "leave", "reason": "business", "detail": "送货", "destination": "赣州市", "destination_adcodes": "360702",
+        "evidence": "购销合同", "start": "2026-12-14", "end": "2026-12-15"}).record
+    assert elsewhere.state == "applied" and elsewhere.authority == "office"
     assert Document.objects.filter(doc_type="permit_approval").count() == 1
     run_daily(D("2027-03-01"), force=True)
     p.refresh_from_db()
