@@ -197,16 +197,28 @@ def record_add(*, actor, case_id, kind: str, data: Mapping[str, Any], device: st
                now: datetime | None = None) -> Stored:
     """Register one record. From a page `device` is empty and the channel is the staff's; the kiosk and the portal
     post through the API with their device name and a client id."""
+    return _stored_once(Record, case_id, data, lambda: _record_add(
+        actor=actor, case_id=case_id, kind=kind, data=data, device=device, ip=ip, now=now or timezone.now()))
+
+
+def _stored_once(model, case_id, data: Mapping[str, Any], write) -> Stored:
+    """Run `write` in one transaction. A concurrent retry with the same client id that stored first (the unique
+    constraint refuses this one) is answered with what it stored."""
     try:
         with transaction.atomic(durable=True):
-            return _record_add(actor=actor, case_id=case_id, kind=kind, data=data, device=device, ip=ip,
-                               now=now or timezone.now())
-    except IntegrityError:  # the same client id stored by a concurrent retry: answer with what it stored
+            return write()
+    except IntegrityError:
         cid = _text(data, "client_id", 64)
-        rec = Record.objects.filter(case_id=parse_pk(case_id), client_id=cid).first() if cid else None
-        if rec is None:
+        row = model.objects.filter(case_id=parse_pk(case_id), client_id=cid).first() if cid else None
+        if row is None:
             raise
-        return Stored(rec, False)
+        return Stored(row, False)
+
+
+def _stored_before(model, case: Case, cid: str) -> Stored | None:
+    """The row a retried upload stored already (same case, same client id), if any."""
+    row = model.objects.filter(case=case, client_id=cid).first() if cid else None
+    return Stored(row, False) if row is not None else None
 
 
 def _record_add(*, actor, case_id, kind: str, data: Mapping[str, Any], device: str, ip: str,
@@ -215,10 +227,8 @@ def _record_add(*, actor, case_id, kind: str, data: Mapping[str, Any], device: s
     if kind not in Record.Kind.values:
         raise InputErrors({"kind": f"没有“{kind}”这类监管记录"})
     cid = _text(data, "client_id", 64)
-    if cid:
-        old = Record.objects.filter(case=case, client_id=cid).first()
-        if old is not None:
-            return Stored(old, False)
+    if before := _stored_before(Record, case, cid):
+        return before
     e: dict[str, str] = {}
     channel = str(data.get("channel") or DEFAULT_CHANNEL[kind])
     allowed = DEVICE_CHANNELS if device else STAFF_CHANNELS
@@ -388,22 +398,15 @@ def hours_add(*, actor, case_id, data: Mapping[str, Any], ip: str = "", today: d
     """Hours one person did: in an activity of their office (the activity's hours unless signed in and out), or
     entered with evidence (an online course's certificate, the host's confirmation)."""
     today = today or today_local()
-    try:
-        with transaction.atomic(durable=True):
-            return _hours_add(actor=actor, case_id=case_id, data=data, ip=ip, today=today)
-    except IntegrityError:
-        cid = _text(data, "client_id", 64)
-        h = Hours.objects.filter(case_id=parse_pk(case_id), client_id=cid).first() if cid else None
-        if h is None:
-            raise
-        return Stored(h, False)
+    return _stored_once(Hours, case_id, data, lambda: _hours_add(actor=actor, case_id=case_id, data=data, ip=ip,
+                                                                 today=today))
 
 
 def _hours_add(*, actor, case_id, data, ip, today) -> Stored:
     case = _case(actor, case_id)
     cid = _text(data, "client_id", 64)
-    if cid and (old := Hours.objects.filter(case=case, client_id=cid).first()):
-        return Stored(old, False)
+    if before := _stored_before(Hours, case, cid):
+        return before
     e: dict[str, str] = {}
     activity = None
     if data.get("activity"):
@@ -567,25 +570,21 @@ def request_apply(*, actor, case_id, data: Mapping[str, Any], channel: str = "of
     and the decide-by day come from the rules; what the law forbids is refused with its article."""
     today = today or today_local()
     checked = attachments_check(files)
-    try:
-        with transaction.atomic(durable=True):
-            stored = _request_apply(actor=actor, case_id=case_id, data=data, channel=channel, ip=ip, today=today)
-            if stored.created and checked:
-                _attach(actor, stored.record, checked)
-            return stored
-    except IntegrityError:
-        cid = _text(data, "client_id", 64)
-        r = Request.objects.filter(case_id=parse_pk(case_id), client_id=cid).first() if cid else None
-        if r is None:
-            raise
-        return Stored(r, False)
+
+    def write() -> Stored:
+        stored = _request_apply(actor=actor, case_id=case_id, data=data, channel=channel, ip=ip, today=today)
+        if stored.created and checked:
+            _attach(actor, stored.record, checked)
+        return stored
+
+    return _stored_once(Request, case_id, data, write)
 
 
 def _request_apply(*, actor, case_id, data, channel, ip, today) -> Stored:
     case = _case(actor, case_id)
     cid = _text(data, "client_id", 64)
-    if cid and (old := Request.objects.filter(case=case, client_id=cid).first()):
-        return Stored(old, False)
+    if before := _stored_before(Request, case, cid):
+        return before
     kind = _text(data, "kind", 10) or "leave"
     c = _clean_request(case, kind, data, today)
     lt = table("leave", today)
@@ -904,14 +903,7 @@ def prohibitions_in_force(case: Case, start: date, end: date) -> list:
 def check_due(case: Case) -> date | None:
     """保外就医: the day the next hospital check result is due (three months after the last recorded check, plus the
     extensions approved since), or None while no check is recorded (other 暂予监外执行 have none)."""
-    last = (Record.objects.filter(case=case, kind=Record.Kind.CHECK, superseded_by__isnull=True)
-            .order_by("-happened_at").values_list("happened_at", flat=True).first())
-    if last is None:
-        return None
-    last_day = timezone.localtime(last).date()
-    months = list(Request.objects.filter(case=case, kind="extension", state__in=TAKEN, applied_on__gte=last_day)
-                  .values_list("months", flat=True))
-    return rules.check_due_with(last_check=last_day, approved_months=months)
+    return check_dues([case.pk]).get(case.pk)
 
 
 # --- the case moved: its rows follow -------------------------------------------------------------------------------
