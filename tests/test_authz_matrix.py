@@ -48,6 +48,7 @@ class Spec:
     extra: Callable | None = None  # extra kwargs for reverse()
     rows: str = ""  # "html", "xlsx" or "api": check which people the answer lists
     record_kwargs: Callable | None = None  # the URL's kwargs from the target record (its case, its document)
+    allow: Callable | None = None  # (user, target) -> may read, where it is not the target's scope (a notice)
 
 
 BAD_FORM = {"name": "<script>", "id_number": "1"}
@@ -147,6 +148,12 @@ SPECS = [
          record_kwargs=lambda t: {"pk": _request_of(t).pk}),
     Spec("supervision:attachment", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
          record_kwargs=lambda t: {"pk": _request_of(t).pk, "attachment_id": _request_of(t).attachments.get().pk}),
+    # a notice is read by its addressee (the other county, here), not by whoever has the case in scope
+    Spec("notices:inbox", "GET", A.SUPERVISEE_VIEW, (200,)),
+    Spec("notices:notice", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True, allow=lambda u, t: _receives(u, t),
+         record_kwargs=lambda t: {"pk": _notice_of(t).pk}),
+    Spec("notices:document", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True, allow=lambda u, t: _receives(u, t),
+         record_kwargs=lambda t: {"pk": _notice_of(t).pk}),
     # an unknown step is refused with its reason (back to the page), never a 500; out of scope is not found
     Spec("supervision:request_act", "POST", A.SUPERVISEE_VIEW, (302,), per_record=True,
          record_kwargs=lambda t: {"pk": _request_of(t).pk, "code": "no_such_step"}),
@@ -207,6 +214,17 @@ def _request_of(person):
     from apps.supervision.models import Request
 
     return Request.objects.get(case=_case_of(person))
+
+
+def _notice_of(person):
+    from apps.notices.models import Notice
+
+    return Notice.objects.get(case=_case_of(person))
+
+
+def _receives(user, person) -> bool:
+    n = _notice_of(person)
+    return user.organisation.path.startswith(n.to_org.path) and (not n.is_minor or user.minor_access)
 
 
 def _investigation_of(person):
@@ -347,6 +365,15 @@ def test_authorization_matrix(tree, settings, tmp_path, django_capture_on_commit
             "end": (case.term_start + timedelta(days=42)).isoformat()}, today=case.term_start + timedelta(days=30),
             files=[SimpleUploadedFile("诊断证明.pdf", b"%PDF-1.4 matrix", content_type="application/pdf")])
 
+        from apps.notices.services import notice_send
+
+        with transaction.atomic():  # the trip's destination is the other county: its staff are asked to help
+            doc = document_issue(actor=None, agency=case.execution_county, doc_type="leave_assist_letter",
+                                 object_type="case", object_id=f"n{case.pk}", org_path=case.org_path,
+                                 context={"name": s.name}, issued_on=case.term_start, is_minor=case.is_minor)
+            notice_send(actor=None, kind="assist", to_org=tree.xihu if author == dh_officer else tree.donghu,
+                        from_org=case.execution_county, subject="协助监督管理", body="请协助", case=case,
+                        document=doc, ref="matrix")
         Investigation.objects.create(
             subject_name=s.name, subject_gender=s.gender, subject_birth_date=s.birth_date, subject_address="南昌市",
             crime="盗窃罪", proposed="probation", requester_kind="court", requester_name="法院", letter_number="1",
@@ -410,7 +437,9 @@ def test_authorization_matrix(tree, settings, tmp_path, django_capture_on_commit
                     resp = client.generic(spec.method, url, data=urlencode(spec.data),
                                           content_type="application/x-www-form-urlencoded", **headers)
                 allowed = spec.action is None or user.can(spec.action)
-                if spec.per_record and allowed:
+                if spec.per_record and allowed and spec.allow is not None:
+                    allowed = spec.allow(user, target)
+                elif spec.per_record and allowed:
                     allowed = target.org_path.startswith(user.scope_path) and (not target.is_minor or user.minor_access)
                 # a record the caller may not see answers 404 whatever the reason; other denials spec.denied
                 expected = spec.ok if allowed else ((404,) if spec.per_record else (spec.denied,))

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.people",
     "apps.documents",
     "apps.cases",
+    "apps.notices",
     "apps.supervision",
     "apps.oversight",
     "apps.api",

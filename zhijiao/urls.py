@@ -38,6 +38,7 @@ urlpatterns = [
     path("cases/", include("apps.cases.urls")),
     path("supervision/", include("apps.supervision.urls")),
     path("documents/", include("apps.documents.urls")),
+    path("notices/", include("apps.notices.urls")),
     path("audit/", include("apps.oversight.urls")),
     path("api/v1/", _public(api.urls)),
 ]

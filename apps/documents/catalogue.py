@@ -33,6 +33,7 @@ DOC_TYPES: dict[str, DocType] = {d.code: d for d in (
     T("place_approval", "进入特定区域（场所）审批表", "区批", 56, "日常监管"),
     T("meeting_approval", "会客审批表", "会批", 57, "日常监管"),
     T("extension_approval", "延长病情复查期限审批表", "延批", 58, "日常监管", "人民检察院"),
+    T("leave_assist_letter", "社区矫正对象外出期间协助监督管理函", "协函", 59, "日常监管", "外出目的地社区矫正机构"),
     T("release_appraisal", "社区矫正期满鉴定表", "鉴", 70, "解除终止"),
     T("release_announcement", "解除社区矫正宣告书", "解宣", 72, "解除终止"),
     T("release_certificate", "解除社区矫正证明书", "解证", 74, "解除终止"),

@@ -15,6 +15,7 @@ def console(request):
         nav.append(("people", "社区矫正对象", "bi-people", "/people/"))
         nav.append(("supervision", "日常监管", "bi-calendar-check", "/supervision/day/"))
         nav.append(("approvals", "审批事项", "bi-signpost-split", "/supervision/requests/"))
+        nav.append(("notices", "通知", "bi-bell", "/notices/"))
     if user.can(Action.SUPERVISEE_VIEW) or user.can(Action.DEADLINE_SET):
         nav.append(("deadlines", "期限与节假日", "bi-calendar-week", "/cases/deadlines/"))
     if user.can(Action.STAFF_VIEW):

@@ -35,13 +35,14 @@ ACTION_LABELS = {
     "request.withdraw": "撤回申请", "request.depart": "登记离开", "request.arrive": "登记到达报告",
     "request.return": "销假", "request.cancel": "未成行办结", "request.close": "申请办结",
     "request.overdue": "外出逾期未归", "request.view": "查阅申请", "request.list": "查阅待审批申请",
+    "notice.sent": "发送通知", "notice.view": "阅知通知",
 }
 
 OBJECT_LABELS = {"supervisee": "社区矫正对象", "user": "工作人员", "organisation": "机构", "export": "导出任务",
                  "audit": "审计日志",
                  "case": "社区矫正案件", "task": "待办事项", "calendar": "节假日安排", "document": "执法文书",
                  "investigation": "调查评估", "request": "审批申请", "activity": "教育学习和公益活动",
-                 "rule_setting": "本省监管规则"}
+                 "rule_setting": "本省监管规则", "notice": "通知"}
 
 
 def action_label(code: str) -> str:

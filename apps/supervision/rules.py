@@ -37,6 +37,9 @@ class LeaveTable:
     advance_days: int = 3  # apply this many days ahead
     office_entrusted: bool = True  # the county agencies entrust their offices with ≤7-day leave (实施办法第26条)
     decide_days: int = 3  # a decision within this many days of the application (provincial practice)
+    # 经营性外出: what the application must carry (嘉兴市社区矫正对象经营性外出工作指引 and like provincial rules)
+    business_evidence: tuple = ("营业执照或者所在单位出具的工作证明", "业务合同、邀请函或者订单等经营活动证明",
+                                "外出行程（交通、住宿）安排", "遵守外出监管规定的书面保证")
 
 
 LEAVE_TABLES = (LeaveTable(date(2020, 7, 1)),)  # 社区矫正法实施办法 in force 2020-07-01

@@ -11,6 +11,7 @@ from django.utils import timezone
 from apps.audit.services import audit_view
 from apps.cases.models import Case, Task
 from apps.orgs.models import Organisation
+from apps.notices.selectors import sent_about
 from apps.orgs.rules import Action, OrgKind
 from apps.orgs.scope import NotFound, parse_pk, restrict
 
@@ -165,6 +166,7 @@ class RequestView:
     documents: list
     may_decide: bool
     attachments: list = field(default_factory=list)
+    notices: list = field(default_factory=list)  # sent about it: to whom, when, read or not
 
 
 def request_view(*, user, request_id, ip: str = "") -> RequestView:
@@ -175,13 +177,16 @@ def request_view(*, user, request_id, ip: str = "") -> RequestView:
     from .services import DOC_FOR, _request
 
     r = _request(user, request_id, lock=False)
-    docs = list(Document.objects.filter(object_type="case", object_id=str(r.case_id), doc_type=DOC_FOR[r.kind],
-                                        context__request=r.pk)) if r.decided_on else []
+    docs = list(Document.objects.filter(object_type="case", object_id=str(r.case_id), context__request=r.pk,
+                                        doc_type__in=[DOC_FOR[r.kind], "leave_assist_letter"]).order_by("id")) \
+        if r.decided_on else []
+    forms = [d for d in docs if d.doc_type == DOC_FOR[r.kind]]
     audit_view(actor=user, object_type="supervisee", object_ids=[r.person_id], ip=ip, org_path=r.org_path,
                summary=f"查阅{rules.REQUEST_KINDS[r.kind]}申请（{r.pk}）" + ("【未成年人】" if r.is_minor else ""),
                action="request.view")
-    return RequestView(r, list(r.events.all()), request_steps(user, r), docs[-1:], may_decide(user, r),
-                       list(r.attachments.all()))
+    return RequestView(r, list(r.events.all()), request_steps(user, r),
+                       forms[-1:] + [d for d in docs if d.doc_type != DOC_FOR[r.kind]], may_decide(user, r),
+                       list(r.attachments.all()), sent_about(f"request:{r.pk}") if r.decided_on else [])
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,8 @@ _TABLES = {"leave": rules.LEAVE_TABLES, "report": rules.REPORT_TABLES, "hours": 
 def tables(name: str) -> tuple:
     shipped = _TABLES[name]
     base = shipped[0]
-    rows = [dataclasses.replace(base, effective_from=r.effective_from, **r.values)
+    rows = [dataclasses.replace(base, effective_from=r.effective_from,
+                                **{k: tuple(v) if isinstance(v, list) else v for k, v in r.values.items()})
             for r in RuleSetting.objects.filter(table=name).order_by("effective_from")]
     return tuple(shipped) + tuple(rows)
 
@@ -786,7 +787,12 @@ def request_act(*, actor, request_id, code: str, data: Mapping[str, Any] | None 
         if code in ("approve", "refuse", "withdraw"):
             _close_task(r.case, f"request:{r.pk}", f"{step.label}（{day.isoformat()}）")
         if code in ("approve", "refuse"):
-            _issue_form(actor, r, day, approved=code == "approve", ip=ip)
+            form = _issue_form(actor, r, day, approved=code == "approve", ip=ip)
+            if code == "approve":
+                _notify_approved(actor, r, day, form, assist=str(data.get("assist", "1")).lower()
+                                 not in ("0", "false", "off", ""), ip=ip)
+        if code == "return":
+            _notify_returned(actor, r, day, ip=ip)
         if code == "return":
             _close_task(r.case, f"leave_overdue:{r.pk}", f"已于{day.isoformat()}销假")
             if r.late_days:
@@ -823,9 +829,113 @@ def _issue_form(actor, r: Request, day: date, *, approved: bool, ip: str) -> Non
                f"。{r.decision_note}" if r.decision_note else ""),
            "decided": date_cn(day), "decider": actor.full_name or actor.username, "article": _article(r.kind),
            "cc": "人民检察院" if r.tell_procuratorate else "", "request": r.pk, "months": r.months}
-    document_issue(actor=actor, agency=r.authority_org if r.authority_org.kind != OrgKind.JUDICIAL_OFFICE
-                   else case.execution_county, doc_type=DOC_FOR[r.kind], object_type="case", object_id=case.pk,
-                   org_path=case.org_path, context=ctx, issued_on=day, is_minor=case.is_minor, ip=ip)
+    return document_issue(actor=actor, agency=r.authority_org if r.authority_org.kind != OrgKind.JUDICIAL_OFFICE
+                          else case.execution_county, doc_type=DOC_FOR[r.kind], object_type="case",
+                          object_id=case.pk, org_path=case.org_path, context=ctx, issued_on=day,
+                          is_minor=case.is_minor, ip=ip)
+
+
+# --- the notices an approval requires (apps.notices) ----------------------------------------------------------------
+
+def _facts(r: Request) -> list[tuple[str, str]]:
+    from apps.people.rules import SENTENCE_LABELS, SentenceType
+
+    p, case = r.case.person, r.case
+    out = [("社区矫正对象", p.name), ("公民身份号码", p.id_number),
+           ("矫正类别", SENTENCE_LABELS[SentenceType(case.sentence_type)]),
+           ("矫正期限", f"{case.term_start:%Y-%m-%d} 至 {case.term_end:%Y-%m-%d}"),
+           ("负责司法所", case.judicial_office.name)]
+    if r.kind == "extension":
+        out.append(("延长病情复查期限", f"{r.months}个月，至{r.end:%Y-%m-%d}"))
+    else:
+        out += [("外出事由", rules.REASONS.get(r.reason, "") or rules.REQUEST_KINDS[r.kind]), ("具体事由", r.detail),
+                ("目的地", r.destination), ("外出时间", f"{r.start:%Y-%m-%d} 至 {r.end:%Y-%m-%d}（{r.days}日）")]
+    return out
+
+
+def destination_agencies(r: Request) -> tuple[list[Organisation], list[str]]:
+    """The county (or city) agencies of a trip's destinations other than the person's own county, and the codes no
+    agency in the system answers to (to be written to by other means)."""
+    codes = [c for c in r.destination_adcodes if c and c != r.case.execution_county.adcode]
+    if not codes:
+        return [], []
+    found = {o.adcode: o for o in Organisation.objects.filter(
+        kind__in=[OrgKind.COUNTY_AGENCY, OrgKind.CITY], adcode__in=codes).order_by("kind", "pk")}
+    return ([found[c] for c in dict.fromkeys(codes) if c in found and found[c].pk != r.case.execution_county_id],
+            [c for c in dict.fromkeys(codes) if c not in found])
+
+
+def _notify_approved(actor, r: Request, day: date, form, *, assist: bool, ip: str) -> None:
+    """What an approval must tell others: the procuratorate of a leave decided one level up or of an extended
+    hospital check (实施办法第27条、第24条); the destination's agency asked to help supervise (实施办法第28条)."""
+    from apps.documents.render import date_cn
+    from apps.notices.services import notice_send
+    from apps.people.rules import SENTENCE_LABELS, SentenceType
+
+    case, county = r.case, r.case.execution_county
+    ref, facts, notes = f"request:{r.pk}", _facts(r), []
+    what = rules.REQUEST_KINDS[r.kind]
+    if r.tell_procuratorate or r.kind == "extension":
+        proc = Organisation.objects.filter(kind=OrgKind.PROCURATORATE, oversees=county).order_by("pk").first()
+        basis = {"leave": "社区矫正法实施办法第27条", "extension": "社区矫正法实施办法第24条"}.get(r.kind, _article(r.kind))
+        if proc is None:
+            notes.append(f"本系统中没有{county.name}对应的人民检察院，请另行书面通报（{basis}）")
+        else:
+            notice_send(actor=actor, kind="procuratorate", to_org=proc, from_org=county, ref=ref, case=case,
+                        document=form, ip=ip, facts=facts,
+                        subject=f"关于社区矫正对象{case.person.name}{what}获批的通报",
+                        body=f"{r.authority_org.name}于{date_cn(day)}批准社区矫正对象{case.person.name}的{what}申请"
+                             f"（{form.number}），依照{basis}的规定，现予通报。")
+            notes.append(f"已通报{proc.name}")
+    if r.kind == "leave" and r.destination_adcodes:
+        orgs, unknown = destination_agencies(r)
+        if assist and orgs:
+            p = case.person
+            for org in orgs:
+                letter = document_issue(
+                    actor=actor, agency=county, doc_type="leave_assist_letter", object_type="case", object_id=case.pk,
+                    org_path=case.org_path, issued_on=day, is_minor=case.is_minor, ip=ip,
+                    context={"request": r.pk, "to_name": org.name, "name": p.name,
+                             "gender": {"M": "男", "F": "女"}.get(p.gender, ""), "id_number": p.id_number,
+                             "sentence": SENTENCE_LABELS[SentenceType(case.sentence_type)],
+                             "term_start": date_cn(case.term_start), "term_end": date_cn(case.term_end),
+                             "office": case.judicial_office.name, "reason": rules.REASONS.get(r.reason, "外出"),
+                             "detail": r.detail, "start": date_cn(r.start), "end": date_cn(r.end), "days": r.days,
+                             "destination": r.destination or org.name,
+                             "contact": case.judicial_office.name, "phone": case.judicial_office.phone or county.phone})
+                notice_send(actor=actor, kind="assist", to_org=org, from_org=county, ref=ref, case=case,
+                            document=letter, ip=ip, facts=facts,
+                            subject=f"关于协助监督管理外出社区矫正对象{p.name}的函",
+                            body=f"社区矫正对象{p.name}经批准于{r.start:%Y-%m-%d}至{r.end:%Y-%m-%d}前往你地。"
+                                 "依照社区矫正法实施办法第28条，请协助监督管理：其到达和离开时应向你局报告，"
+                                 "请及时反馈其表现情况。")
+            notes.append("已函请" + "、".join(o.name for o in orgs) + "协助监督管理")
+        if assist and unknown:
+            notes.append(f"目的地（{'、'.join(unknown)}）的社区矫正机构不在本系统中，需要协助监督管理的，请另行函告")
+    if notes:
+        _event(r, "notice", "通报与协助", r.state, r.state, day, actor, "；".join(notes))
+
+
+def _notify_returned(actor, r: Request, day: date, *, ip: str) -> None:
+    """The agencies asked to help are told the trip is over (they stop expecting reports)."""
+    from apps.notices.models import Notice
+    from apps.notices.services import notice_send
+
+    ref = f"request:{r.pk}"
+    asked = Notice.objects.filter(ref=ref, kind="assist").select_related("to_org", "from_org")
+    told = set(Notice.objects.filter(ref=ref, kind="assist_end").values_list("to_org_id", flat=True))
+    names = []
+    for n in asked:
+        if n.to_org_id in told:
+            continue
+        told.add(n.to_org_id)
+        notice_send(actor=actor, kind="assist_end", to_org=n.to_org, from_org=n.from_org, ref=ref, case=r.case,
+                    ip=ip, facts=_facts(r) + [("返回（销假）日期", day.isoformat())],
+                    subject=f"关于社区矫正对象{r.case.person.name}外出结束的通知",
+                    body=f"社区矫正对象{r.case.person.name}已于{day:%Y-%m-%d}返回并销假，协助监督管理结束。感谢协助。")
+        names.append(n.to_org.name)
+    if names:
+        _event(r, "notice", "通报与协助", r.state, r.state, day, actor, "已告知" + "、".join(names) + "协助监督管理结束")
 
 
 def _fact(case: Case, kind: str, start: date, end: date, today: date, summary: str, detail: dict,
@@ -1273,6 +1383,9 @@ def rule_setting_set(*, actor, table_name: str, values: dict, effective_from: da
             ok = isinstance(v, bool)
         elif isinstance(want, int):
             ok = isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 366
+        elif isinstance(want, tuple):  # a list of words (the proofs a business trip needs)
+            ok = isinstance(v, (list, tuple)) and len(v) <= 20 and all(
+                isinstance(x, str) and 0 < len(x.strip()) <= 100 for x in v)
         elif isinstance(want, dict):  # per level: a period (report) or hours (hours)
             ok = isinstance(v, dict) and set(v) == set(want) and all(
                 (x in rules.Period.__members__.values() or x in {p.value for p in rules.Period})

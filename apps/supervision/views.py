@@ -169,7 +169,8 @@ def _request_ctx(request, pk):
     except NotFound:
         raise Http404(NotFound.message) from None
     r = v.request
-    return {"v": v, "r": r, "p": r.case.person, "case": r.case, "active_nav": "approvals", "errors": {},
+    orgs, unknown = services.destination_agencies(r) if r.kind == "leave" and r.state == "applied" else ([], [])
+    return {"v": v, "assist_orgs": orgs, "assist_unknown": unknown, "r": r, "p": r.case.person, "case": r.case, "active_nav": "approvals", "errors": {},
             "today": today_local(), "authority_label": rules.AUTHORITY_LABELS.get(r.authority, ""),
             "article": services._article(r.kind), "reason_label": rules.REASONS.get(r.reason, ""),
             "kind_label": rules.REQUEST_KINDS[r.kind],
