@@ -115,6 +115,15 @@ def leave_authority(*, trip: Trip, reason: str, applied: date, abroad: bool = Fa
     return LeaveDecision(authority, authority == Authority.ABOVE, rolling, (), tuple(warnings))
 
 
+def business_evidence_missing(*, required: tuple[str, ...], given, files: int) -> list[str]:
+    """经营性外出 (a business trip): every proof the province's table requires is declared as provided, and at least
+    one of them is uploaded as a scan or photo. The national rules name no list; the table is the province's."""
+    out = [f"经营性外出应当提交：{x}" for x in required if x not in given]
+    if required and files < 1:
+        out.append("经营性外出应当上传证明材料的扫描件或者照片")
+    return out
+
+
 # --- report-ins (报到) by management level: 社区矫正法第23条; 实施办法第24条 [M]; provincial tables ------------
 
 class Period(StrEnum):

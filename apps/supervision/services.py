@@ -529,7 +529,7 @@ def _clean_request(case: Case, kind: str, data: Mapping[str, Any], today: date) 
         e["destination"] = "请填写目的地"
     if kind == "leave" and out["reason"] not in rules.REASONS and not out["abroad"]:
         e["reason"] = "请选择外出事由：" + "、".join(rules.REASONS.values())
-    if kind == "leave" and not out["evidence"]:
+    if kind == "leave" and not out["evidence"] and out["reason"] != "business":  # business: the ticked proofs
         e["evidence"] = "请写明所附证明材料（如诊断证明、入学通知、开庭传票、单位证明）"
     if out["start"] and out["end"] and out["end"] < out["start"]:
         e["end"] = "结束日期不能早于开始日期"
@@ -573,7 +573,8 @@ def request_apply(*, actor, case_id, data: Mapping[str, Any], channel: str = "of
     checked = attachments_check(files)
 
     def write() -> Stored:
-        stored = _request_apply(actor=actor, case_id=case_id, data=data, channel=channel, ip=ip, today=today)
+        stored = _request_apply(actor=actor, case_id=case_id, data=data, channel=channel, ip=ip, today=today,
+                                files=len(checked or ()))
         if stored.created and checked:
             _attach(actor, stored.record, checked)
         return stored
@@ -581,7 +582,15 @@ def request_apply(*, actor, case_id, data: Mapping[str, Any], channel: str = "of
     return _stored_once(Request, case_id, data, write)
 
 
-def _request_apply(*, actor, case_id, data, channel, ip, today) -> Stored:
+def _business_evidence_given(data: Mapping[str, Any], required: tuple[str, ...]) -> list[str]:
+    """The proofs ticked on the form (be_0, be_1, ...: the table's items in order) or listed by the API."""
+    listed = data.get("business_evidence")
+    if isinstance(listed, (list, tuple)):
+        return [x for x in required if x in listed]
+    return [x for i, x in enumerate(required) if _flag(data, f"be_{i}")]
+
+
+def _request_apply(*, actor, case_id, data, channel, ip, today, files: int = 0) -> Stored:
     case = _case(actor, case_id)
     cid = _text(data, "client_id", 64)
     if before := _stored_before(Request, case, cid):
@@ -589,6 +598,13 @@ def _request_apply(*, actor, case_id, data, channel, ip, today) -> Stored:
     kind = _text(data, "kind", 10) or "leave"
     c = _clean_request(case, kind, data, today)
     lt = table("leave", today)
+    if kind == "leave" and c["reason"] == "business":
+        given = _business_evidence_given(data, lt.business_evidence)
+        missing = rules.business_evidence_missing(required=lt.business_evidence, given=given, files=files)
+        if missing:
+            raise InputErrors({"business_evidence": "；".join(missing) + "（本省经营性外出规定）"})
+        c["evidence"] = (c["evidence"] + "；" if c["evidence"] else "") + "；".join(given)
+        c["evidence"] = c["evidence"][:300]
     warnings: tuple[str, ...] = ()
     rolling, tell = 0, False
     if kind == "leave":

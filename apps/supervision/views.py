@@ -151,16 +151,20 @@ def request_new_view(request, case_id: int):
         except (NotFound, NotPermitted):
             raise Http404(NotFound.message) from None
         except InputErrors as e:
-            ctx.update(errors=e.errors, data=request.POST)
+            ctx.update(errors=e.errors, data=request.POST, ticked=_ticked(request.POST, ctx["lt"]))
             return render(request, "supervision/request_form.html", ctx, status=422)
         except services.RequestRefused as e:
-            ctx.update(refusals=e.reasons, data=request.POST)
+            ctx.update(refusals=e.reasons, data=request.POST, ticked=_ticked(request.POST, ctx["lt"]))
             return render(request, "supervision/request_form.html", ctx, status=422)
         r = stored.record
         messages.success(request, _("已登记申请，由%(org)s审批，应于%(day)s前作出决定") % {
             "org": r.authority_org.name, "day": r.decide_by.isoformat()})
         return HttpResponseRedirect(reverse("supervision:request", args=[r.pk]))
     return render(request, "supervision/request_form.html", ctx)
+
+
+def _ticked(post, lt) -> list[int]:
+    return [i for i in range(len(lt.business_evidence)) if post.get(f"be_{i}")]
 
 
 def _request_ctx(request, pk):
