@@ -102,6 +102,11 @@ def thought_report(request, case_id: int, payload: ThoughtIn):
     return Status(201 if stored.created else 200, _stored(stored))
 
 
+class FileIn(Schema):
+    name: str
+    content_base64: str
+
+
 class RequestIn(Schema):
     client_id: str = ""
     kind: str = "leave"  # leave, permit, place, meeting
@@ -113,6 +118,8 @@ class RequestIn(Schema):
     end: date
     evidence: str = ""
     abroad: bool = False
+    business_evidence: list[str] = []  # 经营性外出: the proofs provided, worded as in the province's leave table
+    files: list[FileIn] = []  # scans or photos of the proofs (PDF, JPG, PNG; 5 MB each, ten in all)
 
 
 class RequestOut(Schema):
@@ -152,11 +159,13 @@ def request_apply(request, case_id: int, payload: RequestIn):
 
     _need_change(request, case_id)
     data = payload.dict()
+    data.pop("files", None)
     data.update(abroad="1" if payload.abroad else "", destination_adcodes=",".join(payload.destination_adcodes),
                 start=payload.start.isoformat(), end=payload.end.isoformat())
     try:
         stored = services.request_apply(actor=request.auth, case_id=case_id, data=data, channel="portal",
-                                        ip=client_ip(request))
+                                        ip=client_ip(request), files=services.uploads_from_base64(
+                                            [(f.name, f.content_base64) for f in payload.files]))
     except services.RequestRefused as e:
         return Status(409, {"detail": "依法不予受理", "reasons": e.reasons})
     return Status(201 if stored.created else 200, _request_out(stored.record, stored.created))

@@ -544,6 +544,18 @@ ATTACHMENT_MAX = 5 * 1024 * 1024
 ATTACHMENTS_MAX = 10
 
 
+def uploads_from_base64(items) -> list:
+    """The device API's files, (name, base64 text) each, as uploads attachments_check reads (bad base64: an error)."""
+    out = []
+    for name, text in items[:ATTACHMENTS_MAX + 1]:
+        try:
+            data = base64.b64decode(str(text), validate=True)
+        except (binascii.Error, ValueError):
+            raise InputErrors({"files": f"“{str(name)[:60]}”应为 base64 编码的 PDF、JPG 或 PNG"}) from None
+        out.append(ContentFile(data, name=str(name)[:100] or "file"))
+    return out
+
+
 def attachments_check(files) -> list[tuple[str, str, bytes]]:
     """The proofs uploaded with an application, checked before anything is written: PDF, JPG or PNG, at most
     5 MB each and ten in all. Returns (name, content type, bytes)."""

@@ -76,3 +76,26 @@ def test_portal_thought_report_leave_and_schedule(client, tree, officer):
     assert s["level"] == "strict" and s["period"] == "week" and len(s["four_ones"]) == 4
     assert [x["done"] for x in s["four_ones"]] == [False, True, False, False]
     assert s["requests"][0]["state"] == "applied"
+
+
+def test_a_business_trip_through_the_api_names_its_proofs_and_uploads_one(client, tree, officer):
+    from apps.supervision.rules import LEAVE_TABLES
+
+    items = list(LEAVE_TABLES[0].business_evidence)
+    p = given_supervisee(officer, office=tree.donghu_office, status="active")
+    c = Case.objects.get(person=p)
+    auth = _auth(given_staff(tree.donghu_office, "office_staff"), name="portal")
+    trip = {"client_id": "b1", "reason": "business", "detail": "赴杭州洽谈供货合同", "destination": "杭州市",
+            "destination_adcodes": ["330100"], "start": "2026-12-10", "end": "2026-12-12",
+            "business_evidence": items}
+    r = _post(client, f"/api/v1/cases/{c.pk}/requests", trip, auth)
+    assert r.status_code == 422 and "扫描件" in r.json()["errors"]["business_evidence"]
+    r = _post(client, f"/api/v1/cases/{c.pk}/requests", {**trip, "files": [{"name": "x.pdf", "content_base64": "%%"}]},
+              auth)
+    assert r.status_code == 422 and "base64" in r.json()["errors"]["files"]
+    pdf = base64.b64encode(b"%PDF-1.4 licence").decode()
+    r = _post(client, f"/api/v1/cases/{c.pk}/requests",
+              {**trip, "files": [{"name": "营业执照.pdf", "content_base64": pdf}]}, auth)
+    assert r.status_code == 201, r.content
+    req = Request.objects.get(case=c)
+    assert req.attachments.get().name == "营业执照.pdf" and items[0] in req.evidence
