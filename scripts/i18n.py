@@ -170,7 +170,15 @@ def _supervision_labels():
             "提出申请", "随案件变更审批机关", "依经常性跨市县活动审批备案", "没有未按规定报到的对象", "今天没有报到截止的对象", "其他对象本期均已报到"]
 
 
+def _notice_labels():
+    from apps.notices.services import KINDS
+    from apps.supervision.services import NOTICE_FACT_LABELS
+
+    return [*KINDS.values(), *NOTICE_FACT_LABELS]
+
+
 DYNAMIC_SOURCES = {
+    "notice_labels": _notice_labels,  # apps/notices KINDS; the particulars a notice carries (supervision)
     "supervision_labels": _supervision_labels,  # apps/supervision: record kinds, channels, places, request states...
     "deadline_texts": _deadline_texts,  # apps/cases/rules.py DEADLINES notes, articles and their units
     "case_labels": _case_labels,  # apps/cases/rules.py statuses, transitions, deadlines; the work page's buckets
@@ -188,6 +196,9 @@ DYNAMIC_SOURCES = {
 
 # {% translate <variable> %} in a template (path relative to its templates dir, variable) -> source
 DYNAMIC_TEMPLATE_VARS = {
+    ("notices/inbox.html", "label"): "notice_labels",
+    ("notices/notice.html", "kind_label"): "notice_labels",
+    ("notices/notice.html", "f.0"): "notice_labels",
     ("base.html", "label"): "nav",
     ("people/detail.html", "label"): "tabs",
     ("people/form.html", "title"): "forms",

@@ -23,7 +23,7 @@ run() {  # name, then the command; pytest's exit 5 (nothing collected) counts as
 
 run "import contracts" $BIN/lint-imports
 run "pyflakes (ruff F)" $BIN/ruff check apps zhijiao tests benchmarks scripts conftest.py --select F,E9
-run "suite on SQLite" $BIN/python -m pytest -m "not e2e" -q -p no:cacheprovider
-run "suite on PostgreSQL" env DATABASE_URL="$PG_URL" $BIN/python -m pytest -m "not e2e" -q -p no:cacheprovider
+run "suite on SQLite" $BIN/python -m pytest -m "not e2e" -q -p no:cacheprovider -n 2
+run "suite on PostgreSQL" env DATABASE_URL="$PG_URL" $BIN/python -m pytest -m "not e2e" -q -p no:cacheprovider -n 2
 run "browser tests (headless chromium)" env DJANGO_ALLOW_ASYNC_UNSAFE=true $BIN/python -m pytest -m e2e -q -p no:cacheprovider
 exit $status

@@ -123,10 +123,12 @@ def _seed_leave(officer, leave_cases, today, rng, made) -> None:
         start = today + timedelta(days=start_in)
         end = start + timedelta(days=days - 1)
         applied = min(start - timedelta(days=4), today)
+        # the trip now away goes to the next district, whose agency is asked to help (实施办法第28条, 通知)
+        place, code = ("南昌市西湖区", "360103") if stage == "away" else rng.choice(
+            [("上海市", "310101"), ("九江市", "360402"), ("赣州市", "360702"), ("广东省深圳市", "440304")])
         r = services.request_apply(actor=staff, case_id=c.pk, today=applied, data={
             "kind": "leave", "reason": reason, "start": start.isoformat(), "end": end.isoformat(),
-            "destination": rng.choice(["上海市", "九江市", "赣州市", "广东省深圳市"]),
-            "destination_adcodes": rng.choice(["310101", "360402", "360702", "440304"]),
+            "destination": place, "destination_adcodes": code,
             "detail": {"family": "探望病重的母亲", "medical": "赴外地医院复诊", "work": "参加单位安排的业务培训",
                        "litigation": "出庭参加民事诉讼"}[reason],
             "evidence": {"family": "医院病危通知书复印件", "medical": "医院诊断证明、预约单", "work": "单位出具的培训通知",

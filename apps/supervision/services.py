@@ -610,13 +610,6 @@ def _request_apply(*, actor, case_id, data, channel, ip, today, files: int = 0) 
     kind = _text(data, "kind", 10) or "leave"
     c = _clean_request(case, kind, data, today)
     lt = table("leave", today)
-    if kind == "leave" and c["reason"] == "business":
-        given = _business_evidence_given(data, lt.business_evidence)
-        missing = rules.business_evidence_missing(required=lt.business_evidence, given=given, files=files)
-        if missing:
-            raise InputErrors({"business_evidence": "；".join(missing) + "（本省经营性外出规定）"})
-        c["evidence"] = (c["evidence"] + "；" if c["evidence"] else "") + "；".join(given)
-        c["evidence"] = c["evidence"][:300]
     warnings: tuple[str, ...] = ()
     rolling, tell = 0, False
     if kind == "leave":
@@ -640,6 +633,12 @@ def _request_apply(*, actor, case_id, data, channel, ip, today, files: int = 0) 
     else:  # a meeting (会客) with the victim, an accomplice...: the county agency decides (社区矫正法第23条)
         authority, tell = rules.Authority.COUNTY, False
     permit = covering_permit(case, c) if kind == "leave" and authority != rules.Authority.ABOVE else None
+    if kind == "leave" and c["reason"] == "business" and permit is None:  # a permit's trips were proved with it
+        given = _business_evidence_given(data, lt.business_evidence)
+        missing = rules.business_evidence_missing(required=lt.business_evidence, given=given, files=files)
+        if missing:
+            raise InputErrors({"business_evidence": "；".join(missing) + "（本省经营性外出规定）"})
+        c["evidence"] = ((c["evidence"] + "；" if c["evidence"] else "") + "；".join(given))[:300]
     if permit is not None:
         return _file_under_permit(actor, case, c, permit, cid=cid, channel=channel, rolling=rolling, ip=ip,
                                   today=today)
@@ -864,6 +863,10 @@ def _issue_form(actor, r: Request, day: date, *, approved: bool, ip: str) -> Non
 
 
 # --- the notices an approval requires (apps.notices) ----------------------------------------------------------------
+
+NOTICE_FACT_LABELS = ("社区矫正对象", "公民身份号码", "矫正类别", "矫正期限", "负责司法所", "延长病情复查期限", "外出事由",
+                      "具体事由", "目的地", "外出时间", "返回（销假）日期")  # the particulars' labels (translated on the page)
+
 
 def _facts(r: Request) -> list[tuple[str, str]]:
     from apps.people.rules import SENTENCE_LABELS, SentenceType

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from apps.audit.models import AuditRecord
@@ -335,7 +336,9 @@ def test_a_standing_permit_lasts_at_most_six_months_and_is_published_with_approv
     assert not Task.objects.filter(kind=f"request:{filed.pk}").exists()
     elsewhere = services.request_apply(actor=staff, case_id=case.pk, today=TODAY, data={
         "kind": "leave", "reason": "business", "detail": "送货", "destination": "赣州市", "destination_adcodes": "360702",
-        "evidence": "购销合同", "start": "2026-12-14", "end": "2026-12-15"}).record
+        "evidence": "购销合同", "start": "2026-12-14", "end": "2026-12-15",  # outside the permit: the proofs again
+        "business_evidence": list(services.table("leave", TODAY).business_evidence)},
+        files=[SimpleUploadedFile("合同.pdf", b"%PDF-1.4 contract", content_type="application/pdf")]).record
     assert elsewhere.state == "applied" and elsewhere.authority == "office"
     assert Document.objects.filter(doc_type="permit_approval").count() == 1
     run_daily(D("2027-03-01"), force=True)
