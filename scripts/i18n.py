@@ -63,7 +63,8 @@ GETTEXT_FUNCS = {
 def _people_labels():
     from apps.people import rules
 
-    return [*rules.SENTENCE_LABELS.values(), *rules.LEVEL_LABELS.values(), *rules.STATUS_LABELS.values()]
+    return [*rules.SENTENCE_LABELS.values(), *rules.LEVEL_LABELS.values(), *rules.STATUS_LABELS.values(),
+            *rules.GROUND_LABELS.values()]
 
 
 def _nav_labels():
@@ -177,7 +178,15 @@ def _notice_labels():
     return [*KINDS.values(), *NOTICE_FACT_LABELS]
 
 
+def _rule_setting_labels():
+    from apps.supervision import services
+
+    return [*(x for pair in services.TABLE_META.values() for x in pair), *services.FIELD_LABELS.values(),
+            *services.LEVEL_WORDS.values(), *services.PERIOD_WORDS.values()]
+
+
 DYNAMIC_SOURCES = {
+    "rule_setting_labels": _rule_setting_labels,  # apps/supervision/services.py TABLE_META, FIELD_LABELS, levels
     "notice_labels": _notice_labels,  # apps/notices KINDS; the particulars a notice carries (supervision)
     "supervision_labels": _supervision_labels,  # apps/supervision: record kinds, channels, places, request states...
     "deadline_texts": _deadline_texts,  # apps/cases/rules.py DEADLINES notes, articles and their units
@@ -196,6 +205,11 @@ DYNAMIC_SOURCES = {
 
 # {% translate <variable> %} in a template (path relative to its templates dir, variable) -> source
 DYNAMIC_TEMPLATE_VARS = {
+    ("supervision/settings.html", "t.title"): "rule_setting_labels",
+    ("supervision/settings.html", "t.article"): "rule_setting_labels",
+    ("supervision/settings.html", "f.label"): "rule_setting_labels",
+    ("supervision/settings.html", "w"): "rule_setting_labels",
+    ("supervision/settings.html", "pw"): "rule_setting_labels",
     ("notices/inbox.html", "label"): "notice_labels",
     ("notices/notice.html", "kind_label"): "notice_labels",
     ("notices/notice.html", "f.0"): "notice_labels",
@@ -204,6 +218,7 @@ DYNAMIC_TEMPLATE_VARS = {
     ("people/form.html", "title"): "forms",
     ("people/form.html", "field.label"): "forms",
     ("people/list.html", "v"): "people_labels",
+    ("people/detail.html", "s.get_temporary_ground_display"): "people_labels",
     ("oversight/audit_list.html", "l"): "audit_kinds",
     ("oversight/audit_list.html", "r.get_kind_display"): "audit_kinds",
     ("oversight/audit_list.html", "label"): "audit_labels",

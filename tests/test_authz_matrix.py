@@ -122,6 +122,8 @@ SPECS = [
     Spec("supervision:activities", "GET", A.SUPERVISEE_VIEW, (200,)),
     Spec("supervision:activities", "POST", A.SUPERVISEE_CHANGE, (422,), data={"title": ""}),
     Spec("supervision:requests", "GET", A.SUPERVISEE_VIEW, (200,)),
+    Spec("supervision:settings", "GET", A.SUPERVISEE_VIEW, (200,)),
+    Spec("supervision:settings", "POST", A.DEADLINE_SET, (422,), data={"table": "leave", "note": ""}),
     Spec("supervision:record", "GET", A.SUPERVISEE_CHANGE, (200,), per_record=True,
          record_kwargs=lambda t: {"case_id": _case_of(t).pk, "kind": "visit"}),
     Spec("supervision:record", "POST", A.SUPERVISEE_CHANGE, (422,), per_record=True, data={"findings": ""},

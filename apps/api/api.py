@@ -202,6 +202,7 @@ class SuperviseeDetail(SuperviseeRow):
     detention_days: int
     release_date: Optional[date]
     sentence_end_date: Optional[date]
+    temporary_ground: str = ""
 
 
 def _detail(user, s) -> dict:
@@ -210,7 +211,7 @@ def _detail(user, s) -> dict:
     row = present(user, s)
     d = _row(row)
     for f in ("ethnicity", "deciding_organ_name", "crime", "original_penalty", "judgment_date", "effective_date",
-              "term_months", "detention_days", "release_date", "sentence_end_date"):
+              "term_months", "detention_days", "release_date", "sentence_end_date", "temporary_ground"):
         d[f] = getattr(s, f)
     for f in ("phone", "household_address", "residence_address", "judgment_number"):
         d[f] = getattr(row, f)
@@ -246,6 +247,7 @@ class SuperviseeIn(Schema):
     detention_days: int = 0
     release_date: Optional[str] = None
     sentence_end_date: Optional[str] = None
+    temporary_ground: str = ""  # 暂予监外执行: medical (保外就医), pregnant, incapable
     management_level: str = "strict"
 
 

@@ -243,7 +243,8 @@ def deadline_table(on: date | None = None) -> list[dict]:
 # --- opening cases ---------------------------------------------------------------------------------------------
 
 _JUDGMENT_FIELDS = ("deciding_organ_name", "judgment_number", "crime", "original_penalty", "judgment_date",
-                    "effective_date", "term_months", "detention_days", "release_date", "sentence_end_date")
+                    "effective_date", "term_months", "detention_days", "release_date", "sentence_end_date",
+                    "temporary_ground")
 
 
 def judgment_of(person: Supervisee) -> dict:

@@ -18,6 +18,7 @@ def console(request):
         nav.append(("notices", "通知", "bi-bell", "/notices/"))
     if user.can(Action.SUPERVISEE_VIEW) or user.can(Action.DEADLINE_SET):
         nav.append(("deadlines", "期限与节假日", "bi-calendar-week", "/cases/deadlines/"))
+        nav.append(("rule_settings", "本省监管规则", "bi-sliders", "/supervision/settings/"))
     if user.can(Action.STAFF_VIEW):
         nav.append(("staff", "机构与人员", "bi-diagram-3", "/orgs/staff/"))
     if user.can(Action.AUDIT_VIEW):

@@ -512,6 +512,10 @@ def _person(g: _Gen, sampler: _Sampler, county: dict, office: dict, counties: di
         "deciding_organ_name": organ_name, "judgment_number": number, "crime": crime, "original_penalty": penalty,
         "judgment_date": judgment, "effective_date": effective, "management_level": level.value, **dates,
     }
+    if st == rules.SentenceType.MEDICAL_PAROLE:  # mostly 保外就医; the grounds drawn from the number, not the stream
+        k = sum(map(ord, number)) % 10
+        data["temporary_ground"] = (rules.Ground.PREGNANT if gender == "F" and k < 4 else
+                                    rules.Ground.INCAPABLE if k == 9 else rules.Ground.MEDICAL).value
     contacts = _contacts(g, data, born, minor, residence)
     return {"office": office["adcode"], "county": c6, "data": data, "deciding_organ": court, "status": status,
             "lon": lon, "lat": lat, "minor": minor, "contacts": contacts,

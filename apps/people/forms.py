@@ -40,6 +40,8 @@ class SuperviseeForm(forms.Form):
     release_date = forms.DateField(label="出监（所）日期", required=False, widget=DATE, help_text="假释、暂予监外执行填写")
     sentence_end_date = forms.DateField(label="原判刑期止日", required=False, widget=DATE,
                                         help_text="假释、暂予监外执行填写")
+    temporary_ground = forms.ChoiceField(label="暂予监外执行情形", required=False, choices=[("", "—")] + [
+        (k.value, v) for k, v in rules.GROUND_LABELS.items()], help_text="暂予监外执行填写；保外就医的须定期病情复查")
     management_level = forms.ChoiceField(label="管理等级", choices=[(k.value, v) for k, v in rules.LEVEL_LABELS.items()],
                                          initial=rules.Level.STRICT.value, help_text="入矫初期一般为严管")
 
@@ -48,11 +50,12 @@ class SuperviseeForm(forms.Form):
         ("户籍与居住", ["household_address", "residence_address", "judicial_office"]),
         ("判决与矫正期限", ["sentence_type", "deciding_organ_name", "judgment_number", "crime", "original_penalty",
                      "judgment_date", "effective_date", "term_months", "detention_days", "release_date",
-                     "sentence_end_date", "management_level"]),
+                     "sentence_end_date", "temporary_ground", "management_level"]),
     ]
 
     JUDGMENT = ["sentence_type", "deciding_organ_name", "judgment_number", "crime", "original_penalty",
-                "judgment_date", "effective_date", "term_months", "detention_days", "release_date", "sentence_end_date"]
+                "judgment_date", "effective_date", "term_months", "detention_days", "release_date", "sentence_end_date",
+                "temporary_ground"]
 
     def __init__(self, *args, offices=(), edit=False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -55,6 +55,8 @@ class Supervisee(models.Model):
     detention_days = models.PositiveIntegerField("先行羁押天数", default=0)
     release_date = models.DateField("出监（所）日期", null=True, blank=True)
     sentence_end_date = models.DateField("原判刑期止日", null=True, blank=True)
+    temporary_ground = models.CharField("暂予监外执行情形", max_length=12, blank=True,
+                                        choices=[(k.value, v) for k, v in rules.GROUND_LABELS.items()])
     supervision_start = models.DateField("矫正起始日")
     supervision_end = models.DateField("矫正终止日")
     # supervision state (changed by the cases and assessment issues through their services)

@@ -24,6 +24,27 @@ SENTENCE_LABELS = {
 }
 
 
+class Ground(StrEnum):
+    """The ground of a temporary execution outside prison (暂予监外执行, 刑事诉讼法第265条)."""
+    MEDICAL = "medical"  # 有严重疾病需要保外就医
+    PREGNANT = "pregnant"  # 怀孕或者正在哺乳自己婴儿的妇女
+    INCAPABLE = "incapable"  # 生活不能自理，适用暂予监外执行不致危害社会
+
+
+GROUND_LABELS = {Ground.MEDICAL: "保外就医", Ground.PREGNANT: "怀孕或者正在哺乳自己婴儿",
+                 Ground.INCAPABLE: "生活不能自理"}
+
+
+def ground_problem(sentence_type: str, ground: str) -> str | None:
+    """刑事诉讼法第265条: a 暂予监外执行 is decided on one of three grounds, and which one decides the supervision
+    (only 保外就医 owes the hospital's re-examination, 实施办法第24条). Other sentences have none."""
+    if sentence_type == SentenceType.MEDICAL_PAROLE and ground not in {g.value for g in Ground}:
+        return "请选择暂予监外执行情形：" + "、".join(GROUND_LABELS.values()) + "（刑事诉讼法第265条）"
+    if sentence_type != SentenceType.MEDICAL_PAROLE and ground:
+        return "只有暂予监外执行填写暂予监外执行情形"
+    return None
+
+
 class Level(StrEnum):
     STRICT = "strict"
     NORMAL = "normal"

@@ -55,7 +55,7 @@ EDITABLE_FIELDS = (
 )
 JUDGMENT_FIELDS = (
     "sentence_type", "deciding_organ_name", "judgment_number", "crime", "original_penalty", "judgment_date",
-    "effective_date", "term_months", "detention_days", "release_date", "sentence_end_date",
+    "effective_date", "term_months", "detention_days", "release_date", "sentence_end_date", "temporary_ground",
 )
 JUDGMENT_ON_THE_CASE = "判决信息在案件页“变更判决信息”中办理（记入案件历史，重算矫正期限）"
 # Set when a record is created (an import of old files, the demo), not on the edit form: the lifecycle issue's
@@ -265,6 +265,12 @@ def supervisee_clean(raw: Mapping[str, Any], *, actor, today: date, instance: Su
     out["detention_days"] = _int(raw.get("detention_days"), "先行羁押天数", e, "detention_days", maximum=36500) or 0
     out["release_date"] = _date(raw.get("release_date"), "出监（所）日期", e, "release_date", False)
     out["sentence_end_date"] = _date(raw.get("sentence_end_date"), "原判刑期止日", e, "sentence_end_date", False)
+    out["temporary_ground"] = _choice(raw.get("temporary_ground"), {k.value: v for k, v in rules.GROUND_LABELS.items()},
+                                      "暂予监外执行情形", e, "temporary_ground", default="") or ""
+    if st and st != rules.SentenceType.MEDICAL_PAROLE:
+        out["temporary_ground"] = ""  # as a probation's release date: what the sentence does not have is dropped
+    if st and "temporary_ground" not in e and (problem := rules.ground_problem(st, out["temporary_ground"])):
+        e["temporary_ground"] = problem
     out["management_level"] = _choice(raw.get("management_level"), {k.value: v for k, v in rules.LEVEL_LABELS.items()},
                                       "管理等级", e, "management_level", default=rules.Level.STRICT.value)
 

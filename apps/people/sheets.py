@@ -35,6 +35,7 @@ COLUMNS = [
     ("detention_days", "先行羁押天数", False, "0"),
     ("release_date", "出监（所）日期", False, ""),
     ("sentence_end_date", "原判刑期止日", False, ""),
+    ("temporary_ground", "暂予监外执行情形", False, ""),  # 保外就医 / 怀孕或者正在哺乳自己婴儿 / 生活不能自理
     ("management_level", "管理等级", False, "严管"),
     ("education", "文化程度", False, "高中"),
     ("occupation", "就业就学情况", False, "个体经营"),

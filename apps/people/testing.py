@@ -41,6 +41,8 @@ def supervisee_data(office: Organisation, **over) -> dict:
         "management_level": "strict",
     }
     data.update(over)
+    if data["sentence_type"] == "medical_parole":
+        data.setdefault("temporary_ground", "medical")
     return data
 
 

@@ -227,6 +227,13 @@ def four_ones_missing(*, week_start: date, done: list[tuple[str, date]], today: 
 
 # --- 暂予监外执行: monthly health report; 保外就医: hospital check every 3 months (实施办法第24条 [M]) ----------
 
+def needs_hospital_check(sentence_type: str, ground: str) -> bool:
+    """Only 保外就医 owes the hospital's re-examination every three months (实施办法第24条); a 暂予监外执行 for
+    pregnancy or nursing, or for being unable to care for oneself, does not. A case registered before its ground
+    was recorded (blank) is supervised as 保外就医, the stricter reading, until the ground is entered."""
+    return sentence_type == "medical_parole" and ground in ("", "medical")
+
+
 def add_months(day: date, n: int) -> date:
     y, m = divmod(day.month - 1 + n, 12)
     year, month = day.year + y, m + 1

@@ -50,6 +50,7 @@ class Schedule:
     health_done: bool
     check_due: date | None  # 保外就医: the next hospital check result (None until a first check is recorded)
     last_check: date | None
+    needs_check: bool = False  # 保外就医 (not pregnancy or incapacity): the three-monthly hospital check
 
 
 PERIOD_LABELS = {"week": "每周", "half_month": "每半月", "month": "每月"}
@@ -71,6 +72,7 @@ def schedule(case: Case, today: date) -> Schedule:
     four = [(rules.FOUR_ONES[k], k in have) for k in rules.FOUR_ONES] if level == "strict" else []
     h = month_hours([case.pk], today).get(case.pk, {})
     health_due = health_done = check_due = last_check = None
+    needs_check = rules.needs_hospital_check(case.sentence_type, str((case.judgment or {}).get("temporary_ground") or ""))
     if case.sentence_type == "medical_parole":
         health_due = rules.health_report_due(today)
         health_done = any(k == Record.Kind.HEALTH and d >= today.replace(day=1) for k, d in days)
@@ -84,7 +86,8 @@ def schedule(case: Case, today: date) -> Schedule:
                     rules.next_report_due(level=level, reports=reports, today=today, table=rt),
                     timezone.localtime(last_report).date() if last_report else None, (start, end),
                     any(start <= d <= end for d in reports), four, h.get("study", 0.0), h.get("service", 0.0),
-                    ht.study[level], ht.service[level] if able_to_work(case.sentence_type) else 0, health_due, bool(health_done), check_due, last_check)
+                    ht.study[level], ht.service[level] if able_to_work(case.sentence_type) else 0, health_due, bool(health_done), check_due, last_check,
+                    needs_check)
 
 
 RECORD_FILTERS = ("kind", "month")

@@ -516,8 +516,8 @@ def _clean_request(case: Case, kind: str, data: Mapping[str, Any], today: date) 
         out["months"] = int(months) if ok else 0
         due = check_due(case)
         out["start"], out["end"] = today, rules.add_months(due, out["months"]) if due and out["months"] else today
-        if case.sentence_type != "medical_parole":
-            e["months"] = "只有暂予监外执行（保外就医）的社区矫正对象需要病情复查"
+        if not rules.needs_hospital_check(case.sentence_type, ground_of(case)):
+            e["months"] = "只有保外就医的社区矫正对象需要定期病情复查（实施办法第24条）"
         elif due is None:
             e["months"] = "尚未登记病情复查，请先登记最近一次复查情况"
     else:
@@ -1044,7 +1044,14 @@ def prohibitions_in_force(case: Case, start: date, end: date) -> list:
 def check_due(case: Case) -> date | None:
     """保外就医: the day the next hospital check result is due (three months after the last recorded check, plus the
     extensions approved since), or None while no check is recorded (other 暂予监外执行 have none)."""
+    if not rules.needs_hospital_check(case.sentence_type, ground_of(case)):
+        return None
     return check_dues([case.pk]).get(case.pk)
+
+
+def ground_of(case: Case) -> str:
+    """The 暂予监外执行 ground the case executes (its judgment, 刑事诉讼法第265条); blank before it was recorded."""
+    return str((case.judgment or {}).get("temporary_ground") or "")
 
 
 # --- the case moved: its rows follow -------------------------------------------------------------------------------
@@ -1354,7 +1361,8 @@ def _daily_checks(today: date) -> int:
     """保外就医: a hospital check result past its due day (with the approved extensions): a fact and a task."""
     cal = calendar()
     raised, audit = 0, []
-    cases = _cases_for_daily(today, sentence_type="medical_parole")
+    cases = [c for c in _cases_for_daily(today, sentence_type="medical_parole")
+             if rules.needs_hospital_check(c.sentence_type, ground_of(c))]  # not pregnancy, not incapacity
     dues = check_dues([c.pk for c in cases])
     for c in cases:
         due = dues.get(c.pk)
@@ -1433,3 +1441,122 @@ def rule_setting_set(*, actor, table_name: str, values: dict, effective_from: da
                  object_id=row.pk, summary=f"设置本省{table_name}规则，自{effective_from.isoformat()}起施行",
                  after={"values": values, "note": note}, ip=ip, org_path="/")
     return row
+
+
+# --- the province's tables on a page (/supervision/settings/) ---------------------------------------------------------
+
+TABLE_META = {
+    "leave": ("外出审批", "社区矫正法第27条；社区矫正法实施办法第26条至第28条"),
+    "report": ("报到频次", "社区矫正法第23条；社区矫正法实施办法第24条"),
+    "hours": ("教育学习和社区服务时长", "社区矫正法第36条、第42条；每月时长由本省规定"),
+}
+FIELD_LABELS = {
+    "office_max_days": "司法所可批准的外出天数上限（日）",
+    "approval_max_days": "每次批准外出的天数上限（日）",
+    "window_days": "累计外出的计算期间（日）",
+    "window_max_days": "计算期间内累计外出超过此数报上一级审批（日）",
+    "advance_days": "应提前提出申请的天数（日）",
+    "office_entrusted": "县级社区矫正机构委托司法所批准短期外出",
+    "decide_days": "作出审批决定的期限（日）",
+    "business_evidence": "经营性外出应当提交的材料",
+    "period": "到司法所报到的周期",
+    "study": "每月教育学习时长（小时）",
+    "service": "每月社区服务时长（小时）",
+}
+LEVEL_WORDS = {"strict": "严管", "normal": "普管", "lenient": "宽管"}
+PERIOD_WORDS = {"week": "每周", "half_month": "每半月", "month": "每月"}
+
+
+def _kind_of(value) -> str:
+    return ("bool" if isinstance(value, bool) else "int" if isinstance(value, int) else
+            "lines" if isinstance(value, tuple) else "levels")
+
+
+def settings_overview(today: date) -> list[dict]:
+    """Each table as the page shows it: the values in force today field by field, the rows set from a date (who,
+    why), and those not yet in force."""
+    from django.contrib.auth import get_user_model
+
+    rows = list(RuleSetting.objects.order_by("table", "effective_from"))
+    names = dict(get_user_model().objects.filter(pk__in={r.set_by_id for r in rows if r.set_by_id})
+                 .values_list("pk", "full_name"))
+    out = []
+    for name, (title, article) in TABLE_META.items():
+        now = table(name, today)
+        fields = []
+        for f in dataclasses.fields(now):
+            if f.name == "effective_from":
+                continue
+            v = getattr(now, f.name)
+            fields.append({"key": f.name, "label": FIELD_LABELS.get(f.name, f.name), "kind": _kind_of(v),
+                           "value": v, "levels": [(k, LEVEL_WORDS[k], v[k]) for k in LEVEL_WORDS]
+                           if isinstance(v, dict) else [], "text": "\n".join(v) if isinstance(v, tuple) else ""})
+        out.append({"name": name, "title": title, "article": article, "in_force_from": now.effective_from,
+                    "fields": fields,
+                    "history": [{"effective_from": r.effective_from, "values": r.values, "note": r.note,
+                                 "by": names.get(r.set_by_id, "系统管理员"), "upcoming": r.effective_from > today}
+                                for r in rows if r.table == name]})
+    return out
+
+
+def rule_setting_from_form(*, actor, table_name: str, post: Mapping[str, Any], ip: str = "",
+                           today: date | None = None) -> RuleSetting:
+    """The page's add-row form: every field as text, turned into the table's types; the date not in the past and a
+    basis named. A row replaces the shipped table's fields (see `tables`), so it stores every field that differs from
+    the shipped table, the province's earlier changes included."""
+    today = today or today_local()
+    if actor is None or not actor.can(Action.DEADLINE_SET):
+        raise NotPermitted("只有省级社区矫正机构可以设置本省规则")
+    if table_name not in _TABLES:
+        raise InputErrors({"table": "没有这张规则表"})
+    e: dict[str, str] = {}
+    start = _day(post.get("effective_from"), "施行日期", e, "effective_from")
+    if start and start < today:
+        e["effective_from"] = "施行日期不能早于今天（已经开始计算的事项不追溯）"
+    note = _text(post, "note", 200)
+    if not note:
+        e["note"] = "请写明依据（文件名称、文号）"
+    base, shipped = table(table_name, start if start and start >= today else today), _TABLES[table_name][0]
+    values: dict[str, Any] = {}
+    changed = False
+    for f in dataclasses.fields(base):
+        if f.name == "effective_from":
+            continue
+        now, kind, label = getattr(base, f.name), _kind_of(getattr(base, f.name)), FIELD_LABELS.get(f.name, f.name)
+        if kind == "bool":
+            v: Any = _flag(post, f.name)
+        elif kind == "int":
+            raw = str(post.get(f.name) or "").strip()
+            if not (raw.isascii() and raw.isdigit() and int(raw) <= 366):
+                e[f.name] = f"{label}应为0至366的整数"
+                continue
+            v = int(raw)
+        elif kind == "lines":
+            v = tuple(x.strip() for x in str(post.get(f.name) or "").splitlines() if x.strip())
+            if len(v) > 20 or any(len(x) > 100 for x in v):
+                e[f.name] = f"{label}至多20项，每项不超过100字"
+                continue
+        else:
+            v = {}
+            for level, word in LEVEL_WORDS.items():
+                raw = str(post.get(f"{f.name}.{level}") or "").strip()
+                if table_name == "report":
+                    if raw not in PERIOD_WORDS:
+                        e[f"{f.name}.{level}"] = f"{word}的{label}无效"
+                    v[level] = raw
+                else:
+                    try:
+                        x = float(raw)
+                    except ValueError:
+                        x = -1
+                    if not 0 <= x <= 200:
+                        e[f"{f.name}.{level}"] = f"{word}的{label}应为0至200之间的数"
+                    v[level] = int(x) if x == int(x) else x
+        changed = changed or v != now
+        if v != getattr(shipped, f.name):
+            values[f.name] = list(v) if isinstance(v, tuple) else v
+    if not e and not changed:
+        e["values"] = "与该日施行的规则相同，没有需要保存的变更"
+    if e:
+        raise InputErrors(e)
+    return rule_setting_set(actor=actor, table_name=table_name, values=values, effective_from=start, note=note, ip=ip)

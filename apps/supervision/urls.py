@@ -7,6 +7,7 @@ urlpatterns = [
     path("day/", views.day_view, name="day"),
     path("month/", views.month_view, name="month"),
     path("activities/", views.activities_view, name="activities"),
+    path("settings/", views.settings_view, name="settings"),
     path("cases/<int:case_id>/record/<slug:kind>/", views.record_view, name="record"),
     path("cases/<int:case_id>/hours/", views.hours_view, name="hours"),
     path("cases/<int:case_id>/prohibition/", views.prohibition_view, name="prohibition"),

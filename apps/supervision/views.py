@@ -335,3 +335,46 @@ def attachment_view(request, pk: int, attachment_id: int):
     resp = FileResponse(a.file.open("rb"), content_type=a.content_type)
     resp["Content-Disposition"] = "inline"
     return resp
+
+
+@require_http_methods(["GET", "POST"])
+def settings_view(request):
+    """本省监管规则: the leave, report-in and hours tables in force, with their dated rows; the province adds one."""
+    may_set = request.user.can(Action.DEADLINE_SET)
+    if not (may_set or request.user.can(Action.SUPERVISEE_VIEW)):
+        raise Http404(NotFound.message)
+    today = today_local()
+    ctx = {"active_nav": "rule_settings", "may_set": may_set, "today": today, "errors": {}, "failed": "",
+           "posted": {}, "periods": services.PERIOD_WORDS}
+    status = 200
+    if request.method == "POST":
+        if not may_set:
+            raise Http404(NotFound.message)
+        name = request.POST.get("table", "")
+        try:
+            row = services.rule_setting_from_form(actor=request.user, table_name=name, post=request.POST,
+                                                  ip=client_ip(request), today=today)
+        except NotPermitted:
+            raise Http404(NotFound.message) from None
+        except InputErrors as e:
+            ctx.update(errors=e.errors, failed=name, posted=request.POST)
+            status = 422
+        else:
+            messages.success(request, _("已设置本省规则，自 %(day)s 起施行") % {"day": row.effective_from.isoformat()})
+            return HttpResponseRedirect(reverse("supervision:settings") + f"#t-{row.table}")
+    ctx["tables"] = services.settings_overview(today)
+    errors = ctx["errors"]
+    ctx["top_error"] = errors.get("values") or errors.get("table") or ""
+    for t in ctx["tables"]:  # what each form shows: the values in force, or what was just sent back with its errors
+        sent = t["name"] == ctx["failed"]
+        t["sent"] = sent
+        t["err_from"], t["err_note"] = (errors.get("effective_from", ""), errors.get("note", "")) if sent else ("", "")
+        t["form_from"] = request.POST.get("effective_from", "") if sent else today.isoformat()
+        t["form_note"] = request.POST.get("note", "") if sent else ""
+        for f in t["fields"]:
+            key = f["key"]
+            f["error"] = "；".join(m for k, m in ctx["errors"].items() if sent and (k == key or k.startswith(key + ".")))
+            f["form_levels"] = [(k, w, request.POST.get(f"{key}.{k}", "") if sent else v) for k, w, v in f["levels"]]
+            f["form_value"] = (request.POST.get(key, "") if sent else
+                               f["text"] if f["kind"] == "lines" else f["value"])
+    return render(request, "supervision/settings.html", ctx, status=status)

@@ -199,3 +199,69 @@ def test_an_officer_sees_the_months_shortfalls_and_hours_shrink_them(page, live_
     page.goto(base + "/supervision/activities/")
     expect(page.locator("#activities")).to_contain_text("集中法治教育")
     shot(page, "47-activities")
+
+
+def test_a_trip_to_the_next_district_asks_its_agency_to_help_and_the_sender_sees_it_read(page, live_site, sign_in,
+                                                                                           browser, shot):
+    base = live_site["base"]
+    today = _today(live_site)
+    person, case = _a_person(live_site)
+    sign_in("office")
+    page.goto(base + f"/supervision/cases/{case}/requests/new/?kind=leave")
+    expect(page.locator("#business-evidence")).to_be_hidden()
+    page.select_option("#f-reason", "business")  # a business trip shows the proofs to confirm
+    expect(page.locator("#business-evidence")).to_be_visible()
+    shot(page, "47-business-trip-form")
+    page.select_option("#f-reason", "family")
+    page.fill("#f-destination", "南昌市西湖区")
+    page.fill("#f-destination_adcodes", "360103")
+    page.fill("#f-start", (today + timedelta(days=4)).isoformat())
+    page.fill("#f-end", (today + timedelta(days=13)).isoformat())
+    page.fill("#f-detail", "照顾住院的父亲")
+    page.fill("#f-evidence", "医院住院证明")
+    page.click("#save-btn")
+    expect(page.locator("#request-state")).to_have_text("待审批")
+    request_url = page.url
+    county = _officer(browser, live_site, "donghu")
+    county.goto(request_url)
+    expect(county.locator("label[for=assist]")).to_contain_text("西湖区社区矫正管理局")
+    expect(county.locator("#assist")).to_be_checked()
+    county.locator("#step-approve button").click()
+    expect(county.locator("#request-state")).to_have_text("已批准")
+    expect(county.locator("#request-events")).to_contain_text("已函请")
+    expect(county.locator("#request-notices")).to_contain_text("未阅")
+    # the destination's agency finds the letter in 通知, without the case opening to it
+    xihu = _officer(browser, live_site, "xihu")
+    xihu.goto(base + "/notices/")
+    shot(xihu, "48-notices-inbox")
+    xihu.locator("#notices a", has_text="协助监督管理").first.click()
+    expect(xihu.locator("#notice-body")).to_contain_text("第28条")
+    shot(xihu, "49-notice")
+    href = xihu.locator("#notice-document a").get_attribute("href")
+    r = xihu.request.get(base + href)
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.body())).pages).replace(" ", "").replace("\n", "")
+    for words in ("外出期间协助监督管理函", "西湖区社区矫正管理局", "第二十八条", "照顾住院的父亲"):
+        assert words in text, words
+    assert xihu.request.get(base + f"/people/{person}/").status == 404
+    xihu.context.close()
+    county.reload()
+    expect(county.locator("#request-notices")).to_contain_text("已阅知")
+    shot(county, "50-request-notices-read")
+    county.context.close()
+
+
+def test_the_province_reads_and_sets_its_rules(page, live_site, sign_in, shot):
+    base = live_site["base"]
+    sign_in("province", stay=True)
+    page.goto(base + "/supervision/settings/")
+    expect(page.locator("#t-leave")).to_contain_text("司法所可批准的外出天数上限")
+    page.fill("#leave-note", "")
+    page.locator("#form-leave button").click()
+    expect(page.locator("#form-leave .invalid-feedback").first).to_be_visible()
+    expect(page.locator("#form-leave")).to_contain_text("请写明依据")
+    page.fill("#leave-office_max_days", "5")
+    page.fill("#leave-note", "赣司发〔2026〕12号")
+    page.locator("#form-leave button").click()
+    expect(page.locator(".alert-success")).to_contain_text("已设置本省规则")
+    expect(page.locator("#t-leave")).to_contain_text("赣司发〔2026〕12号")
+    shot(page, "51-rule-settings")

@@ -2,7 +2,7 @@
 uploaded; a province changes the list from a date; a wrong application writes nothing."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -88,8 +88,11 @@ def test_the_form_keeps_the_ticks_and_says_what_is_missing(client, tree, staff, 
     url = f"/supervision/cases/{case.pk}/requests/new/?kind=leave"
     page = client.get(url).content.decode()
     assert 'id="business-evidence"' in page and ITEMS[0] in page
+    from apps.people.services import today_local
+
+    start = today_local() + timedelta(days=5)
     resp = client.post(url, {"kind": "leave", "reason": "business", "detail": "洽谈", "destination": "杭州市",
-                             "start": "2026-11-26", "end": "2026-11-28", "be_0": "1"})
+                             "start": start.isoformat(), "end": (start + timedelta(days=2)).isoformat(), "be_0": "1"})
     body = resp.content.decode()
     assert resp.status_code == 422 and f"经营性外出应当提交：{ITEMS[1]}" in body
     assert 'name="be_0" value="1" id="be-0" checked' in body and 'name="be_1" value="1" id="be-1" >' in body
