@@ -31,7 +31,7 @@ def run_on(name: str, env: dict, extra: list[str]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pg", default=os.environ.get("ZHIJIAO_BENCH_PG", ""), help="postgres://… (a role that may CREATEDB)")
-    ap.add_argument("--only", choices=["sqlite", "postgres"])
+    ap.add_argument("--only", choices=["sqlite", "postgres", "faces"])
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     base = {**os.environ, "ZHIJIAO_VAR": str(OUT / "var"), "DJANGO_SETTINGS_MODULE": "zhijiao.settings"}
@@ -60,6 +60,10 @@ def main() -> None:
                 "logged_to_unlogged_reads_1"):
         if f"{key}_postgres" in results:
             results[key] = results[f"{key}_postgres"]
+    if args.only in (None, "faces"):
+        proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_faces.py")], cwd=ROOT, env=base,
+                              capture_output=True, text=True, check=True)
+        results |= json.loads(proc.stdout.strip().splitlines()[-1])
     results = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in sorted(results.items())}
     (OUT / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
     print(json.dumps(results, indent=1, ensure_ascii=False))

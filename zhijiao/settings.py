@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "apps.documents",
     "apps.cases",
     "apps.notices",
+    "apps.faces",
     "apps.supervision",
     "apps.oversight",
     "apps.api",
