@@ -61,7 +61,8 @@ def main() -> None:
         if f"{key}_postgres" in results:
             results[key] = results[f"{key}_postgres"]
     if args.only in (None, "faces"):
-        proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_faces.py")], cwd=ROOT, env=base,
+        proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_faces.py")], cwd=ROOT,
+                              env={**base, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
                               capture_output=True, text=True, check=True)
         results |= json.loads(proc.stdout.strip().splitlines()[-1])
     results = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in sorted(results.items())}

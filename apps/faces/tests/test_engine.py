@@ -88,3 +88,21 @@ def test_the_command_prints_one_json_line_per_pair(capsys):
     assert bad["match"] is False and bad["error"] == "many_faces" and bad["distance"] is None
     with pytest.raises(CommandError):
         call_command("face_compare", str(FACES / "obama/obama.jpg"))
+
+
+def test_the_numpy_resnet_gives_dlibs_numbers_on_every_photo():
+    import dlib
+
+    from apps.faces import resnet
+
+    _, shape, encoder = engine._models()
+    dlib_encoder, net = encoder(), resnet.load()
+    assert np.allclose(net.mean, [122.782, 117.001, 104.298], atol=1e-3)  # read from the file, dlib's training mean
+    for path in sorted((FACES / "obama").glob("*.jpg")) + sorted((FACES / "biden").glob("*.jpg")):
+        img = engine.load(path)
+        landmarks = shape(img, dlib.rectangle(*engine.detect(img)[0]))
+        ours = resnet.descriptor(dlib.get_face_chip(img, landmarks, size=150, padding=0.25), net)
+        theirs = np.asarray(dlib_encoder.compute_face_descriptor(img, landmarks, 1))
+        assert np.abs(ours - theirs).max() < 1e-5, path.name
+    with pytest.raises(ValueError):
+        resnet.descriptor(np.zeros((100, 100, 3), dtype=np.uint8), net)
