@@ -219,6 +219,7 @@ DYNAMIC_TEMPLATE_VARS = {
     ("people/form.html", "field.label"): "forms",
     ("people/list.html", "v"): "people_labels",
     ("people/detail.html", "s.get_temporary_ground_display"): "people_labels",
+    ("cases/_case_panel.html", "cv.ground"): "people_labels",  # a ground label, or the detail page's 未登记 words
     ("oversight/audit_list.html", "l"): "audit_kinds",
     ("oversight/audit_list.html", "r.get_kind_display"): "audit_kinds",
     ("oversight/audit_list.html", "label"): "audit_labels",

@@ -40,7 +40,7 @@ def _story_people(plan, county: dict, today: date, n: int, g, sampler, counties)
 def _probation(p: dict, *, effective: date, status: str) -> dict:
     d = dict(p["data"])
     d.update(sentence_type="probation", effective_date=effective, judgment_date=effective - timedelta(days=15),
-             term_months=TERM, detention_days=0, release_date=None, sentence_end_date=None,
+             term_months=TERM, detention_days=0, release_date=None, sentence_end_date=None, temporary_ground="",
              original_penalty=f"有期徒刑一年，缓刑{people_demo.cn_term(TERM)}")
     if d.get("crime") in ("故意杀人罪", "强奸罪"):
         d["crime"] = "盗窃罪"

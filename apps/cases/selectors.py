@@ -167,6 +167,7 @@ class CaseView:
     calendar_years: frozenset[int]
     transfer: object = None
     may_change_judgment: bool = False
+    ground: str = ""  # 暂予监外执行情形 as the case's judgment records it (刑事诉讼法第265条)
 
 
 def case_view(*, person, user, today: date) -> CaseView | None:
@@ -187,7 +188,17 @@ def case_view(*, person, user, today: date) -> CaseView | None:
     may_judge = (case.is_open and user.can(Action.SUPERVISEE_CHANGE) and within(user, case.org_path)
                  and not (transfer is not None and transfer.is_open))
     return CaseView(case, cases, events, tasks, actions, (case.term_end - today).days, calendar().years, transfer,
-                    may_judge)
+                    may_judge, ground_label(case))
+
+
+def ground_label(case: Case) -> str:
+    """A 暂予监外执行's ground in words; one registered before grounds were recorded is supervised as 保外就医."""
+    from apps.people.rules import GROUND_LABELS, Ground, SentenceType
+
+    if case.sentence_type != SentenceType.MEDICAL_PAROLE:
+        return ""
+    ground = str((case.judgment or {}).get("temporary_ground") or "")
+    return GROUND_LABELS[Ground(ground)] if ground in {g.value for g in Ground} else "未登记（按保外就医监管）"
 
 
 def provisional_note(cal: workdays.Calendar, d: date) -> str:

@@ -41,7 +41,7 @@ def ground_problem(sentence_type: str, ground: str) -> str | None:
     if sentence_type == SentenceType.MEDICAL_PAROLE and ground not in {g.value for g in Ground}:
         return "请选择暂予监外执行情形：" + "、".join(GROUND_LABELS.values()) + "（刑事诉讼法第265条）"
     if sentence_type != SentenceType.MEDICAL_PAROLE and ground:
-        return "只有暂予监外执行填写暂予监外执行情形"
+        return "暂予监外执行情形只适用于暂予监外执行，其他矫正类别请留空"
     return None
 
 

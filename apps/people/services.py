@@ -267,9 +267,12 @@ def supervisee_clean(raw: Mapping[str, Any], *, actor, today: date, instance: Su
     out["sentence_end_date"] = _date(raw.get("sentence_end_date"), "原判刑期止日", e, "sentence_end_date", False)
     out["temporary_ground"] = _choice(raw.get("temporary_ground"), {k.value: v for k, v in rules.GROUND_LABELS.items()},
                                       "暂予监外执行情形", e, "temporary_ground", default="") or ""
-    if st and st != rules.SentenceType.MEDICAL_PAROLE:
-        out["temporary_ground"] = ""  # as a probation's release date: what the sentence does not have is dropped
-    if st and "temporary_ground" not in e and (problem := rules.ground_problem(st, out["temporary_ground"])):
+    # a 暂予监外执行 registered before its ground was recorded keeps the blank (supervised as 保外就医) until the
+    # ground is entered: editing its address does not ask for it
+    legacy = (instance is not None and instance.sentence_type == st and not instance.temporary_ground
+              and not out["temporary_ground"])
+    if st and not legacy and "temporary_ground" not in e and (
+            problem := rules.ground_problem(st, out["temporary_ground"])):
         e["temporary_ground"] = problem
     out["management_level"] = _choice(raw.get("management_level"), {k.value: v for k, v in rules.LEVEL_LABELS.items()},
                                       "管理等级", e, "management_level", default=rules.Level.STRICT.value)

@@ -64,7 +64,8 @@ def template_bytes(*, example_office: str = "") -> bytes:
         ws.column_dimensions[get_column_letter(i)].width = max(12, len(header) * 2 + 2)
     col = {k: get_column_letter(i) for i, (k, *_rest) in enumerate(COLUMNS, start=1)}
     for key, options in (("sentence_type", rules.SENTENCE_LABELS.values()), ("gender", ["男", "女"]),
-                         ("management_level", rules.LEVEL_LABELS.values())):
+                         ("management_level", rules.LEVEL_LABELS.values()),
+                         ("temporary_ground", rules.GROUND_LABELS.values())):
         dv = DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=True)
         dv.add(f"{col[key]}2:{col[key]}{MAX_ROWS + 1}")
         ws.add_data_validation(dv)
@@ -75,6 +76,8 @@ def template_bytes(*, example_office: str = "") -> bytes:
         "2. 日期写成 2026-11-22；身份证号为18位，末位X大写或小写均可。",
         "3. 矫正类别：管制、缓刑、假释、暂予监外执行。管制、缓刑须填“管制刑期/缓刑考验期（月）”；",
         "   假释、暂予监外执行须填“出监（所）日期”和“原判刑期止日”。矫正起止日由系统计算。",
+        "   暂予监外执行须填“暂予监外执行情形”：保外就医、怀孕或者正在哺乳自己婴儿、生活不能自理（刑事诉讼法第265条）；"
+        "其他矫正类别留空。",
         "4. 负责司法所填写系统中的司法所全称，须在您的辖区内。",
         "5. 导入前系统会逐行检查；只要有一行有误，整张表都不会写入，请按提示改正后重新上传。",
         f"6. 每次最多 {MAX_ROWS} 行。",
@@ -161,6 +164,7 @@ _WIDTHS = {"name": 8, "gender": 5, "ethnicity": 6, "id_number": 21, "phone": 14,
 
 def _labels(key: str) -> dict:
     return {"sentence_type": rules.SENTENCE_LABELS, "management_level": rules.LEVEL_LABELS,
+            "temporary_ground": rules.GROUND_LABELS,
             "status": rules.STATUS_LABELS, "gender": {"M": "男", "F": "女"}}.get(key, {})
 
 
