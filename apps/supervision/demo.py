@@ -158,7 +158,8 @@ def _seed_orders(staff, today, made) -> None:
             "start": (today + timedelta(days=3)).isoformat(), "end": (today + timedelta(days=4)).isoformat(),
             "evidence": "装修公司派工单"})
         made["requests"] += 1
-    m = base.filter(sentence_type="medical_parole", term_start__lte=today - timedelta(days=100)).order_by("id").first()
+    m = base.filter(sentence_type="medical_parole", judgment__temporary_ground="medical",  # 保外就医 only
+                    term_start__lte=today - timedelta(days=100)).order_by("id").first()
     if m is not None:
         services.record_add(actor=staff, case_id=m.pk, kind="hospital_check", data={
             "happened_at": _at(today - timedelta(days=80), 10), "hospital": "江西省人民医院",

@@ -7,6 +7,7 @@ from apps.people.services import today_local
 from . import rules
 from .models import Activity, Record
 from .selectors import case_records, case_requests, may_record
+from .services import ground_of
 
 
 def _case(person):
@@ -20,6 +21,7 @@ def checkins_panel(request, person):
            "hours_kinds": rules.HOURS_KINDS, "activity_forms": Activity.Form.choices,
            "staff_channels": [(c, Record.Channel(c).label) for c in ("office", "field", "phone", "paper")]}
     if case is not None:
+        ctx["needs_check"] = rules.needs_hospital_check(case.sentence_type, ground_of(case))
         ctx["sv"] = case_records(case=case, user=request.user, today=today, kind=request.GET.get("kind", ""),
                                  month=request.GET.get("month", ""))
     return "supervision/_checkins_panel.html", ctx
@@ -33,4 +35,5 @@ def approvals_panel(request, person):
     if case is not None:
         ctx["requests"] = case_requests(case=case, state=ctx["state"])
         ctx["may_apply"] = may_record(case, request.user)
+        ctx["needs_check"] = rules.needs_hospital_check(case.sentence_type, ground_of(case))  # 延长病情复查期限
     return "supervision/_approvals_panel.html", ctx

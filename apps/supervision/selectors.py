@@ -19,6 +19,7 @@ from . import rules
 from .models import Activity, Fact, Hours, Record, Request
 from .services import (DAILY, FOUR_ONES_KINDS, able_to_work, month_hours, request_steps, table, may_decide)
 from .services import check_due as services_check_due
+from .services import ground_of
 
 
 def _scoped(qs, user):
@@ -72,7 +73,7 @@ def schedule(case: Case, today: date) -> Schedule:
     four = [(rules.FOUR_ONES[k], k in have) for k in rules.FOUR_ONES] if level == "strict" else []
     h = month_hours([case.pk], today).get(case.pk, {})
     health_due = health_done = check_due = last_check = None
-    needs_check = rules.needs_hospital_check(case.sentence_type, str((case.judgment or {}).get("temporary_ground") or ""))
+    needs_check = rules.needs_hospital_check(case.sentence_type, ground_of(case))
     if case.sentence_type == "medical_parole":
         health_due = rules.health_report_due(today)
         health_done = any(k == Record.Kind.HEALTH and d >= today.replace(day=1) for k, d in days)

@@ -1361,9 +1361,12 @@ def _daily_checks(today: date) -> int:
     """保外就医: a hospital check result past its due day (with the approved extensions): a fact and a task."""
     cal = calendar()
     raised, audit = 0, []
-    cases = [c for c in _cases_for_daily(today, sentence_type="medical_parole")
-             if rules.needs_hospital_check(c.sentence_type, ground_of(c))]  # not pregnancy, not incapacity
-    dues = check_dues([c.pk for c in cases])
+    # the ground read with the case (not pregnancy, not incapacity); whole rows only for the checks past due
+    rows = (Case.objects.filter(is_open=True, status__in=DAILY, term_start__lte=today, sentence_type="medical_parole")
+            .order_by("pk").values_list("pk", "sentence_type", "judgment__temporary_ground"))
+    dues = check_dues([pk for pk, st, ground in rows if rules.needs_hospital_check(st, str(ground or ""))])
+    late = sorted(pk for pk, due in dues.items() if due < today)
+    cases = [c for i in range(0, len(late), 1000) for c in _cases_for_daily(today, pk__in=late[i:i + 1000])]
     for c in cases:
         due = dues.get(c.pk)
         if due is None or due >= today:
@@ -1480,22 +1483,35 @@ def settings_overview(today: date) -> list[dict]:
     rows = list(RuleSetting.objects.order_by("table", "effective_from"))
     names = dict(get_user_model().objects.filter(pk__in={r.set_by_id for r in rows if r.set_by_id})
                  .values_list("pk", "full_name"))
-    out = []
-    for name, (title, article) in TABLE_META.items():
-        now = table(name, today)
+
+    def shown(t, keep=lambda key: True) -> list[dict]:
         fields = []
-        for f in dataclasses.fields(now):
-            if f.name == "effective_from":
+        for f in dataclasses.fields(t):
+            if f.name == "effective_from" or not keep(f.name):
                 continue
-            v = getattr(now, f.name)
+            v = getattr(t, f.name)
             fields.append({"key": f.name, "label": FIELD_LABELS.get(f.name, f.name), "kind": _kind_of(v),
                            "value": v, "levels": [(k, LEVEL_WORDS[k], v[k]) for k in LEVEL_WORDS]
                            if isinstance(v, dict) else [], "text": "\n".join(v) if isinstance(v, tuple) else ""})
+        return fields
+
+    out = []
+    for name, (title, article) in TABLE_META.items():
+        every = tables(name)
+        now = rules.table_on(every, today)
+        history = []
+        for r in rows:
+            if r.table != name:
+                continue
+            # what the row changed: its table against the one in force the day before it began (or the shipped one)
+            cur = rules.table_on(every, r.effective_from)
+            earlier = [t for t in every if t.effective_from < r.effective_from]
+            before = rules.table_on(earlier, r.effective_from) if earlier else _TABLES[name][0]
+            history.append({"effective_from": r.effective_from, "values": r.values, "note": r.note,
+                            "by": names.get(r.set_by_id, "系统管理员"), "upcoming": r.effective_from > today,
+                            "changes": shown(cur, lambda key: getattr(cur, key) != getattr(before, key))})
         out.append({"name": name, "title": title, "article": article, "in_force_from": now.effective_from,
-                    "fields": fields,
-                    "history": [{"effective_from": r.effective_from, "values": r.values, "note": r.note,
-                                 "by": names.get(r.set_by_id, "系统管理员"), "upcoming": r.effective_from > today}
-                                for r in rows if r.table == name]})
+                    "fields": shown(now), "history": history})
     return out
 
 

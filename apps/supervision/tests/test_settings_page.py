@@ -59,6 +59,7 @@ def test_the_province_sets_leave_from_tomorrow_and_later_rows_keep_earlier_chang
     assert AuditRecord.objects.filter(action="supervision.setting").count() == 1
     body = client.get("/supervision/settings/").content.decode()
     assert "待施行" in body and "赣司发〔2026〕9号" in body
+    assert '司法所可批准的外出天数上限（日）：<span class="text-body">5</span>' in body  # the row says what it changed
     # a second row a week on, from the form as it then shows (5 in force): the 5 is kept, the days change
     later = today + timedelta(days=8)
     form = _form("leave", tomorrow, effective_from=later.isoformat(), decide_days="5",
@@ -66,6 +67,9 @@ def test_the_province_sets_leave_from_tomorrow_and_later_rows_keep_earlier_chang
     assert client.post("/supervision/settings/", form).status_code == 302
     t = services.table("leave", later)
     assert (t.office_max_days, t.decide_days, t.business_evidence) == (5, 5, ("营业执照", "购销合同"))
+    leave = next(x for x in services.settings_overview(today) if x["name"] == "leave")
+    assert [[c["key"] for c in h["changes"]] for h in leave["history"]] == [
+        ["office_max_days"], ["decide_days", "business_evidence"]]  # each row against the table before it
 
 
 @pytest.mark.parametrize("over, field", [

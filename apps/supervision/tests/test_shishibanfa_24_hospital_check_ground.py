@@ -60,3 +60,39 @@ def test_no_extension_of_a_check_that_is_not_owed(tree, officer):
         services.request_apply(actor=staff, case_id=c.pk, today=TODAY, data={
             "kind": "extension", "months": "2", "detail": "住院", "evidence": "住院证明"})
     assert "第24条" in e.value.errors["months"]
+
+
+def test_the_record_page_offers_the_check_and_its_extension_to_the_sick_only(client, tree, officer):
+    sick, unable = _case(tree, officer, "medical"), _case(tree, officer, "incapable")
+    client.force_login(officer)
+    for c, shown in ((sick, True), (unable, False)):
+        checkins = client.get(f"/people/{c.person_id}/?tab=checkins").content.decode()
+        approvals = client.get(f"/people/{c.person_id}/?tab=approvals").content.decode()
+        assert ('id="add-health_report"' in checkins) and ('id="add-hospital_check"' in checkins) is shown
+        assert ('id="new-extension"' in approvals) is shown and 'id="new-leave"' in approvals
+
+
+def test_the_daily_check_step_reads_the_ground_with_the_cases(tree, officer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as q:
+            services._daily_checks(TODAY)
+        return len(q)
+
+    _case(tree, officer, "medical"), _case(tree, officer, "pregnant")
+    few = queries()
+    for g in ("medical", "pregnant", "incapable", "medical"):
+        _case(tree, officer, g)
+    assert queries() == few  # no query per case
+
+
+def test_a_case_registered_before_grounds_were_recorded_is_still_checked(tree, officer):
+    staff = given_staff(tree.donghu_office, "office_staff")
+    old = _case(tree, officer, "medical")
+    Case.objects.filter(pk=old.pk).update(judgment={k: v for k, v in old.judgment.items() if k != "temporary_ground"})
+    services.record_add(actor=staff, case_id=old.pk, kind="hospital_check",
+                        data={"hospital": "江西省人民医院", "text": "复查", "happened_at": "2026-07-01T10:00"})
+    services.supervision_daily(TODAY)
+    assert Task.objects.filter(case=old, kind="check_missing").exists()
