@@ -31,7 +31,7 @@ def _jsonable(value: Any) -> Any:
 def _actor_fields(actor) -> dict:
     if getattr(actor, "pk", None):
         return {"actor": actor, "actor_name": str(actor)[:150]}
-    return {"actor": None, "actor_name": (actor or "系统")[:150]}
+    return {"actor": None, "actor_name": str(actor or "系统")[:150]}
 
 
 def _where(actor, org_path: str | None) -> str:

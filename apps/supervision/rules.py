@@ -177,6 +177,36 @@ def missed_report_periods(*, level: str, reports: list[date], since: date, today
         day = end + timedelta(1)
 
 
+# --- 信息化核查 (face-verified spot checks): 社区矫正法第26条 lets the agency verify by information technology; how often
+# and how fast is provincial practice (the seeds: 随机抽查、点对点核查), so a dated table ----------------------------
+
+@dataclass(frozen=True)
+class CheckTable:
+    effective_from: date
+    spot_checks: dict  # level -> random spot checks a month
+    answer_minutes: int = 15  # the portal must answer within this many minutes
+    day_start_hour: int = 8  # random checks fall between these hours, Beijing time
+    day_end_hour: int = 20
+    turn_percent: int = 10  # liveness: the head turn must move the nose this % of the eye distance
+
+
+CHECK_TABLES = (CheckTable(date(2020, 7, 1), {"strict": 8, "normal": 4, "lenient": 2}),)
+
+
+def spot_check_odds(*, level: str, days_in_month: int, table: CheckTable) -> float:
+    """The chance of a random spot check on one day: the month's number spread over its days (at most one a day)."""
+    return min(1.0, max(0, table.spot_checks.get(level, 0)) / max(1, days_in_month))
+
+
+def spot_check_outcome(*, passed: bool | None, answered_at, due_at) -> str:
+    """passed / failed / late (answered after the window, whatever the face said) / missed (no answer)."""
+    if answered_at is None:
+        return "missed"
+    if answered_at > due_at:
+        return "late"
+    return "passed" if passed else "failed"
+
+
 # --- 双八: at least 8 hours of study and 8 of community service a month [M]; provincial tables -----------------
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ from apps.orgs.models import Organisation
 from apps.orgs.rules import Action, OrgKind
 from apps.orgs.scope import NotFound, parse_pk, within
 from apps.people.services import InputErrors, NotPermitted, today_local
+from apps.people.actors import is_self
+from apps.people.actors import staff as _staff
 
 from . import rules
 from .models import Activity, Fact, Hours, Record, Request, RequestEvent, RuleSetting
@@ -53,15 +55,19 @@ class RequestRefused(Exception):
 
 # --- the tables in force (a province's rows replace the shipped ones' fields) -------------------------------
 
-_TABLES = {"leave": rules.LEAVE_TABLES, "report": rules.REPORT_TABLES, "hours": rules.HOURS_TABLES}
+_TABLES = {"leave": rules.LEAVE_TABLES, "report": rules.REPORT_TABLES, "hours": rules.HOURS_TABLES,
+           "check": rules.CHECK_TABLES}
 
 
-def tables(name: str) -> tuple:
+def tables(name: str, settings_rows=None) -> tuple:
+    """The shipped tables and the province's rows (read here, or given: the settings page reads them all once)."""
     shipped = _TABLES[name]
     base = shipped[0]
+    given = ([r for r in settings_rows if r.table == name] if settings_rows is not None
+             else RuleSetting.objects.filter(table=name).order_by("effective_from"))
     rows = [dataclasses.replace(base, effective_from=r.effective_from,
                                 **{k: tuple(v) if isinstance(v, list) else v for k, v in r.values.items()})
-            for r in RuleSetting.objects.filter(table=name).order_by("effective_from")]
+            for r in sorted(given, key=lambda r: r.effective_from)]
     return tuple(shipped) + tuple(rows)
 
 
@@ -72,6 +78,8 @@ def table(name: str, day: date):
 # --- reading the case to write on it --------------------------------------------------------------------------
 
 def _visible(actor, case: Case) -> bool:
+    if is_self(actor):  # the supervisee sees their own open case, nothing else
+        return case.pk == actor.case_id and case.person_id == actor.person_id
     return (actor.can(Action.SUPERVISEE_VIEW) and within(actor, case.org_path)
             and (not case.is_minor or actor.minor_access))
 
@@ -82,7 +90,7 @@ def _case(actor, case_id, *, lock: bool = True) -> Case:
     case = (qs.select_for_update() if lock else qs).filter(pk=pk).first() if pk else None
     if case is None or not _visible(actor, case):
         raise NotFound()
-    if not actor.can(Action.SUPERVISEE_CHANGE):
+    if not is_self(actor) and not actor.can(Action.SUPERVISEE_CHANGE):
         raise NotPermitted("您没有登记日常监管记录的权限")
     if not case.is_open or case.status not in SUPERVISED:
         raise NotPermitted("该案件当前不在社区矫正期间（尚未报到或已解除、终止），不能登记日常监管记录")
@@ -260,7 +268,7 @@ def _record_add(*, actor, case_id, kind: str, data: Mapping[str, Any], device: s
     if e:
         raise InputErrors(e)
     rec = Record(case=case, person_id=case.person_id, org_path=case.org_path, is_minor=case.is_minor, kind=kind,
-                 channel=channel, happened_at=happened, recorded_by=actor, recorder_name=actor.full_name or actor.username,
+                 channel=channel, happened_at=happened, recorded_by=_staff(actor), recorder_name=actor.full_name or actor.username,
                  device=device[:60], client_id=cid, place=place, place_note=_text(data, "place_note", 200),
                  findings=findings, discreet=_flag(data, "discreet"), verified=verified,
                  verify_note=_text(data, "verify_note", 200), text=text, data=extra)
@@ -338,6 +346,38 @@ def record_supersede(*, actor, record_id, reason: str, data: Mapping[str, Any], 
         return new
 
 
+def record_confirm(*, actor, record_id, note: str, ip: str = "") -> Record:
+    """An officer confirms a report-in the phone's face check failed (e.g. poor light), having verified the person
+    another way: a new record with the same facts and `verified=pass` supersedes it, with the reason; the old stays.
+    Runs inside the caller's transaction (the review that decides it)."""
+    note = (note or "").strip()[:200]
+    with transaction.atomic():
+        old = Record.objects.select_for_update().filter(pk=parse_pk(record_id) or -1).first()
+        if old is None:
+            raise NotFound()
+        case = _case(actor, old.case_id)
+        if old.superseded_by_id:
+            raise InputErrors({"note": "该记录已被更正"})
+        if old.verified != "fail":
+            raise InputErrors({"note": "只有核验未通过的记录需要人工确认"})
+        if not note:
+            raise InputErrors({"note": "请写明如何核实了本人（如电话、视频、到所）"})
+        new = Record(case=case, person_id=old.person_id, org_path=old.org_path, is_minor=old.is_minor, kind=old.kind,
+                     channel=old.channel, happened_at=old.happened_at, recorded_by=_staff(actor),
+                     recorder_name=actor.full_name or actor.username, device=old.device, place=old.place,
+                     place_note=old.place_note, findings=old.findings, verified="pass",
+                     verify_note=f"人工核验确认：{note}"[:200], text=old.text, data=old.data, photo=old.photo.name)
+        new.save()
+        old.superseded_by, old.supersede_reason = new, f"人工核验确认：{note}"[:200]
+        old.save(update_fields=["superseded_by", "supersede_reason"])
+        audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervision.confirm", object_type="case",
+                     object_id=case.pk, summary=f"人工核验确认{Record.Kind(old.kind).label}：{note}",
+                     before={"record": old.pk}, after={"record": new.pk}, ip=ip, org_path=old.org_path)
+        if new.kind == Record.Kind.REPORT_IN:
+            _close_task(case, "missed_report", f"已于{timezone.localtime(new.happened_at):%Y-%m-%d}报到（人工核验）")
+        return new
+
+
 # --- 双八 hours -------------------------------------------------------------------------------------------------
 
 def _hours_value(value: Any, errors: dict) -> Decimal | None:
@@ -388,7 +428,7 @@ def activity_create(*, actor, data: Mapping[str, Any], ip: str = "", today: date
         raise InputErrors(e)
     a = Activity.objects.create(office=office, org_path=office.path, kind=kind, form=form,
                                 title=title, day=day, hours=hours, place=_text(data, "place", 200),
-                                for_minors=_flag(data, "for_minors"), created_by=actor)
+                                for_minors=_flag(data, "for_minors"), created_by=_staff(actor))
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervision.activity", object_type="activity",
                  object_id=a.pk, summary=f"组织{rules.HOURS_KINDS[kind]}：{title}（{day.isoformat()}，{hours}小时）",
                  after={"activity": a.pk}, ip=ip, org_path=a.org_path)
@@ -450,7 +490,7 @@ def _hours_add(*, actor, case_id, data, ip, today) -> Stored:
         raise InputErrors(e)
     h = Hours.objects.create(case=case, person_id=case.person_id, org_path=case.org_path, is_minor=case.is_minor,
                              kind=kind, activity=activity, day=day, hours=hours, signed_in=signed_in,
-                             signed_out=signed_out, evidence=evidence, client_id=cid, recorded_by=actor,
+                             signed_out=signed_out, evidence=evidence, client_id=cid, recorded_by=_staff(actor),
                              recorder_name=actor.full_name or actor.username)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="supervision.hours", object_type="case",
                  object_id=case.pk, summary=f"登记{rules.HOURS_KINDS[kind]}{hours}小时（{day.isoformat()}"
@@ -650,7 +690,7 @@ def _request_apply(*, actor, case_id, data, channel, ip, today, files: int = 0) 
     r = Request.objects.create(
         case=case, person_id=case.person_id, org_path=case.org_path, is_minor=case.is_minor, channel=channel,
         client_id=cid, applied_on=today, authority=authority, authority_org=org, decide_by=decide_by,
-        tell_procuratorate=tell, rolling_days=rolling, warnings=list(warnings), created_by=actor,
+        tell_procuratorate=tell, rolling_days=rolling, warnings=list(warnings), created_by=_staff(actor),
         **{k: v for k, v in c.items()})
     label = rules.REQUEST_KINDS[kind]
     _event(r, "apply", "提出申请", "", r.state, today, actor,
@@ -671,7 +711,7 @@ def _attach(actor, r: Request, checked: list[tuple[str, str, bytes]]) -> None:
 
     ext = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
     for i, (name, kind, data) in enumerate(checked, 1):
-        a = Attachment(request=r, name=name, content_type=kind, size=len(data), uploaded_by=actor)
+        a = Attachment(request=r, name=name, content_type=kind, size=len(data), uploaded_by=_staff(actor))
         a.file.save(f"r{r.pk}-{i}.{ext[kind]}", ContentFile(data), save=False)
         a.save()
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="request.attach", object_type="request",
@@ -700,7 +740,7 @@ def _file_under_permit(actor, case: Case, c: dict, permit: Request, *, cid, chan
         case=case, person_id=case.person_id, org_path=case.org_path, is_minor=case.is_minor, channel=channel,
         client_id=cid, applied_on=today, authority="permit", authority_org=permit.authority_org, decide_by=today,
         tell_procuratorate=False, rolling_days=rolling, state=rules.RequestState.APPROVED, decided_on=today,
-        decided_by=actor, decision_note=note, created_by=actor, **{k: v for k, v in c.items()})
+        decided_by=_staff(actor), decision_note=note, created_by=_staff(actor), **{k: v for k, v in c.items()})
     _event(r, "apply", "提出申请", "", rules.RequestState.APPLIED, today, actor,
            f"外出：{r.start:%Y-%m-%d}至{r.end:%Y-%m-%d}，{r.destination}")
     _event(r, "filed", "依经常性跨市县活动审批备案", rules.RequestState.APPLIED, r.state, today, actor, note)
@@ -718,7 +758,7 @@ def _article(kind: str) -> str:
 
 def _event(r: Request, code, label, frm, to, day, actor, note=""):
     RequestEvent.objects.create(request=r, code=code, label=label, from_state=frm, to_state=to, day=day,
-                                note=note[:500], actor=actor,
+                                note=note[:500], actor=_staff(actor),
                                 actor_name=(actor.full_name or actor.username) if actor else "系统")
 
 
@@ -1022,7 +1062,7 @@ def prohibition_record(*, actor, case_id, data: Mapping[str, Any], ip: str = "")
         if e:
             raise InputErrors(e)
         p = Prohibition.objects.create(case=case, person_id=case.person_id, org_path=case.org_path,
-                                       is_minor=case.is_minor, text=text, start=start, end=end, recorded_by=actor,
+                                       is_minor=case.is_minor, text=text, start=start, end=end, recorded_by=_staff(actor),
                                        recorder_name=actor.full_name or actor.username, **items)
         if old is not None:
             old.superseded_by, old.supersede_reason = p, _text(data, "reason", 200)
@@ -1452,6 +1492,7 @@ TABLE_META = {
     "leave": ("外出审批", "社区矫正法第27条；社区矫正法实施办法第26条至第28条"),
     "report": ("报到频次", "社区矫正法第23条；社区矫正法实施办法第24条"),
     "hours": ("教育学习和社区服务时长", "社区矫正法第36条、第42条；每月时长由本省规定"),
+    "check": ("信息化核查", "社区矫正法第26条；抽查频次、答复时限由本省规定"),
 }
 FIELD_LABELS = {
     "office_max_days": "司法所可批准的外出天数上限（日）",
@@ -1465,6 +1506,11 @@ FIELD_LABELS = {
     "period": "到司法所报到的周期",
     "study": "每月教育学习时长（小时）",
     "service": "每月社区服务时长（小时）",
+    "spot_checks": "每月随机人脸核查次数",
+    "answer_minutes": "核查答复时限（分钟）",
+    "day_start_hour": "随机核查开始时间（时）",
+    "day_end_hour": "随机核查结束时间（时）",
+    "turn_percent": "活体检测转头幅度（两眼间距的百分比）",
 }
 LEVEL_WORDS = {"strict": "严管", "normal": "普管", "lenient": "宽管"}
 PERIOD_WORDS = {"week": "每周", "half_month": "每半月", "month": "每月"}
@@ -1497,7 +1543,7 @@ def settings_overview(today: date) -> list[dict]:
 
     out = []
     for name, (title, article) in TABLE_META.items():
-        every = tables(name)
+        every = tables(name, rows)
         now = rules.table_on(every, today)
         history = []
         for r in rows:
@@ -1571,6 +1617,14 @@ def rule_setting_from_form(*, actor, table_name: str, post: Mapping[str, Any], i
         changed = changed or v != now
         if v != getattr(shipped, f.name):
             values[f.name] = list(v) if isinstance(v, tuple) else v
+    if table_name == "check" and not e:
+        merged = dataclasses.replace(shipped, **values)
+        if not 0 <= merged.day_start_hour < merged.day_end_hour <= 24:
+            e["day_end_hour"] = "随机核查的时段应在0时至24时之间，且结束晚于开始"
+        if not 1 <= merged.answer_minutes <= 240:
+            e["answer_minutes"] = "核查答复时限应为1至240分钟"
+        if not 3 <= merged.turn_percent <= 60:
+            e["turn_percent"] = "转头幅度应为3至60"
     if not e and not changed:
         e["values"] = "与该日施行的规则相同，没有需要保存的变更"
     if e:

@@ -97,3 +97,26 @@ def test_report_periods_are_chosen_per_level(client, province):
                                                                            "effective_from": (today + timedelta(days=3)).isoformat()}))
     assert bad.status_code == 422 and RuleSetting.objects.count() == 1
 
+
+
+@pytest.mark.parametrize("over, field", [
+    ({"day_start_hour": "20", "day_end_hour": "8"}, "day_end_hour"),
+    ({"answer_minutes": "0"}, "answer_minutes"),
+    ({"turn_percent": "90"}, "turn_percent"),
+])
+def test_the_verification_table_refuses_what_cannot_work(province, over, field):
+    from apps.people.services import InputErrors
+
+    today = today_local()
+    with pytest.raises(InputErrors) as e:
+        services.rule_setting_from_form(actor=province, table_name="check", post=_form("check", today, **over),
+                                        today=today)
+    assert field in e.value.errors and not RuleSetting.objects.exists()
+
+
+def test_the_province_sets_more_spot_checks_for_strict(province):
+    today = today_local()
+    post = _form("check", today, **{"spot_checks.strict": "12"})
+    services.rule_setting_from_form(actor=province, table_name="check", post=post, today=today)
+    t = services.table("check", today + timedelta(days=1))
+    assert t.spot_checks == {"strict": 12, "normal": 4, "lenient": 2} and t.answer_minutes == 15
