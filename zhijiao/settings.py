@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "apps.notices",
     "apps.faces",
     "apps.supervision",
+    "apps.monitoring",
+    "apps.portal",
     "apps.oversight",
     "apps.api",
 ]

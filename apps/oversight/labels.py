@@ -36,6 +36,13 @@ ACTION_LABELS = {
     "request.return": "销假", "request.cancel": "未成行办结", "request.close": "申请办结",
     "request.overdue": "外出逾期未归", "request.view": "查阅申请", "request.list": "查阅待审批申请",
     "notice.sent": "发送通知", "notice.view": "阅知通知",
+    "supervision.confirm": "人工核验确认报到",
+    "face.enrol": "登记人脸", "verification.upload": "手机端人脸核验", "verification.review": "复核人脸核验",
+    "verification.report": "生成核查报告", "spot_check.issue": "发起点对点核查", "spot_check.dispose": "处置核查异常",
+    "spot_check.missed": "核查未答复", "spot_check.draw": "生成随机核查",
+    "portal.code": "发放手机端登录码", "portal.device": "手机绑定审批、解绑", "portal.message": "向手机端发送消息",
+    "portal.login": "手机端登录", "portal.login_failed": "手机端登录失败", "portal.login_locked": "锁定期间尝试登录手机端",
+    "portal.logout": "退出手机端", "portal.message_read": "手机端阅读消息",
 }
 
 OBJECT_LABELS = {"supervisee": "社区矫正对象", "user": "工作人员", "organisation": "机构", "export": "导出任务",
