@@ -92,3 +92,33 @@ def test_no_code_for_a_person_not_under_supervision(tree, officer):
     Case.objects.filter(person=p).update(is_open=False)  # corrections ended
     with pytest.raises(InputErrors):
         services.code_issue(actor=officer, person_id=p.pk)
+
+
+def test_the_officers_message_reaches_the_phone_and_is_read_once(person, officer):
+    from apps.portal.models import Message
+
+    s = _first(person, officer)
+    with pytest.raises(InputErrors):
+        services.message_send(actor=officer, person_id=person.pk, text="  ")
+    m = services.message_send(actor=officer, person_id=person.pk, text="明天上午9点到司法所参加集中教育")
+    me = services.actor_for(s.account, s.device)
+    assert services.messages_read(actor=me, ids=[m.pk]) == 1 and services.messages_read(actor=me, ids=[m.pk]) == 0
+    assert Message.objects.get().read_at is not None
+
+
+def test_the_phone_writes_on_its_own_case_only(person, officer, tree):
+    from apps.orgs.scope import NotFound
+    from apps.supervision import services as supervision
+
+    other = given_supervisee(officer, office=tree.donghu_office, status="active")
+    s = _first(person, officer)
+    me = services.actor_for(s.account, s.device)
+    from apps.cases.models import Case
+
+    theirs = Case.objects.get(person=other, is_open=True)
+    with pytest.raises(NotFound):
+        supervision.record_add(actor=me, case_id=theirs.pk, kind="thought_report", device=me.device,
+                               data={"client_id": "t1", "text": "思想汇报", "channel": "portal"})
+    ok = supervision.record_add(actor=me, case_id=me.case_id, kind="thought_report", device=me.device,
+                                data={"client_id": "t1", "text": "本月思想汇报", "channel": "portal"})
+    assert ok.created and ok.record.recorded_by is None and ok.record.recorder_name == "社区矫正对象本人（手机端）"
