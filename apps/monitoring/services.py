@@ -30,6 +30,7 @@ from apps.orgs.scope import NotFound, parse_pk, within
 from apps.people.actors import is_self
 from apps.people.actors import staff as _staff
 from apps.people.models import Supervisee
+from apps.people.selectors import access_supervisee
 from apps.people.services import InputErrors, NotPermitted, today_local
 from apps.supervision import services as supervision
 from apps.supervision.services import DAILY, SUPERVISED
@@ -51,10 +52,8 @@ def check_table(day: date):
 # --- enrolment --------------------------------------------------------------------------------------------------
 
 def _person(actor, person_id) -> Supervisee:
-    p = Supervisee.objects.filter(pk=parse_pk(person_id) or -1).first()
-    if p is None or not (actor.can(Action.SUPERVISEE_VIEW) and within(actor, p.org_path)
-                         and (not p.is_minor or actor.minor_access)):
-        raise NotFound()
+    """The person's record as the people app opens it (out of scope or sealed: not found), for a writer."""
+    p = access_supervisee(user=actor, supervisee_id=person_id)
     if not actor.can(Action.SUPERVISEE_CHANGE):
         raise NotPermitted("您没有登记人脸的权限")
     return p

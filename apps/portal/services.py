@@ -19,10 +19,11 @@ from apps.audit.services import audit_record
 from apps.cases.models import Case
 from apps.orgs.models import LoginThrottle
 from apps.orgs.rules import Action, lockout_state
-from apps.orgs.scope import NotFound, parse_pk, within
+from apps.orgs.scope import NotFound, parse_pk
 from apps.people.actors import SelfActor
 from apps.people.actors import staff as _staff
 from apps.people.models import Supervisee
+from apps.people.selectors import access_supervisee
 from apps.people.services import InputErrors, NotPermitted
 from apps.supervision.services import SUPERVISED
 
@@ -71,10 +72,8 @@ def actor_for(account: Account, device: Device) -> SelfActor | None:
 # --- the officer's side -----------------------------------------------------------------------------------------
 
 def _person(actor, person_id) -> Supervisee:
-    p = Supervisee.objects.filter(pk=parse_pk(person_id) or -1).first()
-    if p is None or not (actor.can(Action.SUPERVISEE_VIEW) and within(actor, p.org_path)
-                         and (not p.is_minor or actor.minor_access)):
-        raise NotFound()
+    """The person's record as the people app opens it (out of scope or sealed: not found), for a writer."""
+    p = access_supervisee(user=actor, supervisee_id=person_id)
     if not actor.can(Action.SUPERVISEE_CHANGE):
         raise NotPermitted("您没有管理手机端账号的权限")
     return p
