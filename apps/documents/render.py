@@ -6,6 +6,7 @@ page whose page numbers WeasyPrint fills in (target-counter)."""
 from __future__ import annotations
 
 import io
+from urllib.parse import quote
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -44,6 +45,11 @@ def fragment(doc) -> Rendered:
     body = render_to_string(f"documents/{doc.doc_type}.html", {"d": doc.context, "doc": doc, "type": t})
     return Rendered(doc.doc_type, doc.title, doc.number, doc.context.get("agency_name", ""), date_cn(doc.issued_on),
                     body, doc.context.get("cc", ""))
+
+
+def content_disposition(name: str, inline: bool) -> str:
+    """The download header with a Chinese file name (RFC 5987)."""
+    return f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(name)}"
 
 
 def pdf(docs, *, catalogue_title: str = "", cover: dict | None = None) -> bytes:

@@ -1,8 +1,6 @@
 """Downloading an issued document as PDF or Word."""
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from django.http import Http404, HttpResponse
 from django.views.decorators.http import require_GET
 
@@ -15,8 +13,7 @@ from .selectors import access_document
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-def _attachment(name: str, inline: bool) -> str:
-    return f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(name)}"
+_attachment = render.content_disposition
 
 
 @require_GET

@@ -1,8 +1,6 @@
 """The inbox of notices and one notice with its document."""
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -44,5 +42,5 @@ def notice_document_view(request, pk: int):
     except NotFound:
         raise Http404(NotFound.message) from None
     r = HttpResponse(doc_render.pdf([doc]), content_type="application/pdf")
-    r["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(f'{doc.title}{doc.number}.pdf')}"
+    r["Content-Disposition"] = doc_render.content_disposition(f"{doc.title}{doc.number}.pdf", inline=True)
     return r
