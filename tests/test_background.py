@@ -14,6 +14,7 @@ def test_the_beat_schedule_names_registered_tasks():
     for entry in schedule.values():
         assert entry["task"] in app.tasks, entry["task"]
     assert schedule["audit-seal"]["schedule"] <= 5  # records are sealed within a few seconds
+    assert schedule["monitoring-sweep"]["schedule"] <= 60  # a missed spot check reads as missed within a minute
 
 
 @pytest.mark.django_db

@@ -139,6 +139,8 @@ ZHIJIAO_SESSION_REFRESH_SECONDS = 60
 # The database row outlives the idle limit (the middleware enforces that), so an officer coming back after an hour is
 # told the session timed out, and the time-out is audited, rather than meeting a silent sign-in page. No session
 # lasts longer than this in any case (the browser's cookie also ends when it closes).
+# the supervisee's phone stays signed in this long (the bound phone's key is the second factor; ADR 0010)
+ZHIJIAO_PORTAL_SESSION_DAYS = int(os.environ.get("ZHIJIAO_PORTAL_SESSION_DAYS", 14))
 SESSION_COOKIE_AGE = int(os.environ.get("ZHIJIAO_SESSION_MAX_SECONDS", 12 * 3600))
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -205,6 +207,9 @@ CELERY_BEAT_SCHEDULE = {
     "files-sweep-daily": {"task": "people.sweep_files", "schedule": crontab(hour=3, minute=10)},
     # missed intakes, overdue deadlines, the release stage (apps.cases.daily)
     "cases-daily": {"task": "cases.daily", "schedule": crontab(hour=0, minute=10)},
+    # spot checks past their answer window become 未答复 (apps.monitoring); without beat, the pages that show spot
+    # checks run the same sweep first (apps.monitoring.services.sweep_if_embedded)
+    "monitoring-sweep": {"task": "monitoring.sweep", "schedule": float(os.environ.get("ZHIJIAO_SWEEP_SECONDS", 60))},
 }
 # Who runs the daily case job: "thread" (embedded default), "celery" (beat, set with REDIS_URL) or "off" (tests).
 ZHIJIAO_DAILY_JOBS = os.environ.get("ZHIJIAO_DAILY_JOBS") or ("celery" if REDIS_URL else "thread")

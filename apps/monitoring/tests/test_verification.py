@@ -181,3 +181,18 @@ def test_the_random_draw_is_repeatable_and_only_for_people_with_a_phone_and_a_fa
     for s in SpotCheck.objects.all():
         local = timezone.localtime(s.issued_at)
         assert t.day_start_hour <= local.hour < t.day_end_hour and s.kind == "random"
+
+
+def test_without_beat_the_pages_sweep_first_and_under_beat_they_leave_it(officer, case, settings):
+    from apps.monitoring.tasks import sweep as sweep_task
+
+    late = services.spot_check_issue(actor=officer, case_id=case.pk, now=timezone.now() - timedelta(minutes=30))
+    settings.ZHIJIAO_DAILY_JOBS = "celery"
+    assert services.sweep_if_embedded() == 0
+    late.refresh_from_db()
+    assert late.state == SpotCheck.State.OPEN
+    settings.ZHIJIAO_DAILY_JOBS = "thread"
+    assert services.sweep_if_embedded() == 1 and services.sweep_if_embedded() == 0
+    late.refresh_from_db()
+    assert late.state == SpotCheck.State.MISSED
+    assert sweep_task.apply().get() == 0  # the beat task: nothing left to sweep
