@@ -159,6 +159,23 @@ SPECS = [
     # an unknown step is refused with its reason (back to the page), never a 500; out of scope is not found
     Spec("supervision:request_act", "POST", A.SUPERVISEE_VIEW, (302,), per_record=True,
          record_kwargs=lambda t: {"pk": _request_of(t).pk, "code": "no_such_step"}),
+    # 信息化核查 and the phone accounts (apps.portal.officer): the code is issued (shown once); a bound phone asked to be
+    # approved again, a face from a photo without one, a review or a disposal or a message without its text, and a
+    # second spot check while one is open are refused with the reason; out of scope is not found
+    Spec("monitoring:index", "GET", A.SUPERVISEE_VIEW, (200,)),
+    Spec("monitoring:code", "POST", A.SUPERVISEE_CHANGE, (200,), per_record=True),
+    Spec("monitoring:enrol", "POST", A.SUPERVISEE_CHANGE, (302,), per_record=True),
+    Spec("monitoring:message", "POST", A.SUPERVISEE_CHANGE, (422,), per_record=True, data={"text": ""}),
+    Spec("monitoring:device", "POST", A.SUPERVISEE_CHANGE, (302,), per_record=True, data={"approve": "1"},
+         record_kwargs=lambda t: {"device_id": _device_of(t).pk}),
+    Spec("monitoring:review", "POST", A.SUPERVISEE_CHANGE, (422,), per_record=True,
+         data={"outcome": "confirmed", "note": ""}, record_kwargs=lambda t: {"pk": _verification_of(t).pk}),
+    Spec("monitoring:photo", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
+         record_kwargs=lambda t: {"pk": _verification_of(t).pk}),
+    Spec("monitoring:spot_check", "POST", A.SUPERVISEE_CHANGE, (302,), per_record=True, data={"note": "矩阵"},
+         record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
+    Spec("monitoring:dispose", "POST", A.SUPERVISEE_CHANGE, (422,), per_record=True, data={"note": ""},
+         record_kwargs=lambda t: {"pk": _spot_check_of(t).pk}),
     Spec("api:openapi-json", "GET", None, (200,), api=True),
     Spec("api:openapi-view", "GET", None, (200,), api=True),
     Spec("api:api-root", "GET", None, (404,), api=True),
@@ -187,6 +204,23 @@ SPECS = [
          record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
     Spec("api:supervisee_patch", "PATCH", A.SUPERVISEE_CHANGE, (200,), api=True, per_record=True,
          data={"phone": "13807910088"}),
+    # the supervisee's phone (/m/): no staff role opens it; without the person's session and a bound phone every
+    # page sends to its sign-in and every call of its script answers 401 (apps/portal/tests/test_pages.py)
+    Spec("portal:login", "GET", None, (200,)),
+    Spec("portal:login", "POST", None, (401,), data={"id_number": "110101199003077777", "password": "x"}),
+    Spec("portal:pending", "GET", None, (302,)),
+    Spec("portal:logout", "POST", None, (302,)),
+    Spec("portal:manifest", "GET", None, (200,)),
+    Spec("portal:sw", "GET", None, (200,)),
+    Spec("portal:offline", "GET", None, (200,)),
+    *[Spec(f"portal:{n}", "GET", None, (302,)) for n in ("today", "checkin", "thought", "leave", "leave_new",
+                                                          "study", "messages", "me")],
+    Spec("portal:leave_detail", "GET", None, (302,), extra=lambda ctx: {"pk": 1}),
+    Spec("portal:document", "GET", None, (302,), extra=lambda ctx: {"pk": 1}),
+    Spec("portal:thought", "POST", None, (302,), data={"text": "x"}),
+    Spec("portal:leave_new", "POST", None, (302,), data={"detail": "x"}),
+    *[Spec(f"portal:{n}", "GET", None, (401,)) for n in ("api_ping", "api_challenge")],
+    *[Spec(f"portal:{n}", "POST", None, (401,)) for n in ("api_verify", "api_thought")],
 ]
 # the API's list and create share one path (GET and POST), as do its detail and patch
 API_PATHS = {("api:supervisees", "POST"): "api:supervisee_create", ("api:supervisee_create", "GET"): "api:supervisees",
@@ -216,6 +250,46 @@ def _request_of(person):
     from apps.supervision.models import Request
 
     return Request.objects.get(case=_case_of(person))
+
+
+def _device_of(person):
+    """A bound phone of the target (made the first time it is asked for)."""
+    from apps.portal.models import Account, Device
+
+    acc, _ = Account.objects.get_or_create(person=person, defaults={"org_path": person.org_path})
+    return Device.objects.get_or_create(account=acc, key_hash=f"matrix-{person.pk}", defaults={"state": "active"})[0]
+
+
+def _verification_of(person):
+    """A face check of the target's case that failed and waits for review, with its photo."""
+    from apps.monitoring.models import Verification
+
+    case = _case_of(person)
+    v = Verification.objects.filter(case=case, client_id="matrix").first()
+    if v is None:
+        from django.utils import timezone
+
+        v = Verification(case=case, person=person, office_id=case.judicial_office_id, org_path=case.org_path,
+                         is_minor=case.is_minor, purpose="report_in", client_id="matrix", captured_at=timezone.now(),
+                         code="mismatch", passed=False, reason="人脸比对不一致", review="pending")
+        v.photo.save(f"matrix-{case.pk}.jpg", _photo(), save=True)
+    return v
+
+
+def _spot_check_of(person):
+    """A spot check of the target's case that was not answered (an anomaly to dispose of)."""
+    from django.utils import timezone
+
+    from apps.monitoring.models import SpotCheck
+
+    case = _case_of(person)
+    s = SpotCheck.objects.filter(case=case, state="missed").first()
+    if s is None:
+        at = timezone.now() - timedelta(hours=2)
+        s = SpotCheck.objects.create(case=case, person=person, office_id=case.judicial_office_id, org_path=case.org_path,
+                                     is_minor=case.is_minor, kind="random", day=timezone.localdate(at), issued_at=at,
+                                     due_at=at + timedelta(minutes=15), state="missed", issued_by_name="系统随机")
+    return s
 
 
 def _notice_of(person):

@@ -40,6 +40,8 @@ urlpatterns = [
     path("documents/", include("apps.documents.urls")),
     path("notices/", include("apps.notices.urls")),
     path("audit/", include("apps.oversight.urls")),
+    path("monitoring/", include("apps.portal.officer_urls")),
+    path("m/", include("apps.portal.urls")),
     path("api/v1/", _public(api.urls)),
 ]
 

@@ -117,7 +117,7 @@ def check(frames: list, direction: str, enrolled: np.ndarray | None, *, min_shif
     if enrolled is not None:
         dist = round(max(engine.distance(_encode(imgs[k], shapes[k]), enrolled) for k in {photo, j}), 4)
         if dist > threshold:
-            return Result(False, "mismatch", "人脸与登记照片不符，请本人完成签到", shift, yaws, dist, photo)
+            return Result(False, "mismatch", "人脸与登记照片不符，须由本人核验", shift, yaws, dist, photo)
     if shift < min_shift:
         other = SIDE["right" if direction == "left" else "left"]
         code, message = "no_turn", f"未检测到转头动作，请按提示向{side}转头"

@@ -12,3 +12,9 @@ class PortalConfig(AppConfig):
         from .models import Device
 
         register_reachable(lambda: Device.objects.filter(state=Device.State.ACTIVE).values("account__person_id"))
+
+        from apps.people.extensions import register_tab_panel
+
+        from . import panels
+
+        register_tab_panel("monitoring", panels.monitoring_panel)

@@ -62,11 +62,17 @@ def open_case(person_id: int) -> Case | None:
 
 
 def actor_for(account: Account, device: Device) -> SelfActor | None:
+    got = actor_and_case(account, device)
+    return got[0] if got else None
+
+
+def actor_and_case(account: Account, device: Device) -> tuple[SelfActor, Case] | None:
+    """The person acting from this phone, on their case under supervision now (None once it is closed)."""
     case = open_case(account.person_id)
     if case is None:
         return None
     return SelfActor(person_id=account.person_id, case_id=case.pk, org_path=case.org_path,
-                     device=("手机 " + device.label)[:60], is_minor=case.is_minor)
+                     device=("手机 " + device.label)[:60], is_minor=case.is_minor), case
 
 
 # --- the officer's side -----------------------------------------------------------------------------------------
