@@ -13,11 +13,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any, Mapping
 
 import numpy as np
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -42,7 +44,8 @@ use_case = transaction.atomic(durable=True)
 FRAME_MAX = 1_500_000  # bytes per frame (the portal sends ≤480 px JPEGs of about 30 KB; a camera photo is larger)
 MAX_FRAMES = 6
 CHALLENGE_SALT = "zhijiao.liveness"
-CHALLENGE_SECONDS = 24 * 3600  # a challenge fetched in the morning still answers an offline capture that day
+CHALLENGE_SECONDS = 10 * 60  # the phone fetches it the moment the person starts; an offline capture has none
+AGE_MAX_SECONDS = 30 * 86400  # how long a capture may have waited on the phone
 DIRECTIONS = {"left": "请慢慢向左转头", "right": "请慢慢向右转头"}
 
 
@@ -95,25 +98,62 @@ def face_enrol(*, actor, person_id, photo: bytes | None = None, ip: str = "") ->
 
 # --- challenges -------------------------------------------------------------------------------------------------
 
-def challenge_new() -> dict:
-    """A liveness challenge chosen at random by the server, signed so the phone cannot pick its own, answered once."""
+def _latest_key(case_id) -> str:
+    return f"zhijiao:challenge:{case_id}"
+
+
+def challenge_new(case_id: int | None = None, now: datetime | None = None) -> dict:
+    """A liveness challenge chosen at random by the server, signed so the phone cannot pick its own, for this case,
+    answered once, within minutes. Only the case's latest challenge counts (fetching until the wanted direction comes
+    up gains nothing: each fetch retires the one before)."""
     direction = secrets.choice(sorted(DIRECTIONS))
     nonce = secrets.token_hex(8)
-    return {"token": signing.dumps({"d": direction, "n": nonce}, salt=CHALLENGE_SALT), "direction": direction,
-            "prompt": DIRECTIONS[direction]}
+    at = int((now or timezone.now()).timestamp())
+    if case_id is not None:
+        cache.set(_latest_key(case_id), nonce, CHALLENGE_SECONDS + 60)
+    return {"token": signing.dumps({"d": direction, "n": nonce, "c": case_id, "t": at}, salt=CHALLENGE_SALT),
+            "direction": direction, "prompt": DIRECTIONS[direction]}
 
 
-def _challenge(token: str, direction: str) -> tuple[str, str, bool]:
-    """(direction, nonce, from the server). Without a valid token (captured offline with no challenge fetched) the
-    phone's own random direction is used and the check goes to an officer for review."""
+@dataclass(frozen=True)
+class Challenge:
+    direction: str
+    nonce: str
+    from_server: bool
+    issued_at: datetime | None = None
+
+
+def _challenge(token: str, direction: str, case_id: int) -> Challenge:
+    """The server's challenge for this case, or (captured offline with no challenge fetched, or a stale or foreign
+    token) the phone's own random direction, and the check goes to an officer for review."""
     if token:
         try:
             got = signing.loads(token, salt=CHALLENGE_SALT, max_age=CHALLENGE_SECONDS)
-            if got.get("d") in DIRECTIONS:
-                return got["d"], str(got.get("n", ""))[:32], True
-        except signing.BadSignature:
+            nonce = str(got.get("n", ""))[:32]
+            if (got.get("d") in DIRECTIONS and got.get("c") == case_id
+                    and cache.get(_latest_key(case_id)) == nonce):
+                return Challenge(got["d"], nonce, True,
+                                 datetime.fromtimestamp(int(got.get("t", 0)), tz=dt_timezone.utc))
+        except (signing.BadSignature, TypeError, ValueError, OverflowError):
             pass
-    return (direction if direction in DIRECTIONS else "left"), "", False
+    return Challenge(direction if direction in DIRECTIONS else "left", "", False)
+
+
+def _captured(data: Mapping[str, Any], e: dict, *, now: datetime, case) -> datetime:
+    """When the frames were taken. The phone sends how long the capture waited (`age_s`, counted on its own clock at
+    upload), so a phone whose clock is wrong still gives the right time; `captured_at` is the fallback."""
+    raw = data.get("age_s")
+    if raw not in (None, ""):
+        try:
+            age = float(raw)
+        except (TypeError, ValueError):
+            age = -1.0
+        if not (0 <= age <= AGE_MAX_SECONDS) or age != age:
+            e["age_s"] = "采集时间不正确"
+            return now
+        return now - timedelta(seconds=age)
+    return supervision._now_or(data.get("captured_at"), e, "captured_at", now=now,
+                               not_before=supervision._case_start(case))
 
 
 # --- what the phone sends ---------------------------------------------------------------------------------------
@@ -186,8 +226,7 @@ def verify_upload(*, actor, data: Mapping[str, Any], ip: str = "", now: datetime
     case = Case.objects.filter(pk=actor.case_id, person_id=actor.person_id).select_related("judicial_office").first()
     if case is None or not case.is_open or case.status not in SUPERVISED:
         raise NotFound()
-    captured = supervision._now_or(data.get("captured_at"), e, "captured_at", now=now,
-                                   not_before=supervision._case_start(case))
+    captured = _captured(data, e, now=now, case=case)
     spot = None
     if purpose == Verification.Purpose.SPOT_CHECK:
         spot = SpotCheck.objects.filter(pk=parse_pk(data.get("spot_check")) or -1, case=case).first()
@@ -197,7 +236,12 @@ def verify_upload(*, actor, data: Mapping[str, Any], ip: str = "", now: datetime
             e["spot_check"] = "这次核查已经答复"
     if e:
         raise InputErrors(e)
-    direction, nonce, from_server = _challenge(str(data.get("challenge") or ""), str(data.get("direction") or ""))
+    ch = _challenge(str(data.get("challenge") or ""), str(data.get("direction") or ""), case.pk)
+    direction, nonce, from_server = ch.direction, ch.nonce, ch.from_server
+    if from_server and captured < ch.issued_at - supervision.CLOCK_SKEW:
+        captured = ch.issued_at  # the frames answer a challenge issued then: they cannot be older
+    if spot is not None and captured < spot.issued_at - supervision.CLOCK_SKEW:
+        raise InputErrors({"captured_at": "采集时间早于这次核查发出的时间"})
     enrolment = current_enrolment(case.person_id)
     table = check_table(timezone.localtime(captured).date())
     result = liveness.check(frames, direction, np.asarray(enrolment.encoding) if enrolment else None,
@@ -233,8 +277,10 @@ def verify_upload(*, actor, data: Mapping[str, Any], ip: str = "", now: datetime
                 v.save(update_fields=["record_id"])
             if spot is not None:
                 spot = SpotCheck.objects.select_for_update().get(pk=spot.pk)
-                spot.answered_at = captured
-                spot.state = supervision.rules.spot_check_outcome(passed=passed, answered_at=captured,
+                # lateness by the later of capture and challenge: an old token cannot make a late answer timely
+                answered = max(captured, ch.issued_at) if from_server else captured
+                spot.answered_at = answered
+                spot.state = supervision.rules.spot_check_outcome(passed=passed, answered_at=answered,
                                                                   due_at=spot.due_at)
                 spot.save(update_fields=["answered_at", "state"])
             audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="verification.upload", object_type="case",

@@ -48,8 +48,12 @@ class Today:
 
 def open_spot_checks(actor: SelfActor, now: datetime | None = None) -> list[SpotCheck]:
     now = now or timezone.now()
-    return list(SpotCheck.objects.filter(case_id=actor.case_id, state=SpotCheck.State.OPEN, issued_at__lte=now)
-                .order_by("due_at"))
+    return list(SpotCheck.objects.filter(case_id=actor.case_id, state=SpotCheck.State.OPEN, issued_at__lte=now,
+                                         due_at__gt=now).order_by("due_at"))
+
+
+def _md(d: date) -> str:
+    return f"{d.month}月{d.day}日"
 
 
 def today_view(actor: SelfActor, case, today: date, now: datetime | None = None) -> Today:
@@ -61,15 +65,22 @@ def today_view(actor: SelfActor, case, today: date, now: datetime | None = None)
     for sc in spots:
         left = max(0, int((sc.due_at - now).total_seconds() // 60))
         dues.append(Due("spot_check", "信息化核查", f"请在{timezone.localtime(sc.due_at):%H:%M}前完成人脸核验（还剩{left}分钟），"
-                        "逾期未答复将记为未按时报告", f"/m/checkin/?spot={sc.pk}", True))
+                        "逾期未答复的，记为未按规定报告", f"/m/checkin/?spot={sc.pk}", True))
     overdue = s.next_due < today
+    start, _end = s.this_period
+    waiting = (not s.reported_this_period and Verification.objects.filter(
+        case_id=case.pk, purpose=Verification.Purpose.REPORT_IN, review=Verification.Review.PENDING,
+        captured_at__date__gte=start).exists())
     if s.reported_this_period:
-        dues.append(Due("report_in", "报到", f"本期（{s.period_label}）已报到，下次报到最迟{s.next_due:%m月%d日}",
+        dues.append(Due("report_in", "报到", f"本期（{s.period_label}）已报到，下次报到最迟{_md(s.next_due)}",
                         "/m/checkin/", False, True))
+    elif waiting:
+        dues.append(Due("report_in", "报到", "已提交，等待司法所工作人员复核；复核确认后即算本期报到。也可以重新核验",
+                        "/m/checkin/", False))
     else:
         dues.append(Due("report_in", "报到",
-                        (f"已超过报到期限（{s.next_due:%m月%d日}），请立即报到" if overdue
-                         else f"请在{s.next_due:%m月%d日}前报到（{s.period_label}一次）")
+                        (f"已超过报到期限（{_md(s.next_due)}），请立即报到" if overdue
+                         else f"请在{_md(s.next_due)}前报到（{s.period_label}一次）")
                         + "；未按规定报到的，将依法给予训诫、警告", "/m/checkin/", overdue or s.next_due == today))
     if s.four_ones:
         left = [label for label, done in s.four_ones if not done]
@@ -87,7 +98,7 @@ def today_view(actor: SelfActor, case, today: date, now: datetime | None = None)
                         "/m/study/", False, s.service >= s.service_target))
     if s.health_due:
         dues.append(Due("health", "病情报告", "本月已报告" if s.health_done
-                        else f"请在{s.health_due:%m月%d日}前向司法所报告病情", "", False, s.health_done))
+                        else f"请在{_md(s.health_due)}前向司法所报告病情", "", False, s.health_done))
     unread = Message.objects.filter(person_id=actor.person_id, read_at__isnull=True).count()
     last = Verification.objects.filter(case_id=case.pk).order_by("-captured_at").first()
     return Today(s, spots, dues, unread, last, LEVELS.get(case.management_level, case.management_level))

@@ -7,9 +7,12 @@ keeps what the person did while offline and uploads it once (each item has its c
 person reads Chinese, and the words are the ones the office uses."""
 from __future__ import annotations
 
+import hashlib
 import json
+import posixpath
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -32,7 +35,7 @@ from apps.people.services import InputErrors, NotPermitted, today_local
 from apps.supervision import rules as sv_rules
 from apps.supervision import services as supervision
 
-from . import selectors, services
+from . import rules, selectors, services
 from .models import Account, Device
 
 SESSION_KEY = "portal_account"
@@ -92,13 +95,19 @@ def public(view):
 
 def _ctx(request, active: str, **kw) -> dict:
     p: Portal = request.portal
-    kw.update(active=active, person=p.account.person, case=p.case, office=p.case.judicial_office,
+    kw.update(active=active, person=p.account.person, account_tag=_account_tag(p.account), case=p.case, office=p.case.judicial_office,
               unread=selectors.unread_count(p.actor))
     return kw
 
 
+def _account_tag(account: Account) -> str:
+    """An opaque name for the account on this phone: the script keeps each person's queue and pages apart by it."""
+    return hashlib.sha256(f"{settings.SECRET_KEY}:portal:{account.pk}".encode()).hexdigest()[:16]
+
+
 def _safe_next(url: str) -> str:
-    return url if url.startswith("/m/") and not url.startswith("//") else "/m/"
+    path = posixpath.normpath(url.split("?")[0]) + "/" if url else ""
+    return url if url.startswith("/m/") and path.startswith("/m/") and "\\" not in url and "\n" not in url else "/m/"
 
 
 # --- signing in ---------------------------------------------------------------------------------------------
@@ -112,10 +121,12 @@ def login_view(request):
         if got is not None:
             return redirect("/m/")
         return render(request, "portal/login.html", {"next": _safe_next(request.GET.get("next", "")),
-                                                     "use_code": request.GET.get("code") == "1"})
+                                                     "use_code": request.GET.get("code") == "1",
+                                                     "code_hours": rules.CODE_HOURS})
     f = request.POST
     use_code = bool(f.get("use_code"))
-    ctx = {"next": _safe_next(f.get("next", "")), "use_code": use_code, "id_number": f.get("id_number", "")[:18]}
+    ctx = {"next": _safe_next(f.get("next", "")), "use_code": use_code, "id_number": f.get("id_number", "")[:18],
+           "code_hours": rules.CODE_HOURS}
     if use_code and f.get("new_password", "") != f.get("new_password2", ""):
         ctx["error"] = "两次输入的新密码不一致"
         return render(request, "portal/login.html", ctx, status=422)
@@ -171,7 +182,9 @@ def logout_view(request):
             services.sign_out_record(actor=both[0], ip=client_ip(request))
     request.session.pop(SESSION_KEY, None)
     request.session.pop(PENDING_KEY, None)
-    return redirect("/m/login/")
+    response = redirect("/m/login/")
+    response["Clear-Site-Data"] = '"cache"'  # the pages the phone kept (the queue in IndexedDB stays: it is not sent)
+    return response
 
 
 # --- the pages ----------------------------------------------------------------------------------------------------
@@ -194,14 +207,23 @@ def checkin_view(request):
     if request.GET.get("spot") and spot is None:
         raise Http404(NotFound.message)
     return render(request, "portal/checkin.html", _ctx(
-        request, "checkin", spot=spot, client_id=uuid.uuid4().hex,
+        request, "checkin", spot=spot,
         enrolled=monitoring.current_enrolment(p.account.person_id) is not None,
         recent=selectors.recent_checks(p.actor)))
 
 
 def _thought_data(request_data) -> dict:
+    """The report as the phone sent it; when it waited offline, its age (counted on the phone's clock) dates it, so a
+    phone whose clock is wrong still gives the right day."""
+    when = request_data.get("captured_at") or ""
+    try:
+        age = float(request_data.get("age_s"))
+        if 0 <= age <= monitoring.AGE_MAX_SECONDS:
+            when = (timezone.now() - timedelta(seconds=age)).isoformat()
+    except (TypeError, ValueError):
+        pass
     return {"client_id": str(request_data.get("client_id") or "")[:64], "text": request_data.get("text") or "",
-            "happened_at": request_data.get("captured_at") or "", "channel": "portal"}
+            "happened_at": when, "channel": "portal"}
 
 
 @require_http_methods(["GET", "POST"])
@@ -317,7 +339,7 @@ def document_view(request, pk: int):
 def _json_body(request) -> dict | None:
     try:
         data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 
@@ -331,14 +353,16 @@ def _errors(errors: dict, status: int = 422) -> JsonResponse:
 def api_ping(request):
     """The script asks before it uploads the queue: signed in, and the open spot checks (a fresh prompt)."""
     p: Portal = request.portal
+    monitoring.sweep_if_embedded()
     return JsonResponse({"ok": True, "spot_checks": [
-        {"id": s.pk, "due_at": s.due_at.isoformat()} for s in selectors.open_spot_checks(p.actor)]})
+        {"id": s.pk, "due_at": s.due_at.isoformat(), "due": timezone.localtime(s.due_at).strftime("%H:%M")}
+        for s in selectors.open_spot_checks(p.actor)]})
 
 
 @require_GET
 @portal_view(api=True)
 def api_challenge(request):
-    return JsonResponse(monitoring.challenge_new())
+    return JsonResponse(monitoring.challenge_new(request.portal.case.pk))
 
 
 @require_POST

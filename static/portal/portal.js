@@ -56,30 +56,43 @@
   };
   window.zjQueue = queue; // for the browser tests
 
-  var waiters = {}, flushing = null, signedOut = false;
+  var waiters = {}, flushing = null, signedOut = false, blocked = '';
+  var ACCOUNT = document.body.getAttribute('data-account') || ''; // each person's queue apart on a shared phone
   function post(url, body) {
+    var send = body;
+    if (body.captured_at) { // how long it waited, on the phone's own clock: the server dates it from its clock
+      send = Object.assign({}, body, { age_s: Math.max(0, (Date.now() - Date.parse(body.captured_at)) / 1000) });
+    }
+    var ctl = window.AbortController ? new AbortController() : null;
+    var timer = ctl ? setTimeout(function () { ctl.abort(); }, 20000) : null; // a weak signal must not hang the queue
     return fetch(url, {
-      method: 'POST', credentials: 'same-origin', body: JSON.stringify(body),
+      method: 'POST', credentials: 'same-origin', body: JSON.stringify(send), signal: ctl ? ctl.signal : undefined,
       headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrf() }
-    });
+    }).then(function (r) { clearTimeout(timer); return r; }, function (e) { clearTimeout(timer); throw e; });
   }
+  function mine(items) { return items.filter(function (i) { return ACCOUNT && i.account === ACCOUNT; }); }
 
   function flush() {
     if (flushing) return flushing.then(flush); // what was queued meanwhile goes in the next pass
     flushing = queue.all().then(function (items) {
       var chain = Promise.resolve();
       var stop = false;
-      items.filter(function (i) { return !i.refused; }).forEach(function (item) {
+      mine(items).filter(function (i) { return !i.refused; }).forEach(function (item) {
         chain = chain.then(function () {
           if (stop) return;
           return post(item.url, item.body).then(function (r) {
-            if (r.status === 401 || r.status === 403) { stop = true; signedOut = r.status === 401; return; }
-            if (r.status >= 500) { stop = true; return; }
+            if (r.status === 401) { stop = true; signedOut = true; return; }
+            if (r.status === 403) { // the case closed, or the page's token is stale: say so, keep the item
+              stop = true;
+              return r.json().then(function (j) { blocked = j.error || ''; }, function () { blocked = '页面已过期，请刷新页面后自动上传。'; });
+            }
+            if (r.status >= 500 || r.status === 408 || r.status === 429) { stop = true; return; }
             return r.json().catch(function () { return {}; }).then(function (j) {
-              if (r.ok) {
-                signedOut = false;
+              if (r.ok && j.ok === true) { // only the server's own answer removes it (not a proxy's page)
+                signedOut = false; blocked = '';
                 return queue.del(item.id).then(function () { tell(item, true, j); });
               }
+              if (r.ok) { stop = true; return; }
               item.refused = true; item.error = j.error || '上传被拒绝'; // bad input: kept to show, not retried
               return queue.put(item).then(function () { tell(item, false, j); });
             });
@@ -100,11 +113,12 @@
     if (off) off.classList.toggle('show', !navigator.onLine);
     if (!q) return;
     return queue.all().then(function (items) {
+      items = mine(items);
       var waiting = items.filter(function (i) { return !i.refused; }), refused = items.filter(function (i) { return i.refused; });
       var html = '';
       if (waiting.length) {
         html += '有' + waiting.length + '项记录保存在手机上等待上传（' + waiting.map(function (i) { return esc(i.label); }).join('、') +
-          '），' + (signedOut ? '请<a href="/m/login/">重新登录</a>后自动上传。' : '联网后自动上传。');
+          '），' + (signedOut ? '请<a href="/m/login/">重新登录</a>后自动上传。' : blocked ? esc(blocked) : '联网后自动上传。');
       }
       refused.forEach(function (i) {
         html += '<div>“' + esc(i.label) + '”未能上传：' + esc(i.error) + ' <button type="button" data-drop="' + esc(i.id) + '">知道了</button></div>';
@@ -126,10 +140,10 @@
       e.preventDefault();
       var data = {}, fd = new FormData(form);
       fd.forEach(function (v, k) { if (k !== 'csrfmiddlewaretoken') data[k] = v; });
-      if (!data.client_id) data.client_id = uid();
+      data.client_id = uid(); // made now: a page kept in the cache must not repeat an earlier submission's id
       data.captured_at = new Date().toISOString();
       var item = { id: data.client_id, url: form.getAttribute('data-queue'), label: form.getAttribute('data-queue-label') || '记录',
-                   body: data, created: data.captured_at };
+                   body: data, created: data.captured_at, account: ACCOUNT };
       queue.put(item).then(function () {
         form.reset();
         var cid = form.querySelector('[name=client_id]'); if (cid) cid.value = uid();
@@ -137,6 +151,7 @@
         waiters[item.id] = function (ok, j) {
           out.innerHTML = ok ? '<div class="alert green">' + esc(j.message || '已提交') + '</div>'
             : '<div class="alert red">未能提交：' + esc(j.error || '') + '</div>';
+          if (!ok && form.elements.text) form.elements.text.value = data.text || ''; // to correct and send again
         };
         return flush();
       }).then(function () {
@@ -157,7 +172,7 @@
   }
 
   // --- check-in: camera, challenge, location ---------------------------------------------------------------------
-  function location() {
+  function locate() {
     return new Promise(function (res) {
       if (!navigator.geolocation) return res(null);
       var done = false, finish = function (v) { if (!done) { done = true; res(v); } };
@@ -187,12 +202,22 @@
   function checkin(box) {
     var btn = $('#start'), video = $('#video'), say = $('#say'), result = $('#result');
     var purpose = box.getAttribute('data-purpose'), spot = box.getAttribute('data-spot');
-    var clientId = box.getAttribute('data-client-id') || uid();
+    var asked = (window.location.search.match(/[?&]spot=(\d+)/) || [])[1];
+    if (asked && !spot) { // offline, the kept report-in page answers the spot check the address names
+      spot = asked; purpose = 'spot_check';
+      var h = $('header.top h1'); if (h) h.textContent = '信息化核查';
+    }
+    var clientId = '';
     function show(kind, html) { result.innerHTML = '<div class="alert ' + kind + '">' + html + '</div>'; }
     btn.addEventListener('click', function () {
+      if (!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia)) {
+        show('red', '这个浏览器不能使用相机。请用手机自带的浏览器或 Chrome 打开（网址须以 https 开头），或到司法所报到。');
+        return;
+      }
       btn.disabled = true; result.innerHTML = '';
-      var stream = null, frames = [], ch = null, dir = '', captured = '';
-      var locP = location(), chP = challenge();
+      clientId = uid(); // one id per capture, made now (a cached page must not repeat an earlier one)
+      var stream = null, frames = [], ch = null, dir = '', captured = '', stage = 'camera';
+      var locP = locate(), chP = challenge();
       navigator.mediaDevices.getUserMedia({ video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 } }, audio: false })
         .then(function (s) {
           stream = s; video.srcObject = s;
@@ -221,7 +246,9 @@
           var body = { client_id: clientId, purpose: purpose, spot_check: spot, captured_at: captured,
                        challenge: ch ? ch.token : '', direction: dir, frames: frames };
           if (loc) { body.lat = loc.lat; body.lon = loc.lon; body.accuracy = loc.accuracy; }
-          var item = { id: clientId, url: '/m/api/verify', label: purpose === 'spot_check' ? '信息化核查' : '报到', body: body, created: captured };
+          var item = { id: clientId, url: '/m/api/verify', label: purpose === 'spot_check' ? '信息化核查' : '报到', body: body,
+                       created: captured, account: ACCOUNT };
+          stage = 'queue';
           show('blue', '已采集，正在上传…' + (loc ? '' : '<br>没有取得位置，请打开手机的定位功能。'));
           waiters[clientId] = function (ok, j) {
             clientId = uid();
@@ -240,15 +267,18 @@
           return queue.put(item).then(flush).then(function () {
             if (waiters[item.id]) {
               delete waiters[item.id];
-              clientId = uid();
-              show('amber', '<b>已保存在手机上</b>（拍摄时间 ' + new Date(captured).toLocaleString('zh-CN') + '），联网后自动上传，不会重复计算。');
+              show('amber', '<b>已保存在手机上</b>（拍摄时间 ' + new Date(captured).toLocaleString('zh-CN') + '），联网后自动上传，只算一次；离线拍摄的由司法所工作人员复核。');
               btn.textContent = '重新核验'; btn.disabled = false;
             }
           });
         })
         .catch(function (err) {
           if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
-          show('red', '无法打开相机：请在浏览器设置中允许本网站使用相机，然后重试。' + (err && err.name ? '（' + esc(err.name) + '）' : ''));
+          if (stage === 'queue') {
+            show('red', '手机存储出错，未能保存这次核验，请重新核验。');
+          } else {
+            show('red', '无法打开相机：请在浏览器设置中允许本网站使用相机，然后重试。' + (err && err.name ? '（' + esc(err.name) + '）' : ''));
+          }
           btn.disabled = false;
         });
     });
@@ -263,14 +293,21 @@
       var open = (j.spot_checks || []).filter(function (s) { return !seenSpot[s.id]; });
       if (open.length && !$('#checkin[data-purpose=spot_check]')) {
         var s = open[0]; seenSpot[s.id] = 1;
-        var due = new Date(s.due_at);
         var a = document.createElement('a');
         a.className = 'btn red'; a.id = 'spot-prompt'; a.href = '/m/checkin/?spot=' + s.id;
-        a.textContent = '信息化核查：请在' + ('0' + due.getHours()).slice(-2) + ':' + ('0' + due.getMinutes()).slice(-2) + '前完成人脸核验';
+        a.textContent = '信息化核查：请在' + s.due + '前完成人脸核验';
         var main = $('main'); main.insertBefore(a, main.firstChild);
         if (navigator.vibrate) navigator.vibrate([300, 100, 300]);
       }
     }, function () {});
+  }
+
+  function dropPages() {
+    if (!window.caches) return Promise.resolve();
+    var all = caches.keys().then(function (ks) {
+      return Promise.all(ks.filter(function (k) { return k.indexOf('zj-pages') === 0; }).map(function (k) { return caches.delete(k); }));
+    });
+    return Promise.race([all, wait(1500)]);
   }
 
   // --- start -----------------------------------------------------------------------------------------------------
@@ -288,10 +325,17 @@
     if (files && names) files.addEventListener('change', function () {
       names.textContent = files.files.length ? Array.prototype.map.call(files.files, function (f) { return f.name; }).join('、') : '未选择文件';
     });
-    var out = $('#logout-form');
-    if (out && window.caches) out.addEventListener('submit', function () {
-      caches.keys().then(function (ks) { ks.filter(function (k) { return k.indexOf('zj-pages') === 0; }).forEach(function (k) { caches.delete(k); }); });
+    Array.prototype.forEach.call(document.querySelectorAll('form[data-logout]'), function (f) {
+      f.addEventListener('submit', function (e) {
+        e.preventDefault();
+        queue.all().then(mine).then(function (items) {
+          var n = items.filter(function (i) { return !i.refused; }).length;
+          if (n && !window.confirm('还有' + n + '项记录没有上传，退出后将在您下次登录时上传。确定退出？')) return;
+          dropPages().then(function () { f.submit(); });
+        }, function () { f.submit(); });
+      });
     });
+    if (document.body.getAttribute('data-page') === 'login') dropPages(); // nobody's pages stay for the next person
     banner(); flush();
     window.addEventListener('online', function () { banner(); flush(); });
     window.addEventListener('offline', banner);

@@ -22,6 +22,12 @@ function fromCache(key) {
   });
 }
 
+// a page is kept under its path, and for a spot check with its id (notices like ?sent=1 are not kept)
+function pageKey(u) {
+  var spot = u.searchParams.get('spot');
+  return u.pathname + (spot ? '?spot=' + encodeURIComponent(spot) : '');
+}
+
 self.addEventListener('fetch', function (e) {
   var r = e.request;
   if (r.method !== 'GET') return;
@@ -30,7 +36,7 @@ self.addEventListener('fetch', function (e) {
   if (u.pathname.indexOf('/static/') === 0 || u.pathname === '/m/manifest.webmanifest') {
     e.respondWith(caches.match(r).then(function (hit) {
       return hit || fetch(r).then(function (resp) {
-        if (resp.ok) { var copy = resp.clone(); caches.open(STATIC).then(function (c) { c.put(r, copy); }); }
+        if (resp.ok) { var copy = resp.clone(); e.waitUntil(caches.open(STATIC).then(function (c) { return c.put(r, copy); })); }
         return resp;
       });
     }));
@@ -38,14 +44,18 @@ self.addEventListener('fetch', function (e) {
   }
   if (u.pathname.indexOf('/m/') !== 0 || u.pathname.indexOf('/m/api/') === 0 || u.pathname === '/m/sw.js') return;
   if (r.mode !== 'navigate') return;
-  var key = u.pathname + u.search;
-  e.respondWith(fetch(r).then(function (resp) {
+  var key = pageKey(u);
+  var net = fetch(r).then(function (resp) {
     if (resp.ok && !resp.redirected && resp.type === 'basic' && u.pathname.indexOf('/m/documents/') !== 0) {
       var copy = resp.clone();
-      caches.open(PAGES).then(function (c) { c.put(key, copy); });
+      e.waitUntil(caches.open(PAGES).then(function (c) { return c.put(key, copy); }));
     }
     return resp;
-  }).catch(function () {
-    return fromCache(key).then(function (hit) { return hit || caches.match('/m/offline/'); });
-  }));
+  });
+  var offline = function () { return fromCache(key).then(function (hit) { return hit || caches.match('/m/offline/'); }); };
+  // a weak signal: after 8 seconds the kept copy, if there is one, while the network keeps trying
+  var slow = new Promise(function (res) { setTimeout(res, 8000); }).then(function () {
+    return fromCache(key).then(function (hit) { return hit || net; });
+  });
+  e.respondWith(Promise.race([net.catch(offline), slow]).catch(offline));
 });

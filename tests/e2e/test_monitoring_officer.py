@@ -40,7 +40,7 @@ portal.sign_in(id_number=c.person.id_number, password="Qing2026abc",
                user_agent="Mozilla/5.0 (Linux; Android 13; V2118A Build/X) Chrome/121.0")
 mon.face_enrol(actor=officer, person_id=c.person_id, photo=(faces / "biden/biden.jpg").read_bytes())
 me = SelfActor(person_id=c.person_id, case_id=c.pk, org_path=c.org_path, device="手机 Redmi Note 11")
-ch = mon.challenge_new()
+ch = mon.challenge_new(c.pk)
 frames = ["obama/obama.jpg", "obama/obama3.jpg" if ch["direction"] == "left" else "obama/obama2.jpg"]
 v = mon.verify_upload(actor=me, data={"client_id": "e2e-1", "challenge": ch["token"], "lat": 28.6829, "lon": 115.8936,
     "accuracy": 18, "captured_at": (timezone.now() - timedelta(minutes=50)).isoformat(),

@@ -46,7 +46,7 @@ def _turning(direction):
 
 
 def _answer(me, *, cid, name_pair=None, **extra):
-    ch = services.challenge_new()
+    ch = services.challenge_new(me.case_id)
     frames = name_pair or _turning(ch["direction"])
     data = {"client_id": cid, "challenge": ch["token"], "frames": [_b64(f) for f in frames], **extra}
     return services.verify_upload(actor=me, data=data)
@@ -66,11 +66,11 @@ def test_enrolment_takes_one_face_and_replaces_the_old(officer, case):
 
 def test_a_report_in_from_the_phone_passes_for_the_person_and_counts_once(officer, case, me):
     _enrol(officer, case)
-    captured = timezone.now() - timedelta(hours=2)  # taken offline, uploaded later
-    s = _answer(me, cid="r1", captured_at=captured.isoformat(), lat=28.68, lon=115.89, accuracy=15)
+    captured = timezone.now() - timedelta(seconds=90)  # the upload waited for a signal; the phone counts the wait
+    s = _answer(me, cid="r1", age_s=90, captured_at="2020-01-01T00:00:00+08:00", lat=28.68, lon=115.89, accuracy=15)
     v = s.verification
     assert s.created and v.passed and v.code == "ok" and v.distance < 0.6 and v.review == ""
-    assert abs((v.captured_at - captured).total_seconds()) < 1 and v.received_at > v.captured_at
+    assert abs((v.captured_at - captured).total_seconds()) < 2 and v.received_at > v.captured_at
     rec = Record.objects.get(pk=v.record_id)
     assert (rec.kind, rec.channel, rec.verified) == ("report_in", "portal", "pass") and rec.recorded_by is None
     assert "28.680000,115.890000" in rec.place_note and rec.photo
@@ -97,7 +97,7 @@ def test_another_face_fails_and_waits_for_review_which_can_confirm(officer, case
 
 def test_a_forged_or_reused_challenge_is_not_trusted(officer, case, me):
     _enrol(officer, case)
-    ch = services.challenge_new()
+    ch = services.challenge_new(me.case_id)
     frames = [_b64(f) for f in _turning(ch["direction"])]
     v = services.verify_upload(actor=me, data={"client_id": "x1", "challenge": "forged", "direction": ch["direction"],
                                                "frames": frames}).verification
@@ -196,3 +196,35 @@ def test_without_beat_the_pages_sweep_first_and_under_beat_they_leave_it(officer
     late.refresh_from_db()
     assert late.state == SpotCheck.State.MISSED
     assert sweep_task.apply().get() == 0  # the beat task: nothing left to sweep
+
+
+def test_a_challenge_is_the_cases_latest_and_cannot_backdate_a_capture(officer, case, me, tree):
+    _enrol(officer, case)
+    other = Case.objects.get(person=given_supervisee(officer, office=tree.donghu_office, status="active"))
+    theirs = services.challenge_new(other.pk)
+    frames = [_b64(f) for f in _turning(theirs["direction"])]
+    v = services.verify_upload(actor=me, data={"client_id": "f1", "challenge": theirs["token"], "frames": frames,
+                                               "direction": theirs["direction"]}).verification
+    assert not v.passed and "离线采集" in v.reason  # another case's challenge is not this one's
+    first = services.challenge_new(me.case_id)
+    services.challenge_new(me.case_id)  # fetching again retires the first
+    v = services.verify_upload(actor=me, data={"client_id": "f2", "challenge": first["token"],
+                                               "frames": [_b64(f) for f in _turning(first["direction"])]}).verification
+    assert not v.passed and v.review == "pending"
+    # a capture claimed weeks old on a fresh challenge is dated when the challenge was issued
+    v = _answer(me, cid="f3", captured_at=(timezone.now() - timedelta(days=20)).isoformat()).verification
+    assert v.passed and timezone.now() - v.captured_at < timedelta(minutes=1)
+    with pytest.raises(InputErrors) as e:
+        _answer(me, cid="f4", age_s=-5)
+    assert "采集时间" in e.value.errors["age_s"]
+
+
+def test_a_spot_check_cannot_be_answered_with_frames_older_than_the_check(officer, case, me):
+    _enrol(officer, case)
+    s = services.spot_check_issue(actor=officer, case_id=case.pk)
+    with pytest.raises(InputErrors) as e:  # taken an hour before the check was issued, without its challenge
+        services.verify_upload(actor=me, data={"client_id": "o1", "purpose": "spot_check", "spot_check": s.pk,
+                                               "age_s": 3600, "frames": [_b64(f) for f in _turning("left")]})
+    assert "早于这次核查" in e.value.errors["captured_at"]
+    s.refresh_from_db()
+    assert s.state == SpotCheck.State.OPEN and not Verification.objects.exists()

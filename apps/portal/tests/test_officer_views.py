@@ -68,7 +68,7 @@ def _b64(name):
 def _failed_check(officer, case) -> Verification:
     """A report-in from the phone whose face is another man's: failed, waiting for review."""
     monitoring.face_enrol(actor=officer, person_id=case.person_id, photo=(FACES / "biden/biden.jpg").read_bytes())
-    ch = monitoring.challenge_new()
+    ch = monitoring.challenge_new(case.pk)
     frames = ["obama/obama.jpg", "obama/obama3.jpg" if ch["direction"] == "left" else "obama/obama2.jpg"]
     return monitoring.verify_upload(actor=_me(case), data={
         "client_id": "c1", "challenge": ch["token"], "frames": [_b64(f) for f in frames], "lat": 28.68, "lon": 115.89,

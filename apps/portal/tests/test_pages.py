@@ -209,3 +209,28 @@ def test_signing_out_is_recorded_and_ends_the_session(person, officer):
     assert c.post("/m/logout/")["Location"] == "/m/login/"
     assert c.get("/m/")["Location"] == "/m/login/"
     assert AuditRecord.objects.filter(action="portal.logout").count() == 1
+
+
+def test_hostile_input_is_refused_cleanly(person, officer, case):
+    c = _signed_in(person, officer)
+    deep = "[" * 200000
+    for url in ("/m/api/verify", "/m/api/thought"):
+        r = c.post(url, deep, content_type="application/json")
+        assert r.status_code == 400 and "格式不正确" in r.json()["error"]
+    for bad in ("//evil.example/", "/m/../admin/", "https://evil.example/m/", "/m/\\evil"):
+        r = _phone().get("/m/login/", {"next": bad})
+        assert f'value="{bad}"' not in r.content.decode(), bad
+    r = c.post("/m/logout/")
+    assert r["Clear-Site-Data"] == '"cache"'
+    assert not Verification.objects.exists() and not Record.objects.filter(case=case).exists()
+
+
+def test_a_spot_check_past_its_window_is_not_offered_and_the_pages_name_the_account(person, officer, case):
+    c = _signed_in(person, officer)
+    late = monitoring.spot_check_issue(actor=officer, case_id=case.pk, now=timezone.now() - timedelta(minutes=40))
+    assert c.get("/m/api/ping").json()["spot_checks"] == []
+    late.refresh_from_db()
+    assert late.state == "missed"  # swept by the page (no beat here)
+    page = c.get("/m/").content.decode()
+    assert 'data-account="' in page and 'data-account=""' not in page and person.id_number not in page.split(
+        'data-account="')[1][:20]
