@@ -31,7 +31,7 @@ def run_on(name: str, env: dict, extra: list[str]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pg", default=os.environ.get("ZHIJIAO_BENCH_PG", ""), help="postgres://… (a role that may CREATEDB)")
-    ap.add_argument("--only", choices=["sqlite", "postgres", "faces"])
+    ap.add_argument("--only", choices=["sqlite", "postgres", "faces", "engine"])
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     base = {**os.environ, "ZHIJIAO_VAR": str(OUT / "var"), "DJANGO_SETTINGS_MODULE": "zhijiao.settings"}
@@ -62,6 +62,11 @@ def main() -> None:
             results[key] = results[f"{key}_postgres"]
     if args.only in (None, "faces"):
         proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_faces.py")], cwd=ROOT,
+                              env={**base, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+                              capture_output=True, text=True, check=True)
+        results |= json.loads(proc.stdout.strip().splitlines()[-1])
+    if args.only in (None, "engine"):
+        proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_engine.py")], cwd=ROOT,
                               env={**base, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
                               capture_output=True, text=True, check=True)
         results |= json.loads(proc.stdout.strip().splitlines()[-1])

@@ -1,0 +1,984 @@
+"""The fence engine: fixes in, events out. Pure Python over NumPy arrays and Shapely 2; no Django (an
+import-linter contract keeps it so). See docs/adr/0012-the-fence-engine.md.
+
+* `Fence` - one fence as data: `allowed` (stay inside: the execution county), `exclusion` (stay outside: a
+  prohibition order's polygon or circle), `leave` (a temporary allowed area for approved leave, counting as
+  allowed while valid), `curfew` (be inside a home circle during local time windows). Geometry is WGS-84.
+* `compile_fences({person: [Fence, ...]})` -> `FenceSet`: every distinct geometry is prepared once (a grid of
+  inside / outside / border cells in a local metric projection, plus a lower bound of the distance to the
+  boundary for every cell), so 100,000 people sharing a few counties cost a few county grids.
+* `evaluate(fixes, fences, state, settings) -> (events, new_state)`: per person in time order (the batch is
+  sorted first, so arrival order does not matter), with hysteresis (K decisive fixes or T minutes, both ways).
+  A fix is decisive only when it lies beyond the boundary by more than its accuracy radius plus a margin; the
+  exact distance is computed only where the grid cannot decide that. `state` carries every run counter, so a
+  trace split into batches gives the same events as in one batch.
+* `signal_lost(last_fix_time_per_person, now, minutes)` for the periodic sweep.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+__all__ = [
+    "FENCE_KINDS", "DEVICE_KINDS", "EVENT_TYPES", "EngineSettings", "Fence", "FenceSet", "Fixes", "Event",
+    "EngineState", "compile_fences", "evaluate", "signal_lost", "PreparedArea",
+]
+
+FENCE_KINDS = ("allowed", "exclusion", "leave", "curfew")
+DEVICE_KINDS = ("phone", "wristband")
+SOURCES = ("gnss", "cell", "wifi")
+EVENT_TYPES = ("fence_exit", "fence_return", "exclusion_enter", "exclusion_leave", "curfew_breach",
+               "speed_impossible", "battery_low", "devices_apart", "signal_lost")
+
+_EARTH_R = 6371008.8          # mean Earth radius, metres (as apps.orgs.coords.haversine_m)
+_M_PER_DEG = _EARTH_R * math.pi / 180.0
+_ALLOWED_CODE = 0             # the group code of a person's allowed area (allowed + valid leave fences)
+_KIND_CODE = {k: i for i, k in enumerate(FENCE_KINDS)}
+_OUT_OF_WINDOW = -2           # a curfew fix outside its time windows: ends any breach, silently
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    # K: an exit (or a return, an entry, a breach) needs this many consecutive decisive fixes. 3 fixes at the
+    # usual 1-5 minute reporting interval is a few minutes of evidence; one stray fix never raises anything.
+    exit_fixes: int = 3
+    # T: ... or decisive fixes spanning this many minutes (a device reporting rarely still raises in time).
+    exit_minutes: float = 5.0
+    # A fix is decisive only beyond the boundary by more than its accuracy radius plus this margin (metres):
+    # it absorbs the GCJ-02 / WGS-84 rounding of boundaries, polygon simplification and GNSS multipath.
+    margin_m: float = 50.0
+    # Faster than this between two consecutive fixes of one device is impossible on the ground (high-speed
+    # rail is 350 km/h but nobody supervised rides it unreported); the distance is reduced by both accuracies.
+    max_speed_kmh: float = 300.0
+    # Fixes less accurate than this (cell towers, 1-3 km) are ignored by the speed rule.
+    speed_max_accuracy_m: float = 200.0
+    # battery_low when a device's battery drops below this percentage ...
+    battery_low_pct: float = 15.0
+    # ... and once more only after it has been charged to at least battery_low_pct + this.
+    battery_rearm_pct: float = 5.0
+    # devices_apart (人机分离): phone and wristband more than this many metres apart (less both accuracies) ...
+    apart_m: float = 500.0
+    # ... for more than this many minutes.
+    apart_minutes: float = 10.0
+    # A phone fix and a wristband fix are compared only if taken within this many seconds of each other.
+    apart_pair_s: float = 300.0
+    # Curfew windows are local wall-clock times; China has one time zone and no daylight saving (UTC+8).
+    local_utc_offset_s: int = 8 * 3600
+    # Cells per side of a polygon's grid (at most; small polygons get fewer). 512x512 = 262,144 cells.
+    grid_cells: int = 512
+    # Cells of the distance transform around the border; beyond it the lower bound stays at this many cells.
+    grid_distance_cells: int = 48
+
+
+# ------------------------------------------------------------------------------------------------ fences
+def _epoch(value: Any, default: float) -> float:
+    if value is None:
+        return default
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("a fence's validity needs an aware datetime (or epoch seconds)")
+        return value.timestamp()
+    return float(value)
+
+
+def _minutes(value: Any) -> int:
+    if isinstance(value, str):
+        h, m = value.split(":")
+        return int(h) * 60 + int(m)
+    return int(value)
+
+
+@dataclass(frozen=True, eq=False)
+class Fence:
+    """One fence. `geometry` is a WGS-84 shapely Polygon/MultiPolygon, or a Point with `radius_m` (a circle).
+    `valid_from` / `valid_to` are epoch seconds or aware datetimes (None: open); the fence applies to fixes
+    with valid_from <= time < valid_to. `windows` (curfew only): [("22:00", "06:00"), ...] in local time; a
+    window whose end is before its start runs across midnight."""
+    id: Any
+    kind: str
+    geometry: BaseGeometry
+    valid_from: Any = None
+    valid_to: Any = None
+    windows: tuple | list | None = None
+    radius_m: float | None = None
+
+    def __post_init__(self):
+        if self.kind not in FENCE_KINDS:
+            raise ValueError(f"unknown fence kind {self.kind!r}; expected one of {', '.join(FENCE_KINDS)}")
+        is_circle = self.geometry.geom_type == "Point"
+        if is_circle and not (self.radius_m and self.radius_m > 0):
+            raise ValueError(f"fence {self.id!r}: a circle needs radius_m > 0")
+        if not is_circle and self.geometry.geom_type not in ("Polygon", "MultiPolygon"):
+            raise ValueError(f"fence {self.id!r}: geometry must be a Polygon, MultiPolygon or Point+radius_m")
+        if self.kind == "curfew" and not self.windows:
+            raise ValueError(f"fence {self.id!r}: a curfew needs time windows")
+        wins = tuple((_minutes(a) * 60, _minutes(b) * 60) for a, b in (self.windows or ()))
+        object.__setattr__(self, "_windows_s", wins)
+        object.__setattr__(self, "_from", _epoch(self.valid_from, -math.inf))
+        object.__setattr__(self, "_to", _epoch(self.valid_to, math.inf))
+
+    @property
+    def is_circle(self) -> bool:
+        return self.geometry.geom_type == "Point"
+
+
+class PreparedArea:
+    """A polygon prepared for fast tests: a local equirectangular projection (metres, centred on the polygon;
+    under 2 % scale error across a county), a grid of cells classified inside (1) / outside (0) / border (2),
+    and for every cell a lower bound of its distance to the boundary in metres."""
+
+    def __init__(self, geometry: BaseGeometry, cells: int = 512, distance_cells: int = 48):
+        minx, miny, maxx, maxy = geometry.bounds
+        self.lon0, self.lat0 = (minx + maxx) / 2.0, (miny + maxy) / 2.0
+        self.kx = _M_PER_DEG * math.cos(math.radians(self.lat0))
+        self.ky = _M_PER_DEG
+        self.geometry_m = shapely.transform(geometry, lambda c: np.column_stack(self.project(c[:, 0], c[:, 1])))
+        self.boundary_m = self.geometry_m.boundary
+        shapely.prepare(self.geometry_m)
+        shapely.prepare(self.boundary_m)
+        x0, y0, x1, y1 = self.geometry_m.bounds
+        n = int(min(cells, max(16, 8 * math.ceil(math.sqrt(shapely.get_num_coordinates(geometry))))))
+        self.n = n
+        self.x0, self.y0 = x0, y0
+        self.x1, self.y1 = x1, y1
+        self.cw = max((x1 - x0) / n, 1e-6)
+        self.ch = max((y1 - y0) / n, 1e-6)
+        # Border cells: every cell a boundary segment passes through, found by sampling each segment at a
+        # third of a cell and then widened by one cell, so a segment clipping a cell's corner is never missed.
+        border = np.zeros((n, n), dtype=bool)
+        coords = shapely.get_coordinates(self.boundary_m)
+        rings = shapely.get_parts(shapely.get_parts(self.boundary_m))
+        step = min(self.cw, self.ch) / 3.0
+        for ring in rings:
+            c = shapely.get_coordinates(ring)
+            if len(c) < 2:
+                continue
+            seg = np.diff(c, axis=0)
+            k = np.maximum(1, np.ceil(np.hypot(seg[:, 0], seg[:, 1]) / step).astype(np.int64))
+            rep = np.repeat(np.arange(len(seg)), k)
+            frac = (np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)) / np.repeat(k, k)
+            pts = c[:-1][rep] + seg[rep] * frac[:, None]
+            pts = np.vstack([pts, c[-1:]])
+            i = np.clip(((pts[:, 1] - y0) / self.ch).astype(np.int64), 0, n - 1)
+            j = np.clip(((pts[:, 0] - x0) / self.cw).astype(np.int64), 0, n - 1)
+            border[i, j] = True
+        del coords
+        border = _dilate(border)
+        cls = np.zeros((n, n), dtype=np.int8)
+        ii, jj = np.nonzero(~border)
+        cx = x0 + (jj + 0.5) * self.cw
+        cy = y0 + (ii + 0.5) * self.ch
+        cls[ii, jj] = shapely.contains_xy(self.geometry_m, cx, cy).astype(np.int8)
+        cls[border] = 2
+        self.cls = cls.ravel()
+        # Chessboard distance (in cells) to the nearest border cell, capped; a cell at chessboard distance d
+        # is at least (d - 1) cell sizes from the boundary, which lies inside the border cells.
+        dist = np.full((n, n), distance_cells, dtype=np.int16)
+        front = border.copy()
+        dist[front] = 0
+        for d in range(1, distance_cells):
+            grown = _dilate(front)
+            new = grown & ~front
+            if not new.any():
+                break
+            dist[new] = d
+            front = grown
+        cell = min(self.cw, self.ch)
+        diag = math.hypot(self.cw, self.ch)
+        self.lb_m = (np.maximum(dist.astype(np.float64) - 1.0, 0.0) * cell).ravel()
+        self.lb_m[self.cls == 2] = 0.0
+        # An upper bound too: a cell d cells from a border cell is within (d + 2) cell diagonals of the boundary
+        # (the boundary passes through a border cell or its neighbour). Fixes whose accuracy + margin exceeds it
+        # are undecided without any exact test. Capped cells have no useful upper bound.
+        ub = (dist.astype(np.float64) + 2.0) * diag
+        ub[dist >= distance_cells] = np.inf
+        self.ub_m = ub.ravel()
+        self.geometry = geometry
+        # the boundary's segments in an STR tree, for exact distances (events)
+        parts = []
+        for ring in shapely.get_parts(shapely.get_parts(self.boundary_m)):
+            c = shapely.get_coordinates(ring)
+            if len(c) >= 2:
+                parts.append(shapely.linestrings(np.stack([c[:-1], c[1:]], axis=1)))
+        self._tree = shapely.STRtree(np.concatenate(parts))
+
+    def project(self, lon, lat):
+        return (np.asarray(lon) - self.lon0) * self.kx, (np.asarray(lat) - self.lat0) * self.ky
+
+    def signed_distance_exact(self, x, y) -> np.ndarray:
+        """Signed distance in metres (negative inside) of projected points, exactly (Shapely)."""
+        if len(x) == 0:
+            return np.zeros(0)
+        inside = shapely.contains_xy(self.geometry_m, x, y)
+        idx, d = self._tree.query_nearest(shapely.points(x, y), return_distance=True, all_matches=False)
+        out = np.empty(len(x))
+        out[idx[0]] = d
+        return np.where(inside, -out, out)
+
+    def classify(self, lon, lat, need) -> tuple[np.ndarray, int]:
+        """-1 decisively inside, +1 decisively outside, 0 neither (within `need` metres of the boundary, per
+        point). Returns the codes and how many points needed the exact test."""
+        x, y = self.project(lon, lat)
+        fj = (x - self.x0) / self.cw
+        fi = (y - self.y0) / self.ch
+        n = self.n
+        inb = (fi >= 0) & (fi < n) & (fj >= 0) & (fj < n)
+        cell = np.where(inb, fi.astype(np.int64) * n + fj.astype(np.int64), 0)
+        cls = np.where(inb, self.cls[cell], 0)
+        # Outside the grid the point is outside the polygon, at least as far as from the bounding box.
+        lb = np.where(inb, self.lb_m[cell],
+                      np.maximum(np.maximum(self.x0 - x, x - self.x1), np.maximum(self.y0 - y, y - self.y1)))
+        out = np.where(cls == 1, -1, 1).astype(np.int8)
+        hard = (cls == 2) | (lb <= need)
+        if hard.any():
+            ub = np.where(inb, self.ub_m[cell], np.inf)
+            vague = hard & (ub <= need)          # surely within accuracy + margin of the boundary: undecided
+            out[vague] = 0
+            h = np.nonzero(hard & ~vague)[0]
+            if len(h):
+                nh = need[h] if np.ndim(need) else np.full(len(h), need)
+                xh, yh = x[h], y[h]
+                inside = shapely.contains_xy(self.geometry_m, xh, yh)
+                near = shapely.dwithin(self.boundary_m, shapely.points(xh, yh), nh)
+                out[h] = np.where(near, 0, np.where(inside, -1, 1))
+            return out, len(h)
+        return out, 0
+
+    def contains(self, lon, lat) -> np.ndarray:
+        """Exact point-in-polygon through the grid (border cells tested exactly)."""
+        x, y = self.project(lon, lat)
+        fj = (x - self.x0) / self.cw
+        fi = (y - self.y0) / self.ch
+        n = self.n
+        inb = (fi >= 0) & (fi < n) & (fj >= 0) & (fj < n)
+        cell = np.where(inb, fi.astype(np.int64) * n + fj.astype(np.int64), 0)
+        cls = np.where(inb, self.cls[cell], 0)
+        res = cls == 1
+        b = np.nonzero(cls == 2)[0]
+        if len(b):
+            res[b] = shapely.contains_xy(self.geometry_m, x[b], y[b])
+        return res
+
+
+def _dilate(a: np.ndarray) -> np.ndarray:
+    """3x3 binary dilation with NumPy slices."""
+    out = a.copy()
+    out[1:, :] |= a[:-1, :]
+    out[:-1, :] |= a[1:, :]
+    row = out.copy()
+    out[:, 1:] |= row[:, :-1]
+    out[:, :-1] |= row[:, 1:]
+    return out
+
+
+@dataclass(eq=False)
+class FenceSet:
+    """Fences compiled for the engine: persons (sorted ids), a CSR list of fence slots per person (allowed and
+    leave fences first), per slot arrays, and the prepared geometries (one per distinct geometry object)."""
+    person_ids: np.ndarray
+    order: np.ndarray            # person_ids[order] is sorted (for lookups)
+    indptr: np.ndarray
+    slots: np.ndarray
+    fences: list
+    kind: np.ndarray             # per slot: index in FENCE_KINDS
+    valid_from: np.ndarray
+    valid_to: np.ndarray
+    area_index: np.ndarray       # per slot: index into areas, -1 for circles
+    cx: np.ndarray               # circles: centre lon/lat, radius
+    cy: np.ndarray
+    radius: np.ndarray
+    windows: np.ndarray          # (slots, W, 2) seconds of the local day, NaN padded
+    areas: list
+    identity: bool               # person_ids == arange(P): ids are their own row numbers
+    setup_s: float = 0.0
+    _state_cache: dict = field(default_factory=dict, repr=False)
+
+    def rows_of(self, ids: np.ndarray) -> np.ndarray:
+        """Row of each person id in this set, -1 where unknown."""
+        p = len(self.person_ids)
+        if self.identity and ids.dtype.kind in "iu":
+            return np.where((ids >= 0) & (ids < p), ids, -1).astype(np.int64)
+        if p == 0:
+            return np.full(len(ids), -1, dtype=np.int64)
+        sorted_ids = self.person_ids[self.order]
+        try:
+            pos = np.clip(np.searchsorted(sorted_ids, ids), 0, p - 1)
+        except TypeError:
+            return np.full(len(ids), -1, dtype=np.int64)
+        hit = sorted_ids[pos] == ids
+        return np.where(hit, self.order[pos], -1).astype(np.int64)
+
+
+def compile_fences(fences_by_person: Mapping[Any, Iterable[Fence]], settings: EngineSettings | None = None
+                   ) -> FenceSet:
+    import time as _time
+    settings = settings or EngineSettings()
+    t0 = _time.perf_counter()
+    ids = list(fences_by_person)
+    person_ids = np.asarray(ids) if ids else np.zeros(0, dtype=np.int64)
+    if person_ids.dtype == object:
+        person_ids = np.asarray([str(i) for i in ids])
+    slot_of: dict[int, int] = {}
+    fences: list[Fence] = []
+    indptr = [0]
+    slots: list[int] = []
+    for pid in ids:
+        fl = sorted(fences_by_person[pid], key=lambda f: f.kind not in ("allowed", "leave"))
+        for f in fl:
+            s = slot_of.get(id(f))
+            if s is None:
+                s = slot_of[id(f)] = len(fences)
+                fences.append(f)
+            slots.append(s)
+        indptr.append(len(slots))
+    area_of: dict[int, int] = {}
+    areas: list[PreparedArea] = []
+    m = len(fences)
+    area_index = np.full(m, -1, dtype=np.int64)
+    cx, cy, radius = np.zeros(m), np.zeros(m), np.zeros(m)
+    wmax = max([len(f._windows_s) for f in fences] + [1])
+    windows = np.full((m, wmax, 2), np.nan)
+    for s, f in enumerate(fences):
+        if f.is_circle:
+            cx[s], cy[s], radius[s] = f.geometry.x, f.geometry.y, float(f.radius_m)
+        else:
+            a = area_of.get(id(f.geometry))
+            if a is None:
+                a = area_of[id(f.geometry)] = len(areas)
+                areas.append(PreparedArea(f.geometry, settings.grid_cells, settings.grid_distance_cells))
+            area_index[s] = a
+        for w, (a_s, b_s) in enumerate(f._windows_s):
+            windows[s, w] = (a_s, b_s)
+    order = np.argsort(person_ids, kind="stable")
+    identity = person_ids.dtype.kind in "iu" and bool(np.array_equal(person_ids, np.arange(len(person_ids))))
+    return FenceSet(
+        person_ids=person_ids, order=order, indptr=np.asarray(indptr, dtype=np.int64),
+        slots=np.asarray(slots, dtype=np.int64), fences=fences,
+        kind=np.asarray([_KIND_CODE[f.kind] for f in fences], dtype=np.int8),
+        valid_from=np.asarray([f._from for f in fences]), valid_to=np.asarray([f._to for f in fences]),
+        area_index=area_index, cx=cx, cy=cy, radius=radius, windows=windows, areas=areas, identity=identity,
+        setup_s=_time.perf_counter() - t0,
+    )
+
+
+# ------------------------------------------------------------------------------------------------- fixes
+@dataclass
+class Fixes:
+    """A batch of fixes as columns. `person`: ids (ints or strings); `t`: epoch seconds (UTC); lon/lat WGS-84;
+    `accuracy`: metres (radius, ~68 %); `source`: 0 GNSS, 1 cell, 2 WiFi; `battery`: percent or NaN;
+    `device`: 0 phone, 1 wristband."""
+    person: np.ndarray
+    t: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    accuracy: np.ndarray
+    source: np.ndarray
+    battery: np.ndarray
+    device: np.ndarray
+
+    @classmethod
+    def from_columns(cls, person, t, lon, lat, accuracy=10.0, source=0, battery=np.nan, device=0) -> Fixes:
+        t = np.asarray(t, dtype=np.float64)
+        n = len(t)
+
+        def col(v, dtype, names=None):
+            if names is not None and not np.isscalar(v) and len(v) and isinstance(v[0], str):
+                v = [names.index(x) for x in v]
+            elif names is not None and isinstance(v, str):
+                v = names.index(v)
+            a = np.asarray(v, dtype=dtype)
+            return np.full(n, a, dtype=dtype) if a.ndim == 0 else a
+
+        person = np.asarray(person)
+        if person.ndim == 0:
+            person = np.full(n, person)
+        if person.dtype == object:
+            person = np.asarray([str(p) for p in person])
+        return cls(person=person, t=t, lon=col(lon, np.float64), lat=col(lat, np.float64),
+                   accuracy=col(accuracy, np.float64), source=col(source, np.int8, list(SOURCES)),
+                   battery=col(battery, np.float64), device=col(device, np.int8, list(DEVICE_KINDS)))
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def take(self, idx) -> Fixes:
+        return Fixes(*(getattr(self, f)[idx] for f in
+                       ("person", "t", "lon", "lat", "accuracy", "source", "battery", "device")))
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    person: Any
+    time: float
+    lon: float
+    lat: float
+    fence_id: Any = None
+    distance_m: float | None = None   # fence events: metres beyond the boundary on the wrong side
+    accuracy_m: float | None = None
+    device: str | None = None
+    detail: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"type": self.type, "person": _plain(self.person), "time": self.time, "lon": self.lon,
+                "lat": self.lat, "fence_id": _plain(self.fence_id), "distance_m": self.distance_m,
+                "accuracy_m": self.accuracy_m, "device": self.device, **self.detail}
+
+
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+# ------------------------------------------------------------------------------------------------- state
+_GROUP_SHIFT = 24
+
+
+@dataclass
+class EngineState:
+    """Everything the next batch needs. Registries are append-only, so rows (and the caches that map a
+    FenceSet onto them) stay valid in every later state."""
+    person_ids: list = field(default_factory=list)           # row -> id
+    person_row: dict = field(default_factory=dict)           # id -> row
+    fence_code: dict = field(default_factory=dict)           # fence id -> group code (>= 1)
+    # per person row, per device kind (columns 0 phone, 1 wristband)
+    last_seen: np.ndarray = field(default_factory=lambda: np.zeros((0,)))
+    spd_t: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))      # last fix usable for speed
+    spd_x: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    spd_y: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    spd_acc: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    spd_flag: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=bool))
+    bat_level: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int8))  # +1 armed, -1 low
+    dev_t: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))      # last fix of each kind
+    dev_x: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    dev_y: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    dev_acc: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    apart_status: np.ndarray = field(default_factory=lambda: np.zeros((0,), dtype=np.int8))
+    apart_start: np.ndarray = field(default_factory=lambda: np.zeros((0,)))
+    # per group (person row, fence group): sorted keys and their rows
+    group_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    group_sorted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    g_status: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+    g_run: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    g_start: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    fs_cache: dict = field(default_factory=dict, repr=False)
+
+    def copy(self) -> EngineState:
+        new = EngineState(person_ids=list(self.person_ids), person_row=dict(self.person_row),
+                          fence_code=dict(self.fence_code), fs_cache=dict(self.fs_cache))
+        for name in ("last_seen", "spd_t", "spd_x", "spd_y", "spd_acc", "spd_flag", "bat_level", "dev_t", "dev_x",
+                     "dev_y", "dev_acc", "apart_status", "apart_start", "group_keys", "group_sorted", "g_status",
+                     "g_run", "g_start"):
+            setattr(new, name, getattr(self, name).copy())
+        return new
+
+    def last_fix_times(self) -> dict:
+        return {pid: float(t) for pid, t in zip(self.person_ids, self.last_seen) if np.isfinite(t)}
+
+    def alarms(self) -> dict:
+        """Open fence conditions: {(person, fence id or 'allowed'): True} for groups whose status is raised."""
+        code_to_id = {c: f for f, c in self.fence_code.items()}
+        out = {}
+        for k, s in zip(self.group_keys, self.g_status):
+            if s:
+                row, code = int(k) >> _GROUP_SHIFT, int(k) & ((1 << _GROUP_SHIFT) - 1)
+                out[(self.person_ids[row], "allowed" if code == _ALLOWED_CODE else code_to_id[code])] = True
+        return out
+
+    # --- registries
+    def _persons(self, ids: Iterable) -> np.ndarray:
+        rows = []
+        new = []
+        for pid in ids:
+            pid = _plain(pid)
+            r = self.person_row.get(pid)
+            if r is None:
+                r = self.person_row[pid] = len(self.person_ids)
+                self.person_ids.append(pid)
+                new.append(r)
+            rows.append(r)
+        if new:
+            self._grow_persons(len(self.person_ids))
+        return np.asarray(rows, dtype=np.int64)
+
+    def _grow_persons(self, n: int) -> None:
+        k = n - len(self.last_seen)
+        if k <= 0:
+            return
+        nan2 = np.full((k, 2), np.nan)
+        self.last_seen = np.concatenate([self.last_seen, np.full(k, -np.inf)])
+        for name in ("spd_t", "spd_x", "spd_y", "spd_acc", "dev_t", "dev_x", "dev_y", "dev_acc"):
+            setattr(self, name, np.concatenate([getattr(self, name), nan2]))
+        self.spd_flag = np.concatenate([self.spd_flag, np.zeros((k, 2), dtype=bool)])
+        self.bat_level = np.concatenate([self.bat_level, np.ones((k, 2), dtype=np.int8)])
+        self.apart_status = np.concatenate([self.apart_status, np.zeros(k, dtype=np.int8)])
+        self.apart_start = np.concatenate([self.apart_start, np.full(k, np.nan)])
+
+    def _code(self, fence_id) -> int:
+        c = self.fence_code.get(fence_id)
+        if c is None:
+            c = self.fence_code[fence_id] = len(self.fence_code) + 1
+        return c
+
+    def _groups(self, keys: np.ndarray) -> np.ndarray:
+        """Rows of group keys, registering new ones."""
+        keys = np.asarray(keys, dtype=np.int64)
+        n = len(self.group_keys)
+        if n:
+            sk = self.group_keys[self.group_sorted]
+            pos = np.clip(np.searchsorted(sk, keys), 0, n - 1)
+            hit = sk[pos] == keys
+        else:
+            pos = np.zeros(len(keys), dtype=np.int64)
+            hit = np.zeros(len(keys), dtype=bool)
+        rows = np.where(hit, self.group_sorted[pos] if n else 0, -1)
+        if not hit.all():
+            new = np.unique(keys[~hit])
+            self.group_keys = np.concatenate([self.group_keys, new])
+            self.g_status = np.concatenate([self.g_status, np.zeros(len(new), dtype=np.int8)])
+            self.g_run = np.concatenate([self.g_run, np.zeros(len(new), dtype=np.int32)])
+            self.g_start = np.concatenate([self.g_start, np.full(len(new), np.nan)])
+            self.group_sorted = np.argsort(self.group_keys, kind="stable")
+            miss = ~hit
+            rows[miss] = n + np.searchsorted(new, keys[miss])
+        return rows.astype(np.int64)
+
+    def _map_fenceset(self, fs: FenceSet) -> tuple[np.ndarray, np.ndarray]:
+        """(state person row per FenceSet person, state group row per CSR entry), cached per FenceSet."""
+        hit = self.fs_cache.get(id(fs))
+        if hit is not None and hit[0] is fs:
+            return hit[1], hit[2]
+        prow = self._persons(fs.person_ids.tolist())
+        codes = np.asarray([self._code(f.id) if f.kind not in ("allowed", "leave") else _ALLOWED_CODE
+                            for f in fs.fences], dtype=np.int64)
+        owner = np.repeat(np.arange(len(fs.person_ids)), np.diff(fs.indptr))
+        keys = (prow[owner] << _GROUP_SHIFT) | codes[fs.slots] if len(fs.slots) else np.zeros(0, dtype=np.int64)
+        grows = self._groups(keys)
+        self.fs_cache[id(fs)] = (fs, prow, grows)
+        return prow, grows
+
+
+# ---------------------------------------------------------------------------------------------- evaluate
+_EVENT_FOR = {  # (kind, new status) -> event type
+    (_KIND_CODE["allowed"], 1): "fence_exit", (_KIND_CODE["allowed"], 0): "fence_return",
+    (_KIND_CODE["exclusion"], 1): "exclusion_enter", (_KIND_CODE["exclusion"], 0): "exclusion_leave",
+    (_KIND_CODE["curfew"], 1): "curfew_breach",
+}
+
+
+def _local_xy(lon, lat, lon0, lat0):
+    """Equirectangular metres around (lon0, lat0) (arrays broadcast); fine for distances of a few km."""
+    kx = _M_PER_DEG * np.cos(np.radians(lat0))
+    return (lon - lon0) * kx, (lat - lat0) * _M_PER_DEG
+
+
+def _dist_m(lon1, lat1, lon2, lat2):
+    """Great-circle distance in metres (haversine, as apps.orgs.coords.haversine_m, vectorised)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
+    return 2 * _EARTH_R * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+
+
+def _is_sorted(prow: np.ndarray, t: np.ndarray, dev: np.ndarray) -> bool:
+    if len(prow) < 2:
+        return True
+    dp = np.diff(prow)
+    if (dp < 0).any():
+        return False
+    same = dp == 0
+    dt = np.diff(t)
+    if (same & (dt < 0)).any():
+        return False
+    tie = same & (dt == 0)
+    return not tie.any()  # ties are ordered by a full sort, so equal times always sort the same way
+
+
+def evaluate(fixes: Fixes, fences: FenceSet | Mapping, state: EngineState | None = None,
+             settings: EngineSettings | None = None) -> tuple[list[Event], EngineState]:
+    """Evaluate a batch. Returns the events (in time order) and the new state; the given state is not changed."""
+    settings = settings or EngineSettings()
+    fs = fences if isinstance(fences, FenceSet) else compile_fences(fences, settings)
+    st = (state or EngineState()).copy()
+    events: list[Event] = []
+    n = len(fixes)
+    if n == 0:
+        return events, st
+    ok = np.isfinite(fixes.t) & np.isfinite(fixes.lon) & np.isfinite(fixes.lat)
+    acc = np.where(np.isfinite(fixes.accuracy) & (fixes.accuracy >= 0), fixes.accuracy, 1e6)
+    if not ok.all():
+        fixes = fixes.take(np.nonzero(ok)[0])
+        acc = acc[ok]
+        n = len(fixes)
+    fs_prow, fs_grows = st._map_fenceset(fs)
+    fsrow = fs.rows_of(fixes.person)
+    prow = np.where(fsrow >= 0, fs_prow[np.maximum(fsrow, 0)] if len(fs_prow) else 0, -1)
+    unknown = prow < 0
+    if unknown.any():
+        u, inv = np.unique(fixes.person[unknown], return_inverse=True)
+        prow[unknown] = st._persons(u.tolist())[inv]
+    # Time order per person (ties broken by every column, so any arrival order gives the same sequence).
+    if not _is_sorted(prow, fixes.t, fixes.device):
+        order = np.lexsort((fixes.t, prow))
+        sp, stt = prow[order], fixes.t[order]
+        if ((sp[1:] == sp[:-1]) & (stt[1:] == stt[:-1])).any():   # equal times: order by every column
+            order = np.lexsort((fixes.battery, acc, fixes.source, fixes.lat, fixes.lon, fixes.device, fixes.t, prow))
+        fixes = fixes.take(order)
+        acc, prow, fsrow = acc[order], prow[order], fsrow[order]
+    t, lon, lat, dev = fixes.t, fixes.lon, fixes.lat, fixes.device
+
+    _fence_rules(fs, fs_grows, st, settings, fsrow, t, lon, lat, acc, fixes, events)
+    _device_rules(st, settings, prow, t, lon, lat, acc, dev, fixes, events)
+    _max_last(st, prow, t)
+    events.sort(key=lambda e: (e.time, str(e.person), EVENT_TYPES.index(e.type), str(e.fence_id)))
+    return events, st
+
+
+def _max_last(st: EngineState, prow: np.ndarray, t: np.ndarray) -> None:
+    # fixes are sorted by person then time: the last row of each person holds its latest time
+    last = np.ones(len(prow), dtype=bool)
+    last[:-1] = prow[1:] != prow[:-1]
+    r = prow[last]
+    st.last_seen[r] = np.maximum(st.last_seen[r], t[last])
+
+
+def _fence_rules(fs, fs_grows, st, s, fsrow, t, lon, lat, acc, fixes, events):
+    have = fsrow >= 0
+    if not have.any() or len(fs.slots) == 0:
+        return
+    fi = np.nonzero(have)[0]
+    r = fsrow[fi]
+    start = fs.indptr[r]
+    cnt = fs.indptr[r + 1] - start
+    if cnt.sum() == 0:
+        return
+    pf = np.repeat(fi, cnt)                                     # pair -> fix
+    csr = np.repeat(start - np.cumsum(cnt) + cnt, cnt) + np.arange(cnt.sum())  # pair -> CSR entry
+    slot = fs.slots[csr]
+    pt = t[pf]
+    valid = (fs.valid_from[slot] <= pt) & (pt < fs.valid_to[slot])
+    if not valid.all():
+        keep = np.nonzero(valid)[0]
+        pf, csr, slot, pt = pf[keep], csr[keep], slot[keep], pt[keep]
+    if len(pf) == 0:
+        return
+    need = acc[pf] + s.margin_m
+    c = np.zeros(len(pf), dtype=np.int8)                         # +1 decisively outside, -1 inside
+    aidx = fs.area_index[slot]
+    circ = aidx < 0
+    if circ.any():
+        ci = np.nonzero(circ)[0]
+        sl = slot[ci]
+        x, y = _local_xy(lon[pf[ci]], lat[pf[ci]], fs.cx[sl], fs.cy[sl])
+        d = np.hypot(x, y) - fs.radius[sl]
+        nd = need[ci]
+        c[ci] = np.where(d > nd, 1, np.where(d < -nd, -1, 0))
+    if (~circ).any():
+        pi = np.nonzero(~circ)[0]
+        ai = aidx[pi]
+        if len(fs.areas) == 1:
+            groups = [(0, pi)]
+        else:
+            o = np.argsort(ai, kind="stable")
+            bounds = np.nonzero(np.diff(ai[o]))[0] + 1
+            groups = [(int(ai[o[g[0]]]), pi[o[g]]) for g in np.split(np.arange(len(o)), bounds)]
+        for a, rows in groups:
+            c[rows], _ = fs.areas[a].classify(lon[pf[rows]], lat[pf[rows]], need[rows])
+    kind = fs.kind[slot]
+    excl = kind == _KIND_CODE["exclusion"]
+    c[excl] = -c[excl]                                          # an exclusion's violation is being inside
+    curf = kind == _KIND_CODE["curfew"]
+    if curf.any():
+        cu = np.nonzero(curf)[0]
+        local = (pt[cu] + s.local_utc_offset_s) % 86400.0
+        w = fs.windows[slot[cu]]
+        a_s, b_s = w[:, :, 0], w[:, :, 1]
+        lt = local[:, None]
+        inwin = np.where(a_s <= b_s, (lt >= a_s) & (lt < b_s), (lt >= a_s) | (lt < b_s))
+        inwin = (inwin & ~np.isnan(a_s)).any(axis=1)
+        c[cu[~inwin]] = _OUT_OF_WINDOW
+    grow = fs_grows[csr]
+    # A person's allowed area is the union of their valid allowed and leave fences: decisively outside only
+    # when outside all of them, decisively inside when inside any (min over the fix's allowed pairs).
+    allowed = (kind == _KIND_CODE["allowed"]) | (kind == _KIND_CODE["leave"])
+    if allowed.any():
+        brk = np.ones(len(pf), dtype=bool)
+        brk[1:] = (pf[1:] != pf[:-1]) | (grow[1:] != grow[:-1])
+        if not brk.all():
+            seg = np.nonzero(brk)[0]
+            cmin = np.minimum.reduceat(c, seg)
+            pf, csr, slot, grow, pt, c, kind = (v[seg] for v in (pf, csr, slot, grow, pt, c, kind))
+            c = cmin
+    s0 = st.g_status[grow]
+    contra = np.where(s0 == 0, c == 1, c < 0)
+    slow = np.zeros(len(st.g_status), dtype=bool)
+    if contra.any():
+        slow[grow[contra]] = True
+    # Fast path (nearly every group): nothing contradicts the current status; a confirming fix ends a run.
+    confirm = (c != 0) & ~slow[grow]
+    if confirm.any():
+        st.g_run[grow[confirm]] = 0
+        st.g_start[grow[confirm]] = np.nan
+    if not contra.any():
+        return
+    # Slow path: the groups where something may change, fix by fix in time order.
+    rows = np.nonzero(slow[grow] & (c != 0))[0]
+    rows = rows[np.argsort(grow[rows], kind="stable")]        # by group; time order kept within a group
+    k_fix, t_s = s.exit_fixes, s.exit_minutes * 60.0
+    g_prev = -1
+    status = run = 0
+    rstart = math.nan
+    pending: list[tuple[str, int, int]] = []
+    for i in rows.tolist():
+        g = int(grow[i])
+        if g != g_prev:
+            if g_prev >= 0:
+                st.g_status[g_prev], st.g_run[g_prev], st.g_start[g_prev] = status, run, rstart
+            g_prev = g
+            status, run, rstart = int(st.g_status[g]), int(st.g_run[g]), float(st.g_start[g])
+        ci = int(c[i])
+        ti = float(pt[i])
+        if ci == _OUT_OF_WINDOW:
+            status, run, rstart = 0, 0, math.nan
+            continue
+        if (ci == 1) == (status == 1):          # confirms the current status
+            run, rstart = 0, math.nan
+            continue
+        if run == 0:
+            rstart = ti
+        run += 1
+        if run >= k_fix or ti - rstart >= t_s:
+            status = 1 - status
+            run, rstart = 0, math.nan
+            k = int(kind[i])
+            etype = _EVENT_FOR.get((_KIND_CODE["allowed"] if k == _KIND_CODE["leave"] else k, status))
+            if etype:
+                pending.append((etype, int(pf[i]), int(slot[i])))
+    if g_prev >= 0:
+        st.g_status[g_prev], st.g_run[g_prev], st.g_start[g_prev] = status, run, rstart
+    if pending:
+        events.extend(_fence_events(pending, fs, fixes, acc, fsrow))
+
+
+def _signed_distances(fs: FenceSet, slots: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Exact signed distances (metres, negative inside) of points to fences, vectorised per prepared area."""
+    out = np.zeros(len(slots))
+    aidx = fs.area_index[slots]
+    ci = np.nonzero(aidx < 0)[0]
+    if len(ci):
+        sl = slots[ci]
+        x, y = _local_xy(lon[ci], lat[ci], fs.cx[sl], fs.cy[sl])
+        out[ci] = np.hypot(x, y) - fs.radius[sl]
+    for a in np.unique(aidx[aidx >= 0]).tolist():
+        rows = np.nonzero(aidx == a)[0]
+        area = fs.areas[a]
+        x, y = area.project(lon[rows], lat[rows])
+        out[rows] = area.signed_distance_exact(x, y)
+    return out
+
+
+def _fence_events(pending, fs, fixes, acc, fsrow) -> list[Event]:
+    """Events for (type, fix, slot) with the distance beyond the fence; for the allowed area, measured to the
+    nearest of the person's allowed and leave fences valid at that time."""
+    ev_i, cand = [], []
+    for k, (etype, i, slot) in enumerate(pending):
+        kind = int(fs.kind[slot])
+        if kind in (_KIND_CODE["allowed"], _KIND_CODE["leave"]):
+            r, t = int(fsrow[i]), float(fixes.t[i])
+            for sl in fs.slots[fs.indptr[r]:fs.indptr[r + 1]].tolist():
+                if fs.kind[sl] in (_KIND_CODE["allowed"], _KIND_CODE["leave"]) \
+                        and fs.valid_from[sl] <= t < fs.valid_to[sl]:
+                    ev_i.append(k)
+                    cand.append(sl)
+        else:
+            ev_i.append(k)
+            cand.append(slot)
+    ev_i_a, cand_a = np.asarray(ev_i), np.asarray(cand, dtype=np.int64)
+    fix_a = np.asarray([pending[k][1] for k in ev_i], dtype=np.int64)
+    d = _signed_distances(fs, cand_a, fixes.lon[fix_a], fixes.lat[fix_a])
+    best: dict[int, tuple[float, int]] = {}
+    for k, sl, dist in zip(ev_i_a.tolist(), cand_a.tolist(), d.tolist()):
+        if k not in best or dist < best[k][0]:
+            best[k] = (dist, sl)
+    out = []
+    for k, (etype, i, slot) in enumerate(pending):
+        dist, slot = best[k]
+        f = fs.fences[slot]
+        if f.kind == "exclusion":
+            dist = -dist
+        out.append(Event(type=etype, person=_plain(fixes.person[i]), time=float(fixes.t[i]),
+                         lon=float(fixes.lon[i]), lat=float(fixes.lat[i]), fence_id=f.id, distance_m=round(dist, 1),
+                         accuracy_m=float(acc[i]), device=DEVICE_KINDS[int(fixes.device[i])],
+                         detail={"fence_kind": f.kind}))
+    return out
+
+
+def _ffill_index(mask: np.ndarray) -> np.ndarray:
+    """For each position, the index of the last position <= it where mask is True (-1 if none)."""
+    idx = np.where(mask, np.arange(len(mask)), -1)
+    return np.maximum.accumulate(idx) if len(idx) else idx
+
+
+def _device_rules(st, s, prow, t, lon, lat, acc, dev, fixes, events):
+    n = len(t)
+    first_of_person = np.ones(n, dtype=bool)
+    first_of_person[1:] = prow[1:] != prow[:-1]
+    for d in (0, 1):
+        di = np.nonzero(dev == d)[0]
+        if len(di) == 0:
+            continue
+        p = prow[di]
+        # ---- battery_low: level -1 below the threshold, +1 at threshold + rearm or above, 0 between / unknown
+        b = fixes.battery[di]
+        lvl = np.where(b < s.battery_low_pct, -1, np.where(b >= s.battery_low_pct + s.battery_rearm_pct, 1, 0))
+        lvl = lvl.astype(np.int8)
+        nz = lvl != 0
+        if nz.any():
+            newp = np.ones(len(di), dtype=bool)
+            newp[1:] = p[1:] != p[:-1]
+            # previous non-zero level within the same person (or the state's level)
+            prev_idx = _ffill_index(nz)
+            prev_idx = np.concatenate([[-1], prev_idx[:-1]])
+            start_idx = _ffill_index(newp)
+            prev_ok = prev_idx >= start_idx
+            prev_lvl = np.where(prev_ok, lvl[np.maximum(prev_idx, 0)], st.bat_level[p, d])
+            fire = (lvl == -1) & (prev_lvl == 1)
+            for j in np.nonzero(fire)[0].tolist():
+                i = int(di[j])
+                events.append(Event("battery_low", _plain(fixes.person[i]), float(t[i]), float(lon[i]),
+                                    float(lat[i]), accuracy_m=float(acc[i]), device=DEVICE_KINDS[d],
+                                    detail={"battery_pct": float(b[j])}))
+            last = np.ones(int(nz.sum()), dtype=bool)
+            pn = p[nz]
+            last[:-1] = pn[1:] != pn[:-1]
+            st.bat_level[pn[last], d] = lvl[nz][last]
+        # ---- speed_impossible between consecutive usable fixes of one device
+        use = acc[di] <= s.speed_max_accuracy_m
+        ui = di[use]
+        if len(ui):
+            pu = prow[ui]
+            newp = np.ones(len(ui), dtype=bool)
+            newp[1:] = pu[1:] != pu[:-1]
+            pt_ = np.where(newp, st.spd_t[pu, d], np.concatenate([[np.nan], t[ui][:-1]]))
+            px = np.where(newp, st.spd_x[pu, d], np.concatenate([[np.nan], lon[ui][:-1]]))
+            py = np.where(newp, st.spd_y[pu, d], np.concatenate([[np.nan], lat[ui][:-1]]))
+            pa = np.where(newp, st.spd_acc[pu, d], np.concatenate([[np.nan], acc[ui][:-1]]))
+            has = np.isfinite(pt_)
+            dist = np.where(has, _dist_m(px, py, lon[ui], lat[ui]), 0.0)
+            eff = np.maximum(dist - acc[ui] - np.nan_to_num(pa), 0.0)
+            dt = np.maximum(t[ui] - np.nan_to_num(pt_), 1.0)
+            kmh = eff / dt * 3.6
+            flag = has & (kmh > s.max_speed_kmh)
+            if flag.any():
+                # a jump out and straight back is one event: a flagged step after a flagged step is not raised
+                prev_flag = np.where(newp, st.spd_flag[pu, d], np.concatenate([[False], flag[:-1]]))
+                for j in np.nonzero(flag & ~prev_flag)[0].tolist():
+                    i = int(ui[j])
+                    events.append(Event("speed_impossible", _plain(fixes.person[i]), float(t[i]), float(lon[i]),
+                                        float(lat[i]), accuracy_m=float(acc[i]), device=DEVICE_KINDS[d],
+                                        detail={"speed_kmh": round(float(kmh[j]), 1),
+                                                "from_time": float(pt_[j]), "jump_m": round(float(dist[j]), 1)}))
+            last = np.ones(len(ui), dtype=bool)
+            last[:-1] = pu[1:] != pu[:-1]
+            lp = pu[last]
+            st.spd_t[lp, d], st.spd_x[lp, d], st.spd_y[lp, d] = t[ui][last], lon[ui][last], lat[ui][last]
+            st.spd_acc[lp, d], st.spd_flag[lp, d] = acc[ui][last], flag[last]
+    _apart_rule(st, s, prow, t, lon, lat, acc, dev, fixes, events, first_of_person)
+    # last fix of each kind, for the next batch's pairing
+    for d in (0, 1):
+        di = np.nonzero(dev == d)[0]
+        if len(di):
+            p = prow[di]
+            last = np.ones(len(di), dtype=bool)
+            last[:-1] = p[1:] != p[:-1]
+            lp, li = p[last], di[last]
+            st.dev_t[lp, d], st.dev_x[lp, d], st.dev_y[lp, d], st.dev_acc[lp, d] = t[li], lon[li], lat[li], acc[li]
+
+
+def _apart_rule(st, s, prow, t, lon, lat, acc, dev, fixes, events, first_of_person):
+    """devices_apart: each fix is compared with the latest fix of the person's other device (this batch or the
+    state) taken within apart_pair_s. Apart: the distance less both accuracies exceeds apart_m; together: the
+    distance is at most apart_m; neither: undecided (changes nothing). Apart for more than apart_minutes
+    raises once; together ends it."""
+    if not (dev == 1).any() and not np.isfinite(st.dev_t[:, 1]).any():
+        return
+    # Only persons with a wristband fix now or in the state matter.
+    wear = np.zeros(len(st.last_seen), dtype=bool)
+    wear[prow[dev == 1]] = True
+    wear |= np.isfinite(st.dev_t[:, 1])
+    rows = np.nonzero(wear[prow])[0]
+    if len(rows) == 0:
+        return
+    p, tt, xx, yy, aa, dd = prow[rows], t[rows], lon[rows], lat[rows], acc[rows], dev[rows]
+    newp = np.ones(len(rows), dtype=bool)
+    newp[1:] = p[1:] != p[:-1]
+    start = _ffill_index(newp)
+    ot = np.full(len(rows), np.nan)
+    ox, oy, oa = ot.copy(), ot.copy(), ot.copy()
+    for d in (0, 1):
+        last_d = _ffill_index(dd == d)                      # latest fix of kind d up to here
+        in_batch = last_d >= start
+        other = dd != d                                     # rows whose other kind is d
+        sel = other & in_batch
+        j = last_d[sel]
+        ot[sel], ox[sel], oy[sel], oa[sel] = tt[j], xx[j], yy[j], aa[j]
+        sel = other & ~in_batch
+        pp = p[sel]
+        ot[sel], ox[sel], oy[sel], oa[sel] = st.dev_t[pp, d], st.dev_x[pp, d], st.dev_y[pp, d], st.dev_acc[pp, d]
+    comp = np.isfinite(ot) & (np.abs(tt - ot) <= s.apart_pair_s)
+    dist = np.where(comp, _dist_m(np.nan_to_num(ox), np.nan_to_num(oy), xx, yy), 0.0)
+    apart = comp & (dist - aa - np.nan_to_num(oa) > s.apart_m)
+    together = comp & ~apart & (dist <= s.apart_m)
+    persons = np.unique(p[apart]) if apart.any() else np.zeros(0, dtype=np.int64)
+    pending = np.nonzero(np.isfinite(st.apart_start) | (st.apart_status == 1))[0]
+    busy = np.zeros(len(st.last_seen), dtype=bool)
+    busy[persons] = True
+    busy[pending] = True
+    # Fast path: persons never apart in this batch and with nothing pending: nothing to do.
+    todo = np.nonzero(busy[p] & (apart | together))[0]
+    limit = s.apart_minutes * 60.0
+    cur = -1
+    status, started = 0, math.nan
+    for j in todo.tolist():
+        r = int(p[j])
+        if r != cur:
+            if cur >= 0:
+                st.apart_status[cur], st.apart_start[cur] = status, started
+            cur = r
+            status, started = int(st.apart_status[r]), float(st.apart_start[r])
+        if together[j]:
+            status, started = 0, math.nan
+            continue
+        if math.isnan(started):
+            started = float(min(tt[j], ot[j]))
+        if status == 0 and tt[j] - started > limit:
+            status = 1
+            i = int(rows[j])
+            events.append(Event("devices_apart", _plain(fixes.person[i]), float(t[i]), float(lon[i]),
+                                float(lat[i]), accuracy_m=float(acc[i]), device=DEVICE_KINDS[int(dev[i])],
+                                detail={"apart_m": round(float(dist[j]), 1), "since": started}))
+    if cur >= 0:
+        st.apart_status[cur], st.apart_start[cur] = status, started
+
+
+def signal_lost(last_fix_time_per_person: Mapping | EngineState, now: float | datetime, minutes: float
+                ) -> list[Event]:
+    """The periodic sweep: one signal_lost event per person whose latest fix is older than `minutes`."""
+    if isinstance(last_fix_time_per_person, EngineState):
+        last_fix_time_per_person = last_fix_time_per_person.last_fix_times()
+    now_s = _epoch(now, math.nan)
+    limit = now_s - minutes * 60.0
+    out = []
+    for pid, last in last_fix_time_per_person.items():
+        last_s = _epoch(last, -math.inf)
+        if last_s < limit:
+            out.append(Event("signal_lost", pid, now_s, math.nan, math.nan,
+                             detail={"last_fix_time": last_s if math.isfinite(last_s) else None,
+                                     "minutes": round((now_s - last_s) / 60.0, 1) if math.isfinite(last_s)
+                                     else None}))
+    return out
