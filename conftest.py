@@ -36,6 +36,10 @@ def pytest_configure(config):
     settings.AUDIT_SEALER = "off"
     settings.ZHIJIAO_DAILY_JOBS = "off"  # tests run the daily job themselves
     settings.ZHIJIAO_EAGER_IN_THREAD = False  # background jobs run inline in tests, after the commit
+    # Argon2 is slow by design (about a tenth of a second a hash, thousands of them in the suite): tests hash with
+    # MD5 and still read Argon2 hashes; the tests of the hasher itself ask for the installation's list
+    # (apps/orgs/tests/test_services.py); the browser tests' server keeps Argon2
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -158,7 +158,12 @@ def _seal_batch(limit: int) -> tuple[int, int]:
     if head is None:
         if ChainHead.objects.filter(id=1).exists():
             return 0, 0  # another sealer holds the head: it will seal these records
-        head = ChainHead.objects.create(id=1, last_seq=0, last_hash=rules.GENESIS)
+        # no head yet (a new database, or a test's flush): two sealers may both get here, so the insert ignores the
+        # other's row and the head is then locked as above (the loser finds it locked and leaves the work)
+        ChainHead.objects.bulk_create([ChainHead(id=1, last_seq=0, last_hash=rules.GENESIS)], ignore_conflicts=True)
+        head = ChainHead.objects.select_for_update(skip_locked=pg).filter(id=1).first()
+        if head is None:
+            return 0, 0
     rows = list(AuditRecord.objects.filter(seq__isnull=True).order_by("id").values_list("id", "content_hash")[:limit])
     if not rows:
         return 0, head.last_seq
