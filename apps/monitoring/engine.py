@@ -222,16 +222,20 @@ class PreparedArea:
         out[idx[0]] = d
         return np.where(inside, -out, out)
 
-    def classify(self, lon, lat, need) -> tuple[np.ndarray, int]:
-        """-1 decisively inside, +1 decisively outside, 0 neither (within `need` metres of the boundary, per
-        point). Returns the codes and how many points needed the exact test."""
+    def _cells(self, lon, lat):
+        """Projected points, whether each is on the grid, its cell and the cell's class (0 off the grid)."""
         x, y = self.project(lon, lat)
         fj = (x - self.x0) / self.cw
         fi = (y - self.y0) / self.ch
         n = self.n
         inb = (fi >= 0) & (fi < n) & (fj >= 0) & (fj < n)
         cell = np.where(inb, fi.astype(np.int64) * n + fj.astype(np.int64), 0)
-        cls = np.where(inb, self.cls[cell], 0)
+        return x, y, inb, cell, np.where(inb, self.cls[cell], 0)
+
+    def classify(self, lon, lat, need) -> tuple[np.ndarray, int]:
+        """-1 decisively inside, +1 decisively outside, 0 neither (within `need` metres of the boundary, per
+        point). Returns the codes and how many points needed the exact test."""
+        x, y, inb, cell, cls = self._cells(lon, lat)
         # Outside the grid the point is outside the polygon, at least as far as from the bounding box.
         lb = np.where(inb, self.lb_m[cell],
                       np.maximum(np.maximum(self.x0 - x, x - self.x1), np.maximum(self.y0 - y, y - self.y1)))
@@ -253,13 +257,7 @@ class PreparedArea:
 
     def contains(self, lon, lat) -> np.ndarray:
         """Exact point-in-polygon through the grid (border cells tested exactly)."""
-        x, y = self.project(lon, lat)
-        fj = (x - self.x0) / self.cw
-        fi = (y - self.y0) / self.ch
-        n = self.n
-        inb = (fi >= 0) & (fi < n) & (fj >= 0) & (fj < n)
-        cell = np.where(inb, fi.astype(np.int64) * n + fj.astype(np.int64), 0)
-        cls = np.where(inb, self.cls[cell], 0)
+        x, y, _inb, _cell, cls = self._cells(lon, lat)
         res = cls == 1
         b = np.nonzero(cls == 2)[0]
         if len(b):

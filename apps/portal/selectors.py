@@ -41,7 +41,6 @@ class Today:
     schedule: Schedule
     spot_checks: list[SpotCheck]
     dues: list[Due]
-    unread: int
     last_checkin: Verification | None
     level_label: str
 
@@ -99,9 +98,8 @@ def today_view(actor: SelfActor, case, today: date, now: datetime | None = None)
     if s.health_due:
         dues.append(Due("health", "病情报告", "本月已报告" if s.health_done
                         else f"请在{_md(s.health_due)}前向司法所报告病情", "", False, s.health_done))
-    unread = Message.objects.filter(person_id=actor.person_id, read_at__isnull=True).count()
     last = Verification.objects.filter(case_id=case.pk).order_by("-captured_at").first()
-    return Today(s, spots, dues, unread, last, LEVELS.get(case.management_level, case.management_level))
+    return Today(s, spots, dues, last, LEVELS.get(case.management_level, case.management_level))
 
 
 def spot_check(actor: SelfActor, spot_id) -> SpotCheck | None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import posixpath
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import wraps
+from functools import lru_cache, wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -427,17 +428,20 @@ def manifest_view(request):
 
 
 def shell_version() -> str:
-    """Changes whenever a file of the shell changes, so a phone drops its old cache."""
-    import hashlib
-
+    """Changes whenever a file of the shell changes, so a phone drops its old cache. The browser asks for the
+    worker on every page: the files are read again only when their size or time changed."""
     from django.contrib.staticfiles import finders
 
+    paths = tuple(p for p in (finders.find(name) for name in SHELL) if p)
+    return _hash_files(tuple((p, os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in paths))
+
+
+@lru_cache(maxsize=8)
+def _hash_files(stamped: tuple) -> str:
     h = hashlib.sha256()
-    for name in SHELL:
-        path = finders.find(name)
-        if path:
-            with open(path, "rb") as fh:
-                h.update(fh.read())
+    for path, _mtime, _size in stamped:
+        with open(path, "rb") as fh:
+            h.update(fh.read())
     return h.hexdigest()[:12]
 
 

@@ -111,6 +111,26 @@ def _settle(page):
     page.wait_for_timeout(100)
 
 
+def _new_phone(page, live_site, subject, shot=None, name=""):
+    """A password sign-in on a phone with no key waits for the officer's approval; approved, the phone comes in."""
+    base = live_site["base"]
+    page.goto(base + "/m/login/")
+    page.fill("#id_number", subject["id_number"])
+    page.fill("#password", PW)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(base + "/m/pending/")
+    if shot:
+        shot(page, name)
+    _shell(live_site, f"""
+from apps.orgs.models import User
+from apps.portal.models import Device
+from apps.portal.services import device_decide
+d = Device.objects.filter(account__person_id={subject["person"]}, state="pending").get()
+print(device_decide(actor=User.objects.get(username="donghu"), device_id=d.pk, approve=True).pk)""")
+    page.click("text=已批准，继续")
+    expect(page).to_have_url(base + "/m/")
+
+
 def test_the_phone_signs_in_checks_in_offline_and_online_and_answers_spot_checks(
         playwright, live_site, subject, clips, shot):
     base, case = live_site["base"], subject["case"]
@@ -258,22 +278,7 @@ def test_a_leave_request_goes_to_the_county_agency_and_comes_back(playwright, br
     phone_browser = _phone_browser(playwright, clips["me"])
     ctx = phone_browser.new_context(**PHONE)
     page = ctx.new_page()
-    page.goto(base + "/m/login/")
-    page.fill("#id_number", subject["id_number"])
-    page.fill("#password", PW)
-    page.click("button[type=submit]")
-    # a new phone (this browser has no key) waits for the officer's approval
-    expect(page).to_have_url(base + "/m/pending/")
-    shot(page, "69-portal-pending")
-    _shell(live_site, f"""
-from apps.orgs.models import User
-from apps.portal.models import Device
-from apps.portal.services import device_decide
-d = Device.objects.filter(account__person_id={subject["person"]}, state="pending").get()
-device_decide(actor=User.objects.get(username="donghu"), device_id=d.pk, approve=True)
-print(d.pk)""")
-    page.click("text=已批准，继续")
-    expect(page).to_have_url(base + "/m/")
+    _new_phone(page, live_site, subject, shot, "69-portal-pending")
 
     page.click("nav.tabs >> text=申请")
     page.click("#new-leave")
@@ -317,19 +322,7 @@ def test_a_check_in_with_another_face_fails_and_goes_to_review(playwright, live_
     browser = _phone_browser(playwright, clips["other"])
     ctx = browser.new_context(**PHONE)
     page = ctx.new_page()
-    page.goto(base + "/m/login/")
-    page.fill("#id_number", subject["id_number"])
-    page.fill("#password", PW)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(base + "/m/pending/")
-    _shell(live_site, f"""
-from apps.orgs.models import User
-from apps.portal.models import Device
-from apps.portal.services import device_decide
-d = Device.objects.filter(account__person_id={subject["person"]}, state="pending").get()
-print(device_decide(actor=User.objects.get(username="donghu"), device_id=d.pk, approve=True).pk)""")
-    page.click("text=已批准，继续")
-    expect(page).to_have_url(base + "/m/")
+    _new_phone(page, live_site, subject)
     page.goto(base + "/m/checkin/")
     before = int(_count(live_site, f"Verification.objects.filter(case_id={case}).count()"))
     page.click("#start")
