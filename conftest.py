@@ -11,6 +11,15 @@ def tree(db):
 
 
 @pytest.fixture
+def bounded(tree):
+    """The tree with the real outlines of 东湖区 and 西湖区 (location monitoring needs them)."""
+    from apps.orgs.testing import give_boundaries
+
+    give_boundaries(tree.donghu, tree.xihu)
+    return tree
+
+
+@pytest.fixture
 def officer(tree):
     from apps.orgs.testing import given_staff
 

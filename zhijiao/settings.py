@@ -210,6 +210,9 @@ CELERY_BEAT_SCHEDULE = {
     # spot checks past their answer window become 未答复 (apps.monitoring); without beat, the pages that show spot
     # checks run the same sweep first (apps.monitoring.services.sweep_if_embedded)
     "monitoring-sweep": {"task": "monitoring.sweep", "schedule": float(os.environ.get("ZHIJIAO_SWEEP_SECONDS", 60))},
+    # location (ADR 0013): batches left unevaluated, silent wristbands, unacknowledged alerts to the county
+    "location-sweep": {"task": "monitoring.location_sweep",
+                       "schedule": float(os.environ.get("ZHIJIAO_SWEEP_SECONDS", 60))},
 }
 # Who runs the daily case job: "thread" (embedded default), "celery" (beat, set with REDIS_URL) or "off" (tests).
 ZHIJIAO_DAILY_JOBS = os.environ.get("ZHIJIAO_DAILY_JOBS") or ("celery" if REDIS_URL else "thread")

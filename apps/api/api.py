@@ -401,3 +401,7 @@ def case_act(request, case_id: int, code: str, payload: CaseActIn):
 from .supervision_api import router as _supervision_router  # noqa: E402 - the routers after the handlers
 
 api.add_router("", _supervision_router)
+
+from .location_api import router as _location_router  # noqa: E402
+
+api.add_router("", _location_router)

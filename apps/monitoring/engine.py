@@ -434,6 +434,28 @@ def _plain(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
+def _enc1(v):
+    v = _plain(v)
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if v != v else ("inf" if v > 0 else "-inf")
+    return v
+
+
+def _enc(v):
+    """A state value for JSON: arrays as lists, NaN and infinities as strings."""
+    if isinstance(v, np.ndarray):
+        return [_enc1(x) for x in v.tolist()]
+    return _enc1(v)
+
+
+def _dec(v):
+    if isinstance(v, list):
+        return [_dec(x) for x in v]
+    if isinstance(v, str):
+        return float(v)
+    return v
+
+
 # ------------------------------------------------------------------------------------------------- state
 _GROUP_SHIFT = 24
 
@@ -488,6 +510,57 @@ class EngineState:
                 row, code = int(k) >> _GROUP_SHIFT, int(k) & ((1 << _GROUP_SHIFT) - 1)
                 out[(self.person_ids[row], "allowed" if code == _ALLOWED_CODE else code_to_id[code])] = True
         return out
+
+    # --- one person's part, for storage (apps.monitoring.location keeps it per person in the database)
+    _PER_PERSON = ("last_seen", "spd_t", "spd_x", "spd_y", "spd_acc", "spd_flag", "bat_level", "dev_t", "dev_x",
+                   "dev_y", "dev_acc", "apart_status", "apart_start")
+
+    def export(self, person_ids: Iterable | None = None) -> dict:
+        """{person id: a JSON-serialisable dict} of everything the next batch needs about each person (NaN and
+        infinities as strings). `restore` of any subset gives those persons' exact state back."""
+        ids = self.person_ids if person_ids is None else [_plain(p) for p in person_ids]
+        rows = {pid: self.person_row[pid] for pid in ids if pid in self.person_row}
+        code_to_id = {c: f for f, c in self.fence_code.items()}
+        groups: dict[int, list] = {}
+        if len(self.group_keys):
+            owner = self.group_keys >> _GROUP_SHIFT
+            wanted = np.isin(owner, np.fromiter(rows.values(), dtype=np.int64, count=len(rows)))
+            for g in np.nonzero(wanted)[0]:
+                code = int(self.group_keys[g]) & ((1 << _GROUP_SHIFT) - 1)
+                groups.setdefault(int(owner[g]), []).append(
+                    [None if code == _ALLOWED_CODE else _plain(code_to_id[code]), int(self.g_status[g]),
+                     int(self.g_run[g]), _enc(self.g_start[g])])
+        out = {}
+        for pid, r in rows.items():
+            d = {name: _enc(getattr(self, name)[r]) for name in self._PER_PERSON}
+            d["groups"] = groups.get(r, [])
+            out[pid] = d
+        return out
+
+    @classmethod
+    def restore(cls, mapping: Mapping) -> EngineState:
+        """A state holding the persons of an `export` (after a JSON round trip too)."""
+        st = cls()
+        pids = list(mapping)
+        if not pids:
+            return st
+        rows = st._persons(pids)
+        for name in cls._PER_PERSON:
+            arr = getattr(st, name)
+            vals = np.asarray([_dec(mapping[p][name]) for p in pids], dtype=arr.dtype)
+            arr[rows] = vals
+        keys, vals = [], []
+        for p, r in zip(pids, rows.tolist()):
+            for fence_id, status, run, start in mapping[p].get("groups", []):
+                code = _ALLOWED_CODE if fence_id is None else st._code(fence_id)
+                keys.append((r << _GROUP_SHIFT) | code)
+                vals.append((status, run, _dec(start)))
+        if keys:
+            g = st._groups(np.asarray(keys, dtype=np.int64))
+            st.g_status[g] = [v[0] for v in vals]
+            st.g_run[g] = [v[1] for v in vals]
+            st.g_start[g] = [v[2] for v in vals]
+        return st
 
     # --- registries
     def _persons(self, ids: Iterable) -> np.ndarray:

@@ -148,3 +148,243 @@ class DailyReport(models.Model):
     class Meta:
         ordering = ["-day", "office_id"]
         constraints = [models.UniqueConstraint(fields=["office", "day"], name="daily_report_once")]
+
+
+# --- location monitoring (issue 8, ADR 0013) -----------------------------------------------------------------------
+
+class MonitoringOrder(models.Model):
+    """电子定位装置使用审批 (社区矫正法第29条): its ground, the county bureau head who approved it, and its term of at
+    most three months; a renewal is a new order that `renews` the last. A wristband is bound only under an order in
+    force; the order's end unbinds it."""
+
+    class State(models.TextChoices):
+        PROPOSED = "proposed", "待审批"
+        REFUSED = "refused", "不予批准"
+        ACTIVE = "active", "使用中"
+        ENDED = "ended", "已解除"
+        EXPIRED = "expired", "期满解除"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(Supervisee, on_delete=models.PROTECT, related_name="+")
+    org_path = models.CharField(max_length=255, editable=False)
+    is_minor = models.BooleanField(default=False, editable=False)
+    ground = models.CharField("适用情形", max_length=2)
+    ground_detail = models.CharField("具体事实", max_length=300)
+    proposed_by_name = models.CharField("提请人", max_length=60)
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    approver_name = models.CharField("批准人", max_length=60, blank=True)
+    approved_on = models.DateField("批准日期", null=True, blank=True)
+    decision_note = models.CharField("审批意见", max_length=300, blank=True)
+    start = models.DateField("开始日期")
+    end = models.DateField("结束日期")
+    renews = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="renewal")
+    review_note = models.CharField("评估意见", max_length=300, blank=True)
+    state = models.CharField("状态", max_length=10, choices=State.choices, default=State.PROPOSED)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by_name = models.CharField(max_length=60, blank=True)
+    end_reason = models.CharField("解除原因", max_length=200, blank=True)
+    reminded_on = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    SCOPE_FIELD = "org_path"
+
+    class Meta:
+        ordering = ["-start", "-id"]
+        constraints = [models.UniqueConstraint(fields=["case"], condition=Q(state="active"),
+                                               name="monitoring_order_active_once"),
+                       models.UniqueConstraint(fields=["case"], condition=Q(state="proposed"),
+                                               name="monitoring_order_proposed_once")]
+        indexes = [models.Index(fields=["state", "end"], name="morder_state_end_idx")]
+
+
+class Tracker(models.Model):
+    """A device that sends fixes: a wristband (电子定位装置, by IMEI) or a supervisee's phone (信息化核查, the phone the
+    portal approved). `person`/`case` are its current binding (history in TrackerBinding); battery and last fix as
+    last reported."""
+
+    class Kind(models.TextChoices):
+        PHONE = "phone", "手机"
+        WRISTBAND = "wristband", "电子定位腕带"
+
+    kind = models.CharField("类型", max_length=10, choices=Kind.choices)
+    identifier = models.CharField("设备号（IMEI）", max_length=40, unique=True)
+    label = models.CharField("型号或说明", max_length=100, blank=True)
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(Supervisee, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    org_path = models.CharField(max_length=255, blank=True, editable=False)  # the bound case's; "" when unbound
+    is_minor = models.BooleanField(default=False, editable=False)
+    bound_at = models.DateTimeField(null=True, blank=True)
+    battery = models.FloatField("电量（%）", null=True, blank=True)
+    last_seen_at = models.DateTimeField("最近定位时间", null=True, blank=True)
+    last_lat = models.FloatField(null=True, blank=True)
+    last_lon = models.FloatField(null=True, blank=True)
+    last_accuracy = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    SCOPE_FIELD = "org_path"
+
+    class Meta:
+        ordering = ["kind", "identifier"]
+        indexes = [models.Index(fields=["case"], name="tracker_case_idx")]
+
+
+class TrackerBinding(models.Model):
+    tracker = models.ForeignKey(Tracker, on_delete=models.PROTECT, related_name="bindings")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(Supervisee, on_delete=models.PROTECT, related_name="+")
+    org_path = models.CharField(max_length=255, editable=False)
+    is_minor = models.BooleanField(default=False, editable=False)
+    order = models.ForeignKey(MonitoringOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="bindings")
+    bound_at = models.DateTimeField("绑定时间")
+    bound_by_name = models.CharField(max_length=60)
+    unbound_at = models.DateTimeField("解绑时间", null=True, blank=True)
+    unbound_by_name = models.CharField(max_length=60, blank=True)
+    unbind_reason = models.CharField("解绑原因", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-bound_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["tracker"], condition=Q(unbound_at__isnull=True),
+                                               name="tracker_bound_once")]
+
+
+class Fence(models.Model):
+    """One fence of a person, as it was in force: a change retires the row and writes a new one (`replaces`), so the
+    fence in force at any past time can be read back. Geometry is GeoJSON in WGS-84; a circle is a Point and a
+    radius."""
+
+    class Kind(models.TextChoices):
+        ALLOWED = "allowed", "允许活动区域"
+        EXCLUSION = "exclusion", "禁止进入区域"
+        LEAVE = "leave", "请假临时区域"
+        CURFEW = "curfew", "宵禁区域"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(Supervisee, on_delete=models.PROTECT, related_name="+")
+    org_path = models.CharField(max_length=255, editable=False)
+    is_minor = models.BooleanField(default=False, editable=False)
+    kind = models.CharField("类型", max_length=10, choices=Kind.choices)
+    label = models.CharField("名称", max_length=100)
+    source = models.CharField(max_length=40, blank=True)  # "county:<org>", "request:<id>", "manual"
+    geometry = models.JSONField()
+    radius_m = models.FloatField("半径（米）", null=True, blank=True)
+    windows = models.JSONField(default=list, blank=True)  # curfew: [["22:00", "06:00"], ...]
+    valid_from = models.DateTimeField("生效时间", null=True, blank=True)
+    valid_to = models.DateTimeField("失效时间", null=True, blank=True)
+    replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by_name = models.CharField(max_length=60, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    retired_by_name = models.CharField(max_length=60, blank=True)
+
+    SCOPE_FIELD = "org_path"
+
+    class Meta:
+        ordering = ["case_id", "kind", "id"]
+        indexes = [models.Index(fields=["case", "retired_at"], name="fence_case_current_idx")]
+
+
+class PingBatch(models.Model):
+    """One accepted upload of fixes: stored first, then evaluated; `evaluated_at` null means the engine has yet to
+    see it (a crash between the two leaves it so, and the sweep evaluates it)."""
+
+    received_at = models.DateTimeField()
+    actor_name = models.CharField(max_length=60, blank=True)
+    stored = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    first_t = models.DateTimeField(null=True)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["evaluated_at", "id"], name="pingbatch_pending_idx")]
+
+
+class Fix(models.Model):
+    """A stored location fix, WGS-84. On PostgreSQL the table is partitioned by month of `t` (migration 0003), so
+    retention drops a month at a time; the primary key there is (id, t)."""
+
+    batch_id = models.BigIntegerField()
+    tracker_id = models.BigIntegerField()
+    case_id = models.BigIntegerField()
+    person_id = models.BigIntegerField()
+    t = models.DateTimeField()
+    lat = models.FloatField()
+    lon = models.FloatField()
+    accuracy = models.FloatField()
+    source = models.SmallIntegerField(default=0)  # 0 GNSS, 1 cell, 2 WiFi
+    battery = models.FloatField(null=True)
+    crs = models.CharField(max_length=5, default="wgs84")  # the system it arrived in
+    client_id = models.CharField(max_length=64)
+
+    class Meta:
+        managed = True
+        ordering = ["t", "id"]
+        constraints = [models.UniqueConstraint(fields=["tracker_id", "client_id", "t"], name="fix_client_once")]
+        indexes = [models.Index(fields=["person_id", "t"], name="fix_person_t_idx"),
+                   models.Index(fields=["batch_id"], name="fix_batch_idx")]
+
+
+class TrackState(models.Model):
+    """The engine's state of one person after the last evaluated batch (engine.EngineState.export)."""
+
+    person_id = models.BigIntegerField(primary_key=True)
+    state = models.JSONField()
+    last_fix_at = models.DateTimeField(null=True)
+    updated_at = models.DateTimeField()
+
+
+class Alert(models.Model):
+    """A monitoring alert (预警) in the office's queue: raised from an engine event, a failed or unanswered spot
+    check, or the sweep (signal lost); one open alert per person, type and fence (a repetition counts on it)."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "待签收"
+        ACKNOWLEDGED = "acknowledged", "处置中"
+        CLOSED = "closed", "已处置"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(Supervisee, on_delete=models.PROTECT, related_name="+")
+    office = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    county = models.ForeignKey(Organisation, null=True, on_delete=models.PROTECT, related_name="+")
+    org_path = models.CharField(max_length=255, editable=False)
+    is_minor = models.BooleanField(default=False, editable=False)
+    type = models.CharField("预警类型", max_length=20)
+    level = models.CharField("预警等级", max_length=6)
+    key = models.CharField(max_length=60)  # what de-duplicates an open alert: type and fence
+    state = models.CharField("状态", max_length=14, choices=State.choices, default=State.OPEN)
+    first_at = models.DateTimeField("发生时间")
+    last_at = models.DateTimeField("最近发生")
+    repeats = models.PositiveIntegerField("重复次数", default=1)
+    raised_at = models.DateTimeField("预警时间")
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+    accuracy = models.FloatField(null=True, blank=True)
+    distance_m = models.FloatField("越界距离（米）", null=True, blank=True)
+    fence = models.ForeignKey(Fence, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    spot_check = models.ForeignKey(SpotCheck, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    detail = models.JSONField(default=dict, blank=True)
+    cleared_at = models.DateTimeField("情形消除时间", null=True, blank=True)
+    escalated_at = models.DateTimeField("上报县级时间", null=True, blank=True)
+    acknowledged_at = models.DateTimeField("签收时间", null=True, blank=True)
+    acknowledged_by_name = models.CharField(max_length=60, blank=True)
+    disposal = models.CharField("处置方式", max_length=14, blank=True)
+    false_cause = models.CharField("误报原因", max_length=10, blank=True)
+    disposal_note = models.CharField("处置情况", max_length=500, blank=True)
+    disposed_at = models.DateTimeField("处置时间", null=True, blank=True)
+    disposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    disposed_by_name = models.CharField(max_length=60, blank=True)
+    task_id = models.BigIntegerField(null=True, blank=True)  # the case task a confirmed violation opened
+
+    SCOPE_FIELD = "org_path"
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["case", "key"], condition=~Q(state="closed"),
+                                               name="alert_open_once")]
+        indexes = [models.Index(fields=["org_path", "state", "raised_at"], name="alert_queue_idx"),
+                   models.Index(fields=["state", "raised_at"], name="alert_state_idx"),
+                   models.Index(fields=["person", "type", "raised_at"], name="alert_person_type_idx")]

@@ -38,6 +38,7 @@ from apps.people.services import InputErrors, NotPermitted, today_local
 from apps.supervision import services as supervision
 from apps.supervision.services import DAILY, SUPERVISED
 
+from . import location
 from .models import DailyReport, FaceEnrolment, SpotCheck, Verification
 
 use_case = transaction.atomic(durable=True)
@@ -283,6 +284,8 @@ def verify_upload(*, actor, data: Mapping[str, Any], ip: str = "", now: datetime
                 spot.state = supervision.rules.spot_check_outcome(passed=passed, answered_at=answered,
                                                                   due_at=spot.due_at)
                 spot.save(update_fields=["answered_at", "state"])
+                if spot.state == SpotCheck.State.FAILED:
+                    location.alert_for_spot_checks([(spot.pk, "failed")], now=now)
             audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="verification.upload", object_type="case",
                          object_id=case.pk, summary=f"{Verification.Purpose(purpose).label}人脸核验"
                                                     f"{'通过' if passed else '未通过'}（{reason[:60]}）",
@@ -374,6 +377,7 @@ def spot_check_dispose(*, actor, spot_check_id, note: str, ip: str = "") -> Spot
     s.disposed_at, s.disposed_by, s.disposed_by_name, s.disposal = (
         timezone.now(), _staff(actor), actor.full_name or actor.username, note)
     s.save(update_fields=["disposed_at", "disposed_by", "disposed_by_name", "disposal"])
+    location.close_for_spot_check(s.pk, actor=actor, note=note)
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="spot_check.dispose", object_type="case",
                  object_id=s.case_id, summary=f"处置核查异常（{s.get_state_display()}）：{note[:80]}",
                  after={"spot_check": s.pk}, ip=ip, org_path=s.org_path)
@@ -392,6 +396,7 @@ def sweep(now: datetime | None = None) -> int:
             return 0
         SpotCheck.objects.filter(pk__in=[i for i, _c, _p in ids], state=SpotCheck.State.OPEN).update(
             state=SpotCheck.State.MISSED)
+        location.alert_for_spot_checks([(i, "missed") for i, _c, _p in ids], now=now)
         audit_records([{"actor": "系统", "kind": AuditRecord.Kind.CHANGE, "action": "spot_check.missed",
                         "object_type": "case", "object_id": c, "summary": "核查超过答复时限未答复",
                         "after": {"spot_check": i}, "org_path": p} for i, c, p in ids])

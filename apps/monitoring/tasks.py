@@ -8,3 +8,11 @@ def sweep() -> int:
     from .services import sweep as run
 
     return run()
+
+
+@shared_task(name="monitoring.location_sweep", ignore_result=True)
+def location_sweep() -> dict:
+    """Stored batches not yet evaluated, silent wristbands (signal lost), unacknowledged alerts to the county."""
+    from .location import sweep as run
+
+    return run()

@@ -56,6 +56,8 @@ class Role(StrEnum):
     PROVINCE_SUPERVISOR = "province_supervisor"  # 省级督导
     PROCURATOR = "procurator"  # 检察监督 (read-only)
     SYSADMIN = "sysadmin"  # 系统管理员
+    BUREAU_HEAD = "bureau_head"  # 县级司法行政部门负责人 (approves electronic monitoring, 社区矫正法第29条)
+    DEVICE_GATEWAY = "device_gateway"  # 定位平台接口账户: the wristband platform's machine account, sends fixes
 
 
 ROLE_LABELS = {
@@ -69,6 +71,8 @@ ROLE_LABELS = {
     Role.PROVINCE_SUPERVISOR: "省级社区矫正机构工作人员",
     Role.PROCURATOR: "检察人员（监督）",
     Role.SYSADMIN: "系统管理员",
+    Role.BUREAU_HEAD: "县级司法行政部门负责人",
+    Role.DEVICE_GATEWAY: "定位平台接口账户",
 }
 
 
@@ -90,6 +94,10 @@ class Action(StrEnum):
     # decide an application (leave, standing permits, special places, meetings) where the rules name the actor's
     # organisation as the authority (apps.supervision.rules.leave_authority)
     APPROVAL_DECIDE = "approval.decide"
+    # approve, renew or end the use of an electronic monitoring device (社区矫正法第29条: the county bureau's head)
+    MONITORING_APPROVE = "monitoring.approve"
+    # send location fixes of the devices bound within the account's scope (POST /api/v1/pings)
+    LOCATION_INGEST = "location.ingest"
 
 
 A = Action
@@ -111,14 +119,18 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.PROCURATOR: frozenset(_READ | {A.SUPERVISEE_EXPORT, A.AUDIT_VIEW}),
     # Separation of duties: the administrator manages accounts and reads the audit trail, not case files.
     Role.SYSADMIN: frozenset({A.ORG_VIEW, A.STAFF_VIEW, A.STAFF_MANAGE, A.AUDIT_VIEW}),
+    Role.BUREAU_HEAD: frozenset(_READ | {A.MONITORING_APPROVE}),
+    # a machine account: it sends fixes and reads nothing (a device is told only what it sent was stored)
+    Role.DEVICE_GATEWAY: frozenset({A.LOCATION_INGEST}),
 }
 
 # Roles that can hold each kind of organisation (a procurator sits in a procuratorate, and so on).
 ROLES_FOR_KIND: dict[OrgKind, frozenset[Role]] = {
-    OrgKind.PROVINCE: frozenset({Role.PROVINCE_SUPERVISOR, Role.SYSADMIN}),
-    OrgKind.CITY: frozenset({Role.CITY_SUPERVISOR, Role.SYSADMIN}),
+    OrgKind.PROVINCE: frozenset({Role.PROVINCE_SUPERVISOR, Role.SYSADMIN, Role.DEVICE_GATEWAY}),
+    OrgKind.CITY: frozenset({Role.CITY_SUPERVISOR, Role.SYSADMIN, Role.DEVICE_GATEWAY}),
     OrgKind.COUNTY_AGENCY: frozenset({Role.COUNTY_OFFICER, Role.AUXILIARY, Role.POLICE_SECONDEE,
-                                      Role.SOCIAL_WORKER, Role.VOLUNTEER, Role.SYSADMIN}),
+                                      Role.SOCIAL_WORKER, Role.VOLUNTEER, Role.SYSADMIN, Role.BUREAU_HEAD,
+                                      Role.DEVICE_GATEWAY}),
     OrgKind.JUDICIAL_OFFICE: frozenset({Role.OFFICE_STAFF, Role.AUXILIARY, Role.SOCIAL_WORKER, Role.VOLUNTEER}),
     OrgKind.COURT: frozenset(),
     OrgKind.PROCURATORATE: frozenset({Role.PROCURATOR}),

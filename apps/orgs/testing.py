@@ -7,6 +7,7 @@ Supervisees: apps.people.testing.given_supervisee."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 
 from apps.orgs.models import Organisation, User
@@ -49,6 +50,25 @@ def given_tree() -> Tree:
     xproc = org_create(actor=None, name="南昌市西湖区人民检察院", kind=OrgKind.PROCURATORATE, parent=c, oversees=xh,
                        adcode="360103")
     return Tree(p, c, dh, xh, o1, o2, o3, court, proc, pol, xproc)
+
+
+@lru_cache(maxsize=1)
+def boundaries() -> dict:
+    """The real boundaries of 南昌市's districts (WGS-84), from the demo data shipped in the repository."""
+    from pathlib import Path
+
+    from .places import load_boundaries
+
+    return load_boundaries(str(Path(__file__).resolve().parents[2] / "data" / "demo"))
+
+
+def give_boundaries(*orgs: Organisation) -> None:
+    """Give the test tree's counties their real outlines (东湖区 360102, 西湖区 360103)."""
+    from .models import OrgBoundary
+
+    for org in orgs:
+        OrgBoundary.objects.update_or_create(organisation=org, defaults={
+            "geometry": boundaries()[org.adcode]["geometry"], "source": "test", "source_crs": "GCJ02"})
 
 
 _counter = [0]

@@ -43,13 +43,21 @@ ACTION_LABELS = {
     "portal.code": "发放手机端登录码", "portal.device": "手机绑定审批、解绑", "portal.message": "向手机端发送消息",
     "portal.login": "手机端登录", "portal.login_failed": "手机端登录失败", "portal.login_locked": "锁定期间尝试登录手机端",
     "portal.logout": "退出手机端", "portal.message_read": "手机端阅读消息",
+    "monitoring_order.propose": "提请使用电子定位装置", "monitoring_order.decide": "审批使用电子定位装置",
+    "monitoring_order.end": "解除使用电子定位装置", "monitoring_order.expire": "电子定位装置期满解除",
+    "monitoring_order.remind": "电子定位装置期满提醒", "tracker.bind": "绑定定位设备", "tracker.unbind": "解绑定位设备",
+    "fence.add": "设置电子围栏", "fence.retire": "撤销电子围栏", "location.batch": "接收定位数据",
+    "location.track": "查看定位轨迹", "alert.raise": "产生预警", "alert.escalate": "预警上报县级",
+    "alert.acknowledge": "签收预警", "alert.dispose": "处置预警", "alert.view": "查阅预警",
+    "alert.list": "查阅预警列表", "alert.map": "查阅预警地图", "alert.stats": "查阅预警统计",
 }
 
 OBJECT_LABELS = {"supervisee": "社区矫正对象", "user": "工作人员", "organisation": "机构", "export": "导出任务",
                  "audit": "审计日志",
                  "case": "社区矫正案件", "task": "待办事项", "calendar": "节假日安排", "document": "执法文书",
                  "investigation": "调查评估", "request": "审批申请", "activity": "教育学习和公益活动",
-                 "rule_setting": "本省监管规则", "notice": "通知"}
+                 "rule_setting": "本省监管规则", "notice": "通知",
+                 "ping_batch": "定位数据批次", "alert": "预警"}
 
 
 def action_label(code: str) -> str:

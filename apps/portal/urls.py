@@ -19,6 +19,7 @@ urlpatterns = [
     path("me/", views.me_view, name="me"),
     path("documents/<int:pk>/", views.document_view, name="document"),
     path("api/ping", views.api_ping, name="api_ping"),
+    path("api/fix", views.api_fix, name="api_fix"),
     path("api/challenge", views.api_challenge, name="api_challenge"),
     path("api/verify", views.api_verify, name="api_verify"),
     path("api/thought", views.api_thought, name="api_thought"),

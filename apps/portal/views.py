@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.audit.context import client_ip
 from apps.cases.models import Case
 from apps.documents import render as doc_render
+from apps.monitoring import location
 from apps.monitoring import services as monitoring
 from apps.orgs.scope import NotFound
 from apps.people.actors import SelfActor
@@ -406,6 +407,27 @@ def api_thought(request):
         return _errors(e.errors)
     return JsonResponse({"ok": True, "created": stored.created, "message": "思想汇报已提交"},
                         status=201 if stored.created else 200)
+
+
+@require_POST
+@portal_view(api=True)
+def api_fix(request):
+    """The phone's location while the portal is open (信息化核查, no order needed): the same ingest as a wristband's,
+    as the phone's own tracker; a fix already stored is a duplicate, a bad one comes back with its reason."""
+    p: Portal = request.portal
+    data = _json_body(request)
+    fixes = data.get("fixes") if data else None
+    if not isinstance(fixes, list) or not fixes or len(fixes) > 100:
+        return _errors({"fixes": "上传内容格式不正确"}, 400)
+    tr = location.phone_tracker(p.case, p.device.pk, label=p.device.label)
+    for f in fixes:
+        if isinstance(f, dict):
+            f["device"] = tr.identifier
+    try:
+        res = location.ingest(actor=p.actor, fixes=fixes, ip=client_ip(request))
+    except InputErrors as e:
+        return _errors(e.errors)
+    return JsonResponse({"ok": True, "stored": res.stored, "duplicates": res.duplicates, "rejected": res.rejected})
 
 
 # --- the installable app ------------------------------------------------------------------------------------------

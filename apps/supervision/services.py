@@ -59,9 +59,10 @@ _TABLES = {"leave": rules.LEAVE_TABLES, "report": rules.REPORT_TABLES, "hours": 
            "check": rules.CHECK_TABLES}
 
 
-def tables(name: str, settings_rows=None) -> tuple:
-    """The shipped tables and the province's rows (read here, or given: the settings page reads them all once)."""
-    shipped = _TABLES[name]
+def tables(name: str, settings_rows=None, shipped: tuple | None = None) -> tuple:
+    """The shipped tables and the province's rows (read here, or given: the settings page reads them all once).
+    Another app's table passes its own shipped rows (apps.monitoring: "location")."""
+    shipped = shipped if shipped is not None else _TABLES[name]
     base = shipped[0]
     given = ([r for r in settings_rows if r.table == name] if settings_rows is not None
              else RuleSetting.objects.filter(table=name).order_by("effective_from"))

@@ -300,6 +300,28 @@
         if (navigator.vibrate) navigator.vibrate([300, 100, 300]);
       }
     }, function () {});
+    sendFix();
+  }
+
+  // --- the phone's location while a page is open (only where the person has allowed it; never asks by itself) ----
+  function sendFix() {
+    if (!navigator.geolocation || !navigator.permissions || !navigator.onLine) return;
+    navigator.permissions.query({ name: 'geolocation' }).then(function (st) {
+      if (st.state !== 'granted') return;
+      navigator.geolocation.getCurrentPosition(function (p) {
+        var fix = { client_id: 'fix-' + Date.now() + '-' + Math.random().toString(36).slice(2, 8),
+                    time: new Date(p.timestamp || Date.now()).toISOString(), lat: p.coords.latitude,
+                    lon: p.coords.longitude, accuracy: p.coords.accuracy, source: 'gnss', crs: 'wgs84' };
+        var post = function (battery) {
+          if (battery != null) fix.battery = Math.round(battery * 100);
+          fetch('/m/api/fix', { method: 'POST', credentials: 'same-origin',
+                                headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrf() },
+                                body: JSON.stringify({ fixes: [fix] }) }).catch(function () {});
+        };
+        if (navigator.getBattery) navigator.getBattery().then(function (b) { post(b.level); }, function () { post(null); });
+        else post(null);
+      }, function () {}, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+    }, function () {});
   }
 
   function dropPages() {

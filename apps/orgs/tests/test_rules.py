@@ -21,21 +21,25 @@ def test_permission_matrix(role, action, allowed):
 
 # The whole permission table, written out: a change to who may do what must change this table too, on purpose.
 #        view create change import export org  staff-view staff-manage audit decide deadline-set approval-decide
+#        monitoring-approve (法29) location-ingest
 PINNED = {
-    "county_officer":      "V C H I E O S . A D . J",
-    "office_staff":        "V C H . E O S . . . . J",
-    "auxiliary":           "V C H . . O . . . . . .",
-    "police_secondee":     "V . . . . O . . . . . .",
-    "social_worker":       "V . . . . O . . . . . .",
-    "volunteer":           ". . . . . O . . . . . .",
-    "city_supervisor":     "V . . . E O S . A . . J",
-    "province_supervisor": "V . . . E O S . A . P J",
-    "procurator":          "V . . . E O . . A . . .",
-    "sysadmin":            ". . . . . O S M A . . .",
+    "county_officer":      "V C H I E O S . A D . J . .",
+    "office_staff":        "V C H . E O S . . . . J . .",
+    "auxiliary":           "V C H . . O . . . . . . . .",
+    "police_secondee":     "V . . . . O . . . . . . . .",
+    "social_worker":       "V . . . . O . . . . . . . .",
+    "volunteer":           ". . . . . O . . . . . . . .",
+    "city_supervisor":     "V . . . E O S . A . . J . .",
+    "province_supervisor": "V . . . E O S . A . P J . .",
+    "procurator":          "V . . . E O . . A . . . . .",
+    "sysadmin":            ". . . . . O S M A . . . . .",
+    "bureau_head":         "V . . . . O . . . . . . M .",
+    "device_gateway":      ". . . . . . . . . . . . . L",
 }
 COLUMNS = [Action.SUPERVISEE_VIEW, Action.SUPERVISEE_CREATE, Action.SUPERVISEE_CHANGE, Action.SUPERVISEE_IMPORT,
            Action.SUPERVISEE_EXPORT, Action.ORG_VIEW, Action.STAFF_VIEW, Action.STAFF_MANAGE, Action.AUDIT_VIEW,
-           Action.CASE_DECIDE, Action.DEADLINE_SET, Action.APPROVAL_DECIDE]
+           Action.CASE_DECIDE, Action.DEADLINE_SET, Action.APPROVAL_DECIDE,
+           Action.MONITORING_APPROVE, Action.LOCATION_INGEST]
 
 
 def test_the_permission_table_is_pinned_in_full():
