@@ -176,6 +176,8 @@ SPECS = [
          record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
     Spec("monitoring:dispose", "POST", A.SUPERVISEE_CHANGE, (422,), per_record=True, data={"note": ""},
          record_kwargs=lambda t: {"pk": _spot_check_of(t).pk}),
+    # fixes from a wristband platform's account only (location.ingest); an empty batch is refused whole
+    Spec("api:pings", "POST", A.LOCATION_INGEST, (400,), api=True, denied=403, data={"fixes": []}),
     Spec("api:openapi-json", "GET", None, (200,), api=True),
     Spec("api:openapi-view", "GET", None, (200,), api=True),
     Spec("api:api-root", "GET", None, (404,), api=True),
@@ -220,7 +222,7 @@ SPECS = [
     Spec("portal:thought", "POST", None, (302,), data={"text": "x"}),
     Spec("portal:leave_new", "POST", None, (302,), data={"detail": "x"}),
     *[Spec(f"portal:{n}", "GET", None, (401,)) for n in ("api_ping", "api_challenge")],
-    *[Spec(f"portal:{n}", "POST", None, (401,)) for n in ("api_verify", "api_thought")],
+    *[Spec(f"portal:{n}", "POST", None, (401,)) for n in ("api_verify", "api_thought", "api_fix")],
 ]
 # the API's list and create share one path (GET and POST), as do its detail and patch
 API_PATHS = {("api:supervisees", "POST"): "api:supervisee_create", ("api:supervisee_create", "GET"): "api:supervisees",
