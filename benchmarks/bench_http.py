@@ -34,6 +34,7 @@ django.setup()
 
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
+import shapely.ops  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone as dj_tz  # noqa: E402
@@ -68,7 +69,7 @@ def setup() -> tuple[str, list[str], tuple[float, float]]:
     geo = load_boundaries(str(ROOT / "data" / "demo"))["360102"]["geometry"]
     OrgBoundary.objects.update_or_create(organisation=donghu, defaults={"geometry": geo, "source": "bench"})
     shape = shapely.geometry.shape(geo)
-    p = shapely.polylabel(shape if shape.geom_type == "Polygon" else max(shape.geoms, key=lambda g: g.area), 0.0005)
+    p = shapely.ops.polylabel(shape if shape.geom_type == "Polygon" else max(shape.geoms, key=lambda g: g.area), 0.0005)
     office = Organisation.objects.filter(parent=donghu, kind="judicial_office").order_by("id").first()
     have = Tracker.objects.filter(identifier__startswith="bench-").count()
     if have < PEOPLE:
@@ -107,8 +108,7 @@ def setup() -> tuple[str, list[str], tuple[float, float]]:
                 source=f"county:{donghu.pk}", geometry={"ref": [donghu.pk]}) for c in cases], batch_size=1000)
     gateway = User.objects.filter(username="bench_gateway").first() or given_staff(
         donghu, "device_gateway", username="bench_gateway")
-    with transaction.atomic():
-        token = token_issue(user=gateway, name="bench").key
+    token = token_issue(user=gateway, name="bench").key
     idents = list(Tracker.objects.filter(identifier__startswith="bench-").order_by("id")
                   .values_list("identifier", flat=True)[:PEOPLE])
     assert location  # the service the server runs

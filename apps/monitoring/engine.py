@@ -314,8 +314,10 @@ class FenceSet:
         return np.where(hit, self.order[pos], -1).astype(np.int64)
 
 
-def compile_fences(fences_by_person: Mapping[Any, Iterable[Fence]], settings: EngineSettings | None = None
-                   ) -> FenceSet:
+def compile_fences(fences_by_person: Mapping[Any, Iterable[Fence]], settings: EngineSettings | None = None,
+                   area_cache: dict | None = None) -> FenceSet:
+    """Compile the fences. `area_cache` (a dict the caller keeps) carries prepared geometries between calls, so a
+    server compiling each batch's few persons prepares a county's grid once per process, not once per batch."""
     import time as _time
     settings = settings or EngineSettings()
     t0 = _time.perf_counter()
@@ -350,7 +352,13 @@ def compile_fences(fences_by_person: Mapping[Any, Iterable[Fence]], settings: En
             a = area_of.get(id(f.geometry))
             if a is None:
                 a = area_of[id(f.geometry)] = len(areas)
-                areas.append(PreparedArea(f.geometry, settings.grid_cells, settings.grid_distance_cells))
+                key = (id(f.geometry), settings.grid_cells, settings.grid_distance_cells)
+                hit = area_cache.get(key) if area_cache is not None else None
+                if hit is None or hit[0] is not f.geometry:
+                    hit = (f.geometry, PreparedArea(f.geometry, settings.grid_cells, settings.grid_distance_cells))
+                    if area_cache is not None:
+                        area_cache[key] = hit
+                areas.append(hit[1])
             area_index[s] = a
         for w, (a_s, b_s) in enumerate(f._windows_s):
             windows[s, w] = (a_s, b_s)
@@ -448,6 +456,13 @@ def _enc(v):
     return _enc1(v)
 
 
+def _enc_rows(a: np.ndarray) -> list:
+    """Rows of an array as plain lists (floats that are not finite as strings), fast for the usual all-finite case."""
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        return [_enc(x) if isinstance(x, np.ndarray) else _enc1(x) for x in a]
+    return a.tolist()
+
+
 def _dec(v):
     if isinstance(v, list):
         return [_dec(x) for x in v]
@@ -530,9 +545,11 @@ class EngineState:
                 groups.setdefault(int(owner[g]), []).append(
                     [None if code == _ALLOWED_CODE else _plain(code_to_id[code]), int(self.g_status[g]),
                      int(self.g_run[g]), _enc(self.g_start[g])])
+        ridx = np.fromiter(rows.values(), dtype=np.int64, count=len(rows))
+        cols = {name: _enc_rows(getattr(self, name)[ridx]) for name in self._PER_PERSON}
         out = {}
-        for pid, r in rows.items():
-            d = {name: _enc(getattr(self, name)[r]) for name in self._PER_PERSON}
+        for k, (pid, r) in enumerate(rows.items()):
+            d = {name: col[k] for name, col in cols.items()}
             d["groups"] = groups.get(r, [])
             out[pid] = d
         return out

@@ -8,6 +8,7 @@ is lost or judged twice."""
 from __future__ import annotations
 
 import hashlib
+from collections import namedtuple
 import json
 import logging
 import math
@@ -525,9 +526,13 @@ def _num(v) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _trackers_for(actor, identifiers: set[str]) -> dict[str, Tracker]:
+_TrackerRow = namedtuple("_TrackerRow", "pk identifier kind case_id person_id org_path is_minor bound_at last_seen_at")
+
+
+def _trackers_for(actor, identifiers: set[str]) -> dict[str, _TrackerRow]:
     """The bound devices the actor may send for: a gateway account within its scope; a supervisee their own."""
-    rows = Tracker.objects.filter(identifier__in=list(identifiers), case__isnull=False)
+    rows = map(_TrackerRow._make, Tracker.objects.filter(identifier__in=list(identifiers), case__isnull=False)
+               .values_list(*_TrackerRow._fields).order_by())
     out = {}
     for tr in rows:
         if is_self(actor):
@@ -685,6 +690,7 @@ def _changes(cur) -> int:
 
 
 def _touch_trackers(good, lat, lon) -> None:
+    """Each device's battery and latest fix, in one statement (a later fix already recorded is kept)."""
     latest: dict[int, tuple] = {}
     for k, g in enumerate(good):
         tr = g[1]
@@ -692,15 +698,46 @@ def _touch_trackers(good, lat, lon) -> None:
             cur = latest.get(tr.pk)
             if cur is None or g[2] > cur[0]:
                 latest[tr.pk] = (g[2], float(lat[k]), float(lon[k]), g[5], g[7])
-    for pk, (ts, la, lo, acc, bat) in latest.items():
-        upd = {"last_seen_at": ts, "last_lat": la, "last_lon": lo, "last_accuracy": acc}
-        if bat is not None:
-            upd["battery"] = bat
-        Tracker.objects.filter(pk=pk).filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=ts)).update(**upd)
+    rows = [(pk, ts, la, lo, acc, bat) for pk, (ts, la, lo, acc, bat) in latest.items()]
+    if rows and connection.vendor == "postgresql":
+        cols = [list(c) for c in zip(*rows)]
+        with connection.cursor() as cur:
+            cur.execute("UPDATE monitoring_tracker t SET last_seen_at = v.ts, last_lat = v.la, last_lon = v.lo, "
+                        "last_accuracy = v.acc, battery = COALESCE(v.bat, t.battery) FROM unnest(%s::bigint[], "
+                        "%s::timestamptz[], %s::float8[], %s::float8[], %s::float8[], %s::float8[]) "
+                        "AS v(id, ts, la, lo, acc, bat) WHERE t.id = v.id AND (t.last_seen_at IS NULL OR "
+                        "t.last_seen_at < v.ts)", cols)
+    elif rows:
+        adapt = connection.ops.adapt_datetimefield_value
+        with connection.cursor() as cur:
+            cur.executemany("UPDATE monitoring_tracker SET last_seen_at = %s, last_lat = %s, last_lon = %s, "
+                            "last_accuracy = %s, battery = COALESCE(%s, battery) WHERE id = %s AND "
+                            "(last_seen_at IS NULL OR last_seen_at < %s)",
+                            [(adapt(ts), la, lo, acc, bat, pk, adapt(ts)) for pk, ts, la, lo, acc, bat in rows])
     if latest:  # a fix clears an open signal-lost alert of that device
         Alert.objects.filter(type="signal_lost", key__in=[f"signal_lost:{pk}" for pk in latest],
                              cleared_at__isnull=True).exclude(state=Alert.State.CLOSED).update(
             cleared_at=timezone.now())
+
+
+def _upsert_states(rows: list[tuple]) -> None:
+    """(person id, state JSON text, last fix time, now) rows into TrackState, inserted or replaced."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        cols = [list(c) for c in zip(*rows)]
+        with connection.cursor() as cur:
+            cur.execute("INSERT INTO monitoring_trackstate (person_id, state, last_fix_at, updated_at) "
+                        "SELECT * FROM unnest(%s::bigint[], %s::jsonb[], %s::timestamptz[], %s::timestamptz[]) "
+                        "ON CONFLICT (person_id) DO UPDATE SET state = EXCLUDED.state, "
+                        "last_fix_at = EXCLUDED.last_fix_at, updated_at = EXCLUDED.updated_at", cols)
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cur:
+        cur.executemany("INSERT INTO monitoring_trackstate (person_id, state, last_fix_at, updated_at) "
+                        "VALUES (%s, %s, %s, %s) ON CONFLICT (person_id) DO UPDATE SET state = excluded.state, "
+                        "last_fix_at = excluded.last_fix_at, updated_at = excluded.updated_at",
+                        [(p, st, adapt(lt), adapt(now)) for p, st, lt, now in rows])
 
 
 def _raise_tamper(tampers, now) -> int:
@@ -713,6 +750,7 @@ def _raise_tamper(tampers, now) -> int:
 # --- evaluation ------------------------------------------------------------------------------------------------------
 
 _geom_cache: dict[str, Any] = {}
+_area_cache: dict = {}  # the engine's prepared grids of the shapes above, kept with them
 
 
 def fence_geometry(geometry: dict) -> dict:
@@ -744,8 +782,13 @@ def _shape(geometry: dict):
             g = shapely.union_all([p for p in getattr(g, "geoms", [g]) if p.geom_type in ("Polygon", "MultiPolygon")])
         if len(_geom_cache) > 5000:
             _geom_cache.clear()
+            _area_cache.clear()
         g = _geom_cache[key] = g
     return g
+
+
+_FenceRow = namedtuple("_FenceRow", "pk person_id kind geometry radius_m windows valid_from valid_to retired_at "
+                                    "replaces_id created_at")
 
 
 def engine_fences(case_ids: Iterable[int], since: datetime | None = None) -> tuple[dict, dict]:
@@ -756,7 +799,7 @@ def engine_fences(case_ids: Iterable[int], since: datetime | None = None) -> tup
         retired_at__isnull=True)
     by_person: dict[int, list] = {}
     rows = {}
-    for f in qs:
+    for f in map(_FenceRow._make, qs.values_list(*_FenceRow._fields).order_by()):
         rows[f.pk] = f
         valid_to = min([d for d in (f.valid_to, f.retired_at) if d is not None], default=None)
         valid_from = f.valid_from
@@ -782,6 +825,9 @@ class AlertEvent:
     fence_id: int | None = None
     spot_check_id: int | None = None
     detail: dict = field(default_factory=dict)
+
+
+_StateRow = namedtuple("_StateRow", "person_id state last_fix_at")
 
 
 def _fixes_of(batch_id: int):
@@ -820,15 +866,16 @@ def _evaluate_rows(rows: list[tuple], now: datetime) -> int:
     bat = np.array([np.nan if r[8] is None else r[8] for r in rows])
     dev = np.array([1 if kinds.get(r[2]) == Tracker.Kind.WRISTBAND else 0 for r in rows], dtype=np.int8)
     pids = sorted(set(person.tolist()))
-    states = {s.person_id: s for s in TrackState.objects.select_for_update().filter(person_id__in=pids)}
-    last = np.array([states[p].last_fix_at.timestamp() if p in states and states[p].last_fix_at else -np.inf
-                     for p in person.tolist()])
+    states = {r[0]: _StateRow._make(r) for r in TrackState.objects.select_for_update().filter(
+        person_id__in=pids).values_list(*_StateRow._fields).order_by()}
+    last_of = {p: s.last_fix_at.timestamp() for p, s in states.items() if s.last_fix_at}
+    last = np.array([last_of.get(p, -np.inf) for p in person.tolist()])
     late = t < last
     since = datetime.fromtimestamp(float(t.min()), tz=dt_timezone.utc)
     fences, _rows = engine_fences(set(case_of.values()), since)
     table = location_table(timezone.localdate(now))
     st_settings = engine_settings(table)
-    fs = E.compile_fences({p: fences.get(p, []) for p in pids}, st_settings)
+    fs = E.compile_fences({p: fences.get(p, []) for p in pids}, st_settings, area_cache=_area_cache)
     events: list[AlertEvent] = []
     cleared: list[tuple[int, str]] = []
 
@@ -868,25 +915,18 @@ def _evaluate_rows(rows: list[tuple], now: datetime) -> int:
                      battery=bat[idx], device=dev[idx])
         evs, _st = E.evaluate(fx, fs, None, st_settings)
         collect(evs, True)
-    # save the states
+    # save the states (one statement: a batch from a platform touches a thousand people)
     last_by = {}
     for p, tt in zip(person[on].tolist(), t[on].tolist()):
         last_by[p] = max(last_by.get(p, -math.inf), tt)
-    upd, new = [], []
+    rows_out = []
     for p, state in new_states.items():
         lt = datetime.fromtimestamp(last_by[p], tz=dt_timezone.utc) if p in last_by else None
-        if p in states:
-            row = states[p]
-            row.state, row.updated_at = state, now
-            if lt and (row.last_fix_at is None or lt > row.last_fix_at):
-                row.last_fix_at = lt
-            upd.append(row)
-        else:
-            new.append(TrackState(person_id=p, state=state, last_fix_at=lt, updated_at=now))
-    if upd:
-        TrackState.objects.bulk_update(upd, ["state", "last_fix_at", "updated_at"], batch_size=500)
-    if new:
-        TrackState.objects.bulk_create(new, batch_size=500)
+        old = states[p].last_fix_at if p in states else None
+        if old is not None and (lt is None or old > lt):
+            lt = old
+        rows_out.append((p, json.dumps(state, separators=(",", ":")), lt, now))
+    _upsert_states(rows_out)
     for case_id, key in cleared:
         Alert.objects.filter(case_id=case_id, key=key, cleared_at__isnull=True).exclude(
             state=Alert.State.CLOSED).update(cleared_at=now)

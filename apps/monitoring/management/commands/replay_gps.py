@@ -20,6 +20,7 @@ import urllib.request
 from datetime import datetime, timezone
 
 import shapely
+import shapely.ops
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.monitoring import geo
@@ -118,7 +119,7 @@ class Command(BaseCommand):
             raise CommandError("执行地县域没有边界数据，请用 --start 指定起点")
         # the point of the county deepest inside it: a walk of a few km stays in before it leaves
         shape = shapely.geometry.shape(g)
-        p = shapely.polylabel(shape if shape.geom_type == "Polygon" else max(shape.geoms, key=lambda x: x.area),
+        p = shapely.ops.polylabel(shape if shape.geom_type == "Polygon" else max(shape.geoms, key=lambda x: x.area),
                               tolerance=0.0005)
         return p.y, p.x
 
