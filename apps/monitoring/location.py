@@ -614,6 +614,13 @@ def ingest(*, actor, fixes: Any, ip: str = "", now: datetime | None = None, eval
             continue
         seen.add(key)
         good.append((i, tr, ts, lon, lat, acc, src, bat, crs, cid, bool(f.get("tamper"))))
+    if good:  # a client id stored before is a duplicate even when re-dated (the key also has the time, for
+        # the partitions; nothing older than the accepted age can be there, so the lookup stays in recent months)
+        known = _stored_client_ids(good, oldest - CLOCK_SKEW)
+        if known:
+            kept = [g for g in good if (g[1].pk, g[9]) not in known]
+            dup_in_batch += len(good) - len(kept)
+            good = kept
     if not good:
         return IngestResult(None, 0, dup_in_batch, rejected)
     lon = np.array([g[3] for g in good])
@@ -650,6 +657,26 @@ def ingest(*, actor, fixes: Any, ip: str = "", now: datetime | None = None, eval
     elif not stored:
         PingBatch.objects.filter(pk=batch.pk).update(evaluated_at=now)
     return res
+
+
+def _stored_client_ids(good, since: datetime) -> set:
+    pairs = {(g[1].pk, g[9]) for g in good}
+    trackers = sorted({p[0] for p in pairs})
+    cids = sorted({p[1] for p in pairs})
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SELECT tracker_id, client_id FROM monitoring_fix WHERE tracker_id = ANY(%s) AND "
+                        "client_id = ANY(%s) AND t >= %s", [trackers, cids, since])
+            rows = cur.fetchall()
+        else:
+            rows = []
+            for i in range(0, len(cids), 500):
+                chunk = cids[i:i + 500]
+                cur.execute(f"SELECT tracker_id, client_id FROM monitoring_fix WHERE tracker_id IN "
+                            f"({', '.join(['%s'] * len(trackers))}) AND client_id IN ({', '.join(['%s'] * len(chunk))})"
+                            f" AND t >= %s", [*trackers, *chunk, connection.ops.adapt_datetimefield_value(since)])
+                rows += cur.fetchall()
+    return {r for r in rows if r in pairs}
 
 
 def _common_path(paths: list[str]) -> str:
