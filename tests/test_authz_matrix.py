@@ -49,6 +49,7 @@ class Spec:
     rows: str = ""  # "html", "xlsx" or "api": check which people the answer lists
     record_kwargs: Callable | None = None  # the URL's kwargs from the target record (its case, its document)
     allow: Callable | None = None  # (user, target) -> may read, where it is not the target's scope (a notice)
+    needs: Callable | None = None  # (user) -> may act: a reader of the record who may not is refused (403)
 
 
 BAD_FORM = {"name": "<script>", "id_number": "1"}
@@ -178,6 +179,38 @@ SPECS = [
          record_kwargs=lambda t: {"pk": _spot_check_of(t).pk}),
     # fixes from a wristband platform's account only (location.ingest); an empty batch is refused whole
     Spec("api:pings", "POST", A.LOCATION_INGEST, (400,), api=True, denied=403, data={"fixes": []}),
+    # location monitoring (apps.portal.location_views): the target's alert is acknowledged already (签收 again and a
+    # disposal without its words are refused, 422), its order proposed (a decision without a refusal's reason, an end
+    # of an order not in force: 422), its wristband bound, its county fence not the officer's to retire; a reader of
+    # the record who may not act is refused with the reason (403); out of scope is not found
+    Spec("monitoring:alerts", "GET", A.SUPERVISEE_VIEW, (200,)),
+    Spec("monitoring:map", "GET", A.SUPERVISEE_VIEW, (200,)),
+    Spec("monitoring:stats", "GET", A.SUPERVISEE_VIEW, (200,)),
+    Spec("monitoring:alert", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True,
+         record_kwargs=lambda t: {"pk": _alert_of(t).pk}),
+    Spec("monitoring:alert_ack", "POST", A.SUPERVISEE_VIEW, (422,), per_record=True,
+         needs=lambda u: u.can(A.SUPERVISEE_CHANGE), record_kwargs=lambda t: {"pk": _alert_of(t).pk}),
+    Spec("monitoring:alert_dispose", "POST", A.SUPERVISEE_VIEW, (422,), per_record=True,
+         data={"disposal": "", "note": ""}, needs=lambda u: u.can(A.SUPERVISEE_CHANGE),
+         record_kwargs=lambda t: {"pk": _alert_of(t).pk}),
+    Spec("monitoring:track", "GET", A.SUPERVISEE_VIEW, (200,), per_record=True),
+    Spec("monitoring:order_propose", "POST", A.SUPERVISEE_VIEW, (422,), per_record=True, data={"ground": "2"},
+         needs=lambda u: u.can(A.SUPERVISEE_CHANGE), record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
+    Spec("monitoring:order_decide", "POST", A.SUPERVISEE_VIEW, (422,), per_record=True,
+         data={"approve": "0", "note": ""}, needs=lambda u: u.can(A.MONITORING_APPROVE),
+         record_kwargs=lambda t: {"pk": _order_of(t).pk}),
+    Spec("monitoring:order_end", "POST", A.SUPERVISEE_VIEW, (422,), per_record=True, data={"reason": "矩阵"},
+         needs=lambda u: u.can(A.MONITORING_APPROVE) or u.can(A.CASE_DECIDE),
+         record_kwargs=lambda t: {"pk": _order_of(t).pk}),
+    Spec("monitoring:tracker_bind", "POST", A.SUPERVISEE_VIEW, (422,), per_record=True, data={"identifier": ""},
+         needs=lambda u: u.can(A.SUPERVISEE_CHANGE), record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
+    Spec("monitoring:tracker_unbind", "POST", A.SUPERVISEE_VIEW, (422,), per_record=True, data={"reason": ""},
+         needs=lambda u: u.can(A.SUPERVISEE_CHANGE), record_kwargs=lambda t: {"pk": _tracker_of(t).pk}),
+    Spec("monitoring:fence_add", "POST", A.SUPERVISEE_VIEW, (422,), per_record=True,
+         data={"kind": "exclusion", "label": ""}, needs=lambda u: u.can(A.SUPERVISEE_CHANGE),
+         record_kwargs=lambda t: {"case_id": _case_of(t).pk}),
+    Spec("monitoring:fence_retire", "POST", A.SUPERVISEE_VIEW, (422,), per_record=True,
+         needs=lambda u: u.can(A.SUPERVISEE_CHANGE), record_kwargs=lambda t: {"pk": _fence_of(t).pk}),
     Spec("api:openapi-json", "GET", None, (200,), api=True),
     Spec("api:openapi-view", "GET", None, (200,), api=True),
     Spec("api:api-root", "GET", None, (404,), api=True),
@@ -292,6 +325,49 @@ def _spot_check_of(person):
                                      is_minor=case.is_minor, kind="random", day=timezone.localdate(at), issued_at=at,
                                      due_at=at + timedelta(minutes=15), state="missed", issued_by_name="系统随机")
     return s
+
+
+def _alert_of(person):
+    """An alert of the target's case, acknowledged already (made the first time it is asked for)."""
+    from django.utils import timezone
+
+    from apps.monitoring.models import Alert
+
+    case = _case_of(person)
+    at = timezone.now() - timedelta(minutes=30)
+    return Alert.objects.get_or_create(case=case, key="battery_low:matrix", defaults=dict(
+        person=person, office_id=case.judicial_office_id, county_id=case.execution_county_id, org_path=case.org_path,
+        is_minor=case.is_minor, type="battery_low", level="blue", state="acknowledged", first_at=at, last_at=at,
+        raised_at=at, acknowledged_at=at, acknowledged_by_name="矩阵"))[0]
+
+
+def _order_of(person):
+    """A monitoring order of the target's case, proposed and waiting for the bureau head."""
+    from apps.monitoring.models import MonitoringOrder
+
+    case = _case_of(person)
+    return MonitoringOrder.objects.get_or_create(case=case, state="proposed", defaults=dict(
+        person=person, org_path=case.org_path, is_minor=case.is_minor, ground="2", ground_detail="矩阵",
+        proposed_by_name="矩阵", start=case.term_start, end=case.term_start + timedelta(days=30)))[0]
+
+
+def _tracker_of(person):
+    """A wristband bound to the target's case."""
+    from apps.monitoring.models import Tracker
+
+    case = _case_of(person)
+    return Tracker.objects.get_or_create(identifier=f"matrix{case.pk}", defaults=dict(
+        kind="wristband", case=case, person=person, org_path=case.org_path, is_minor=case.is_minor))[0]
+
+
+def _fence_of(person):
+    """The target's allowed area (the county's, kept by the system: not the officer's to retire)."""
+    from apps.monitoring.models import Fence
+
+    case = _case_of(person)
+    return Fence.objects.get_or_create(case=case, source=f"county:{case.execution_county_id}", defaults=dict(
+        person=person, org_path=case.org_path, is_minor=case.is_minor, kind="allowed", label="执行地县域",
+        geometry={"ref": [case.execution_county_id]}))[0]
 
 
 def _notice_of(person):
@@ -530,6 +606,8 @@ def test_authorization_matrix(half, tree, settings, tmp_path, django_capture_on_
                     allowed = target.org_path.startswith(user.scope_path) and (not target.is_minor or user.minor_access)
                 # a record the caller may not see answers 404 whatever the reason; other denials spec.denied
                 expected = spec.ok if allowed else ((404,) if spec.per_record else (spec.denied,))
+                if allowed and spec.needs is not None and not spec.needs(user):
+                    expected = (403,)
                 checked += 1
                 label = f"{user.roles[0]}{'+minors' if user.minor_access else ''} {spec.method} {spec.name} {key or ''}"
                 if resp.status_code not in expected:

@@ -3,6 +3,7 @@ DATABASE_URL, REDIS_URL and MEDIA_ROOT are read from the environment; nothing el
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -247,3 +248,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# The officer's map (定位监控): a tile server, if the installation has one, as JSON in the environment, e.g.
+# {"url": "https://tiles.example.gov.cn/{z}/{x}/{y}.png", "attribution": "…", "max_zoom": 18, "crs": "gcj02"}.
+# Without it the fences, tracks and alerts are drawn on a plain background (no request leaves the server).
+ZHIJIAO_MAP_TILES = json.loads(os.environ["ZHIJIAO_MAP_TILES"]) if os.environ.get("ZHIJIAO_MAP_TILES") else None

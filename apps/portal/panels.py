@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.monitoring.services import sweep_if_embedded
 from apps.people.services import today_local
 
+from .location_selectors import CRS_CHOICES, person_location
 from .officer_selectors import ANOMALOUS, person_monitoring
 
 DEVICE_STATES = {"pending": _("待审批"), "active": _("已绑定"), "revoked": _("已解绑")}
@@ -56,4 +57,8 @@ def monitoring_panel(request, person):
         label_spot_check(s)
     for d in m.devices:
         label_device(d)
-    return "monitoring/_panel.html", {"mon": m, "now": timezone.now()}
+    from apps.monitoring import rules as location_rules
+
+    loc = person_location(user=request.user, person=person, case=m.case, today=today_local())
+    return "monitoring/_panel.html", {"mon": m, "now": timezone.now(), "loc": loc,
+                                      "loc_grounds": location_rules.GROUNDS, "loc_crs": CRS_CHOICES, "loc_blank": {}}
