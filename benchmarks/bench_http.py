@@ -142,6 +142,7 @@ class Bodies:
 
     def __init__(self, idents, origin, batch, start):
         self.idents, self.batch, self.start = idents, batch, start
+        self.tag = f"{int(start.timestamp())}-{batch}"  # client ids never repeat across runs and phases
         self.lat0, self.lon0 = origin
         self.lock = threading.Lock()
         self.n = 0
@@ -161,7 +162,7 @@ class Bodies:
             out = i % 200 == 0 and rnd >= 1  # one in 200 wanders off after the first round
             la = self.lat0 + (0.25 if out else ((i * 7919) % 1000 - 500) * 4e-6)
             lo = self.lon0 + ((i * 104729) % 1000 - 500) * 4e-6
-            fixes.append({"device": self.idents[i], "client_id": f"b{k}-{j}", "time": stamp, "lat": round(la, 6),
+            fixes.append({"device": self.idents[i], "client_id": f"{self.tag}-{k}-{j}", "time": stamp, "lat": round(la, 6),
                           "lon": round(lo, 6), "accuracy": 15, "source": "gnss", "battery": 80})
         return json.dumps({"fixes": fixes}).encode(), len(fixes)
 
