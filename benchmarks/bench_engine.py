@@ -59,10 +59,14 @@ def points_inside(area: E.PreparedArea, n: int, rng) -> tuple[np.ndarray, np.nda
     return lon[:n], lat[:n]
 
 
-def main() -> None:
-    rng = np.random.default_rng(20261122)
-    settings = E.EngineSettings()
-    rss0 = rss_mb()
+class Data:
+    """The benchmark's data, shared with bench_postgis.py: counties, people, fences and 1,000,000 fixes."""
+
+
+def generate(settings: E.EngineSettings, seed: int = 20261122, compile_fs: bool = True) -> Data:
+    rng = np.random.default_rng(seed)
+    d = Data()
+    d.rss0 = rss_mb()
     log("loading and preparing counties ...")
     geoms, areas, setup = [], [], []
     for fname, code in COUNTIES:
@@ -85,16 +89,16 @@ def main() -> None:
     zone_lon = home_lon + rng.uniform(-3000, 3000, PEOPLE) / kx
     zone_lat = home_lat + rng.uniform(-3000, 3000, PEOPLE) / E._M_PER_DEG
     radius = rng.uniform(100, 400, PEOPLE)
-    fences_by_person = {p: [county_fences[county_of[p]],
-                            E.Fence(f"zone-{p}", "exclusion", Point(zone_lon[p], zone_lat[p]), radius_m=radius[p])]
-                        for p in range(PEOPLE)}
-    t0 = time.perf_counter()
-    fs = E.compile_fences(fences_by_person, settings)   # the county grids are built again here, once each
-    compile_s = time.perf_counter() - t0
-    state = E.EngineState()
-    state._map_fenceset(fs)
-    rss_loaded = rss_mb()
-    log(f"  compiled in {compile_s:.2f} s; RSS {rss_loaded:.0f} MB (was {rss0:.0f} MB before the fences)")
+    d.fs = None
+    d.compile_s = math.nan
+    if compile_fs:
+        fences_by_person = {p: [county_fences[county_of[p]],
+                                E.Fence(f"zone-{p}", "exclusion", Point(zone_lon[p], zone_lat[p]),
+                                        radius_m=radius[p])]
+                            for p in range(PEOPLE)}
+        t0 = time.perf_counter()
+        d.fs = E.compile_fences(fences_by_person, settings)   # the county grids are built again here, once each
+        d.compile_s = time.perf_counter() - t0
 
     log("generating 1,000,000 fixes ...")
     n = PEOPLE * PER_PERSON
@@ -114,6 +118,21 @@ def main() -> None:
     acc = rng.choice([5.0, 10.0, 20.0, 50.0, 1500.0], n, p=[0.3, 0.4, 0.2, 0.08, 0.02])
     battery = np.clip(rng.uniform(30, 100, PEOPLE)[person] - step * rng.uniform(0, 2, n), 0, 100)
     device = np.zeros(n, dtype=np.int8)
+    d.n, d.geoms, d.areas, d.setup, d.county_of = n, geoms, areas, setup, county_of
+    d.person, d.t, d.lon, d.lat, d.acc, d.battery, d.device = person, t, lon, lat, acc, battery, device
+    return d
+
+
+def main() -> None:
+    settings = E.EngineSettings()
+    d = generate(settings)
+    fs, compile_s, rss0 = d.fs, d.compile_s, d.rss0
+    n, geoms, areas, setup, county_of = d.n, d.geoms, d.areas, d.setup, d.county_of
+    person, t, lon, lat, acc, battery, device = d.person, d.t, d.lon, d.lat, d.acc, d.battery, d.device
+    state = E.EngineState()
+    state._map_fenceset(fs)
+    rss_loaded = rss_mb()
+    log(f"  compiled in {compile_s:.2f} s; RSS {rss_loaded:.0f} MB (was {rss0:.0f} MB before the fences)")
     presorted = E.Fixes.from_columns(person, t, lon, lat, acc, battery=battery, device=device)
     # as a national batch arrives: ordered by time, people interleaved
     order = np.argsort(t, kind="stable")

@@ -31,7 +31,7 @@ def run_on(name: str, env: dict, extra: list[str]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pg", default=os.environ.get("ZHIJIAO_BENCH_PG", ""), help="postgres://… (a role that may CREATEDB)")
-    ap.add_argument("--only", choices=["sqlite", "postgres", "faces", "engine"])
+    ap.add_argument("--only", choices=["sqlite", "postgres", "faces", "engine", "http"])
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     base = {**os.environ, "ZHIJIAO_VAR": str(OUT / "var"), "DJANGO_SETTINGS_MODULE": "zhijiao.settings"}
@@ -70,6 +70,33 @@ def main() -> None:
                               env={**base, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
                               capture_output=True, text=True, check=True)
         results |= json.loads(proc.stdout.strip().splitlines()[-1])
+        # the same question asked of PostGIS on the same data (left out, with a note, when it is not reachable)
+        proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_postgis.py"), "--pg", args.pg],
+                              cwd=ROOT, env={**base, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+                              capture_output=True, text=True)
+        lines = proc.stdout.strip().splitlines()
+        postgis = json.loads(lines[-1]) if proc.returncode == 0 and lines else {}
+        if postgis.get("postgis_fixes_per_s"):
+            results |= postgis
+            results["engine_to_postgis"] = round(results["engine_fixes_per_s"] / postgis["postgis_fixes_per_s"], 2)
+        else:
+            note = [ln for ln in proc.stderr.splitlines() if ln.strip()][-1:] or ["no output"]
+            print(f"note: no PostGIS figure: {note[0]}", file=sys.stderr)
+    if args.only in (None, "http"):
+        # location through the API end to end (granian, 2 workers), on SQLite and on PostgreSQL; figures suffixed
+        # _sqlite and _postgresql, the one-fix-per-request baseline beside each
+        runs = [("sqlite", f"sqlite:///{OUT / 'bench-http.sqlite3'}")]
+        if args.pg:
+            subprocess.run(["psql", args.pg.rsplit("/", 1)[0] + "/postgres", "-qc", "CREATE DATABASE zhijiao_bench_http"],
+                           capture_output=True)
+            runs.append(("postgresql", args.pg.rsplit("/", 1)[0] + "/zhijiao_bench_http"))
+        for name, url in runs:
+            proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_http.py")], cwd=ROOT,
+                                  env={**base, "DATABASE_URL": url}, capture_output=True, text=True)
+            if proc.returncode != 0:
+                sys.stderr.write(proc.stderr[-3000:])
+                raise SystemExit(f"the HTTP benchmark on {name} failed")
+            results |= {f"{k}_{name}": v for k, v in json.loads(proc.stdout.strip().splitlines()[-1]).items()}
     results = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in sorted(results.items())}
     (OUT / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
     print(json.dumps(results, indent=1, ensure_ascii=False))

@@ -42,6 +42,7 @@ _M_PER_DEG = _EARTH_R * math.pi / 180.0
 _ALLOWED_CODE = 0             # the group code of a person's allowed area (allowed + valid leave fences)
 _KIND_CODE = {k: i for i, k in enumerate(FENCE_KINDS)}
 _OUT_OF_WINDOW = -2           # a curfew fix outside its time windows: ends any breach, silently
+_EXACT_CENTRE_CELLS = 2     # cells within this chessboard distance of the border get exact centre-distance bounds
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,27 @@ class PreparedArea:
             if len(c) >= 2:
                 parts.append(shapely.linestrings(np.stack([c[:-1], c[1:]], axis=1)))
         self._tree = shapely.STRtree(np.concatenate(parts))
+        # Near the border, tighter bounds from the exact distance of each cell's centre to the boundary: every
+        # point of the cell is within half a diagonal of the centre, so its distance lies in |d| -+ hd, and when
+        # |d| > hd the boundary misses the cell (a "border" cell it only neighbours is then wholly inside or
+        # outside, like the centre). Most fixes in border cells are then decided without an exact test.
+        near = np.nonzero((dist.ravel() <= _EXACT_CENTRE_CELLS) & (self.cls != 2) | (self.cls == 2))[0]
+        if len(near):
+            ci, cj = near // n, near % n
+            cx = x0 + (cj + 0.5) * self.cw
+            cy = y0 + (ci + 0.5) * self.ch
+            idx, dc = self._tree.query_nearest(shapely.points(cx, cy), return_distance=True, all_matches=False)
+            dcen = np.empty(len(near))
+            dcen[idx[0]] = dc
+            hd = diag / 2.0 * (1.0 + 1e-9) + 1e-6           # a hair wider than half the diagonal: rounding
+            crossed = dcen <= hd
+            side = shapely.contains_xy(self.geometry_m, cx[~crossed], cy[~crossed]).astype(np.int8)
+            cls2 = self.cls.copy()
+            cls2[near[~crossed]] = side
+            cls2[near[crossed]] = 2
+            self.cls = cls2
+            self.lb_m[near] = np.where(crossed, 0.0, np.maximum(dcen - hd, 0.0))
+            self.ub_m[near] = dcen + hd
 
     def project(self, lon, lat):
         return (np.asarray(lon) - self.lon0) * self.kx, (np.asarray(lat) - self.lat0) * self.ky
@@ -445,27 +467,32 @@ def _plain(v):
 def _enc1(v):
     v = _plain(v)
     if isinstance(v, float) and not math.isfinite(v):
-        return "nan" if v != v else ("inf" if v > 0 else "-inf")
+        return None
     return v
 
 
 def _enc(v):
-    """A state value for JSON: arrays as lists, NaN and infinities as strings."""
+    """A state value for JSON: arrays as lists, NaN and infinities as None (each field has one missing value,
+    `_MISSING`, which `_dec` puts back)."""
     if isinstance(v, np.ndarray):
         return [_enc1(x) for x in v.tolist()]
     return _enc1(v)
 
 
 def _enc_rows(a: np.ndarray) -> list:
-    """Rows of an array as plain lists (floats that are not finite as strings), fast for the usual all-finite case."""
+    """Rows of an array as plain lists (floats that are not finite as None), fast for the usual all-finite case."""
     if a.dtype.kind == "f" and not np.isfinite(a).all():
         return [_enc(x) if isinstance(x, np.ndarray) else _enc1(x) for x in a]
     return a.tolist()
 
 
-def _dec(v):
+def _dec(v, missing: float = math.nan):
+    """Back from `_enc`: None is the field's missing value; "nan", "inf", "-inf" (states stored before None was
+    used) are read too."""
     if isinstance(v, list):
-        return [_dec(x) for x in v]
+        return [_dec(x, missing) for x in v]
+    if v is None:
+        return missing
     if isinstance(v, str):
         return float(v)
     return v
@@ -530,9 +557,17 @@ class EngineState:
     _PER_PERSON = ("last_seen", "spd_t", "spd_x", "spd_y", "spd_acc", "spd_flag", "bat_level", "dev_t", "dev_x",
                    "dev_y", "dev_acc", "apart_status", "apart_start")
 
+    # The one value that is not finite in each float field (a person the engine has not seen: no last fix, no
+    # speed or device fix, not apart, no run started); None in an export stands for it.
+    _MISSING = {"last_seen": -math.inf}
+
     def export(self, person_ids: Iterable | None = None) -> dict:
-        """{person id: a JSON-serialisable dict} of everything the next batch needs about each person (NaN and
-        infinities as strings). `restore` of any subset gives those persons' exact state back."""
+        """{person id: a JSON-serialisable dict} of everything the next batch needs about each person: the
+        per-person fields of `_PER_PERSON` (plain floats, ints, bools and lists; a value that is not finite as
+        None) and "groups", one [fence id or None for the allowed area, status, run, run start] per fence group
+        (fence ids keep their type). `restore` of any subset gives those persons' exact state back; JSON keeps
+        the values exactly (store each person's dict on its own: JSON object keys would turn ids into strings).
+        Persons the state does not know are left out."""
         ids = self.person_ids if person_ids is None else [_plain(p) for p in person_ids]
         rows = {pid: self.person_row[pid] for pid in ids if pid in self.person_row}
         code_to_id = {c: f for f, c in self.fence_code.items()}
@@ -556,19 +591,27 @@ class EngineState:
 
     @classmethod
     def restore(cls, mapping: Mapping) -> EngineState:
-        """A state holding the persons of an `export` (after a JSON round trip too)."""
+        """A state holding the persons of an `export` (after a JSON round trip too; any subset of persons). A
+        field missing from a person's dict keeps the value of a person never seen."""
         st = cls()
-        pids = list(mapping)
+        pids = [_plain(p) for p in mapping]
         if not pids:
             return st
         rows = st._persons(pids)
+        dicts = list(mapping.values())
         for name in cls._PER_PERSON:
             arr = getattr(st, name)
-            vals = np.asarray([_dec(mapping[p][name]) for p in pids], dtype=arr.dtype)
-            arr[rows] = vals
+            missing = cls._MISSING.get(name, math.nan)
+            have = [k for k, d in enumerate(dicts) if name in d]
+            if not have:
+                continue
+            vals = [d[name] for d in dicts] if len(have) == len(dicts) else [dicts[k][name] for k in have]
+            if arr.dtype.kind == "f":
+                vals = _dec(vals, missing)
+            arr[rows[have] if len(have) < len(dicts) else rows] = np.asarray(vals, dtype=arr.dtype)
         keys, vals = [], []
-        for p, r in zip(pids, rows.tolist()):
-            for fence_id, status, run, start in mapping[p].get("groups", []):
+        for d, r in zip(dicts, rows.tolist()):
+            for fence_id, status, run, start in d.get("groups", []):
                 code = _ALLOWED_CODE if fence_id is None else st._code(fence_id)
                 keys.append((r << _GROUP_SHIFT) | code)
                 vals.append((status, run, _dec(start)))
@@ -578,6 +621,14 @@ class EngineState:
             st.g_run[g] = [v[1] for v in vals]
             st.g_start[g] = [v[2] for v in vals]
         return st
+
+    def merge(self, mapping: Mapping) -> EngineState:
+        """A new state: this one with the persons of `mapping` (an `export`) added, or replacing theirs."""
+        if not mapping:
+            return self.copy()
+        mine = self.export()
+        mine.update({_plain(p): d for p, d in mapping.items()})
+        return EngineState.restore(mine)
 
     # --- registries
     def _persons(self, ids: Iterable) -> np.ndarray:
@@ -712,7 +763,7 @@ def evaluate(fixes: Fixes, fences: FenceSet | Mapping, state: EngineState | None
         prow[unknown] = st._persons(u.tolist())[inv]
     # Time order per person (ties broken by every column, so any arrival order gives the same sequence).
     if not _is_sorted(prow, fixes.t, fixes.device):
-        order = np.lexsort((fixes.t, prow))
+        order = _person_time_order(prow, fixes.t)
         sp, stt = prow[order], fixes.t[order]
         if ((sp[1:] == sp[:-1]) & (stt[1:] == stt[:-1])).any():   # equal times: order by every column
             order = np.lexsort((fixes.battery, acc, fixes.source, fixes.lat, fixes.lon, fixes.device, fixes.t, prow))
@@ -725,6 +776,16 @@ def evaluate(fixes: Fixes, fences: FenceSet | Mapping, state: EngineState | None
     _max_last(st, prow, t)
     events.sort(key=lambda e: (e.time, str(e.person), EVENT_TYPES.index(e.type), str(e.fence_id)))
     return events, st
+
+
+def _person_time_order(prow: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """np.lexsort((t, prow)) (stable: equal keys keep their input order). A batch arriving in time order (the
+    usual national batch) needs only a stable order by person: one NumPy sort of unique int64 keys
+    (person row * n + position), several times faster than the lexsort."""
+    n = len(prow)
+    if n and (np.diff(t) >= 0).all() and int(prow.max()) < (2 ** 62) // max(n, 1) and int(prow.min()) >= 0:
+        return np.sort(prow.astype(np.int64) * n + np.arange(n)) % n
+    return np.lexsort((t, prow))
 
 
 def _max_last(st: EngineState, prow: np.ndarray, t: np.ndarray) -> None:
@@ -772,9 +833,14 @@ def _fence_rules(fs, fs_grows, st, s, fsrow, t, lon, lat, acc, fixes, events):
         if len(fs.areas) == 1:
             groups = [(0, pi)]
         else:
-            o = np.argsort(ai, kind="stable")
-            bounds = np.nonzero(np.diff(ai[o]))[0] + 1
-            groups = [(int(ai[o[g[0]]]), pi[o[g]]) for g in np.split(np.arange(len(o)), bounds)]
+            # a few areas (counties) shared by many: one pass per area present beats a sort of the pairs
+            present = np.bincount(ai, minlength=len(fs.areas))
+            if (present > 0).sum() <= 32:
+                groups = [(a, pi[ai == a]) for a in np.nonzero(present)[0].tolist()]
+            else:
+                o = np.argsort(ai, kind="stable")
+                bounds = np.nonzero(np.diff(ai[o]))[0] + 1
+                groups = [(int(ai[o[g[0]]]), pi[o[g]]) for g in np.split(np.arange(len(o)), bounds)]
         for a, rows in groups:
             c[rows], _ = fs.areas[a].classify(lon[pf[rows]], lat[pf[rows]], need[rows])
     kind = fs.kind[slot]
@@ -822,15 +888,13 @@ def _fence_rules(fs, fs_grows, st, s, fsrow, t, lon, lat, acc, fixes, events):
     status = run = 0
     rstart = math.nan
     pending: list[tuple[str, int, int]] = []
-    for i in rows.tolist():
-        g = int(grow[i])
+    # plain lists: indexing NumPy arrays one element at a time costs more than the rule itself
+    for i, g, ci, ti in zip(rows.tolist(), grow[rows].tolist(), c[rows].tolist(), pt[rows].tolist()):
         if g != g_prev:
             if g_prev >= 0:
                 st.g_status[g_prev], st.g_run[g_prev], st.g_start[g_prev] = status, run, rstart
             g_prev = g
             status, run, rstart = int(st.g_status[g]), int(st.g_run[g]), float(st.g_start[g])
-        ci = int(c[i])
-        ti = float(pt[i])
         if ci == _OUT_OF_WINDOW:
             status, run, rstart = 0, 0, math.nan
             continue
@@ -894,14 +958,16 @@ def _fence_events(pending, fs, fixes, acc, fsrow) -> list[Event]:
         if k not in best or dist < best[k][0]:
             best[k] = (dist, sl)
     out = []
-    for k, (etype, i, slot) in enumerate(pending):
+    ix = np.fromiter((p[1] for p in pending), dtype=np.int64, count=len(pending))
+    cols = zip(fixes.person[ix].tolist(), fixes.t[ix].tolist(), fixes.lon[ix].tolist(), fixes.lat[ix].tolist(),
+               acc[ix].tolist(), fixes.device[ix].tolist())
+    for k, ((etype, _i, _slot), (person, t, lon, lat, a, dev)) in enumerate(zip(pending, cols)):
         dist, slot = best[k]
         f = fs.fences[slot]
         if f.kind == "exclusion":
             dist = -dist
-        out.append(Event(type=etype, person=_plain(fixes.person[i]), time=float(fixes.t[i]),
-                         lon=float(fixes.lon[i]), lat=float(fixes.lat[i]), fence_id=f.id, distance_m=round(dist, 1),
-                         accuracy_m=float(acc[i]), device=DEVICE_KINDS[int(fixes.device[i])],
+        out.append(Event(type=etype, person=person, time=t, lon=lon, lat=lat, fence_id=f.id,
+                         distance_m=round(dist, 1), accuracy_m=a, device=DEVICE_KINDS[dev],
                          detail={"fence_kind": f.kind}))
     return out
 
@@ -952,14 +1018,22 @@ def _device_rules(st, s, prow, t, lon, lat, acc, dev, fixes, events):
             pu = prow[ui]
             newp = np.ones(len(ui), dtype=bool)
             newp[1:] = pu[1:] != pu[:-1]
-            pt_ = np.where(newp, st.spd_t[pu, d], np.concatenate([[np.nan], t[ui][:-1]]))
-            px = np.where(newp, st.spd_x[pu, d], np.concatenate([[np.nan], lon[ui][:-1]]))
-            py = np.where(newp, st.spd_y[pu, d], np.concatenate([[np.nan], lat[ui][:-1]]))
-            pa = np.where(newp, st.spd_acc[pu, d], np.concatenate([[np.nan], acc[ui][:-1]]))
+            tu, xu, yu, au = t[ui], lon[ui], lat[ui], acc[ui]
+            firsts = np.nonzero(newp)[0]
+            pf_ = pu[firsts]
+
+            def prev(col, stcol):
+                # the previous usable fix of the device: the row before, or the state's for a person's first row
+                out = np.empty(len(col))
+                out[1:] = col[:-1]
+                out[firsts] = stcol[pf_, d]
+                return out
+            pt_, px, py, pa = prev(tu, st.spd_t), prev(xu, st.spd_x), prev(yu, st.spd_y), prev(au, st.spd_acc)
             has = np.isfinite(pt_)
-            dist = np.where(has, _dist_m(px, py, lon[ui], lat[ui]), 0.0)
-            eff = np.maximum(dist - acc[ui] - np.nan_to_num(pa), 0.0)
-            dt = np.maximum(t[ui] - np.nan_to_num(pt_), 1.0)
+            dist = _dist_m(px, py, xu, yu)
+            dist[~has] = 0.0
+            eff = np.maximum(dist - au - np.nan_to_num(pa), 0.0)
+            dt = np.maximum(tu - np.nan_to_num(pt_), 1.0)
             kmh = eff / dt * 3.6
             flag = has & (kmh > s.max_speed_kmh)
             if flag.any():
@@ -974,8 +1048,8 @@ def _device_rules(st, s, prow, t, lon, lat, acc, dev, fixes, events):
             last = np.ones(len(ui), dtype=bool)
             last[:-1] = pu[1:] != pu[:-1]
             lp = pu[last]
-            st.spd_t[lp, d], st.spd_x[lp, d], st.spd_y[lp, d] = t[ui][last], lon[ui][last], lat[ui][last]
-            st.spd_acc[lp, d], st.spd_flag[lp, d] = acc[ui][last], flag[last]
+            st.spd_t[lp, d], st.spd_x[lp, d], st.spd_y[lp, d] = tu[last], xu[last], yu[last]
+            st.spd_acc[lp, d], st.spd_flag[lp, d] = au[last], flag[last]
     _apart_rule(st, s, prow, t, lon, lat, acc, dev, fixes, events, first_of_person)
     # last fix of each kind, for the next batch's pairing
     for d in (0, 1):

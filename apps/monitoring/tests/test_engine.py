@@ -472,3 +472,163 @@ def test_bad_geojson_is_a_clear_error(tmp_path):
     point.write_text(json.dumps({"type": "Point", "coordinates": [116, 40]}))
     with pytest.raises(CommandError, match="no Polygon"):
         call_command("evaluate_trace", "--fence", str(point), "--trace", str(GPS / "001"), stdout=io.StringIO())
+
+
+# ------------------------------------------------------------------- per-person state, stored and restored
+# Person and fence ids are ints here, as the Django side gives them; each person's dict goes through JSON on
+# its own (as a row of TrackState), so the ids stay ints.
+INT_FENCES = [E.Fence(101, "allowed", COUNTY), E.Fence(102, "exclusion", ZONE_CIRCLE.geometry, radius_m=300),
+              E.Fence(103, "curfew", HOME.geometry, radius_m=200, windows=[("22:00", "06:00")])]
+
+
+def int_fixes(rows, person=7, t0=T0):
+    """rows: (minute, metres east of the edge, accuracy[, device, battery]) for one int person."""
+    return E.Fixes.from_columns(
+        person=[person] * len(rows), t=[t0 + r[0] * 60 for r in rows], lon=[east_of_edge(r[1]) for r in rows],
+        lat=[LAT0] * len(rows), accuracy=[r[2] for r in rows], device=[r[3] if len(r) > 3 else "phone" for r in rows],
+        battery=[r[4] if len(r) > 4 else np.nan for r in rows])
+
+
+def concat(*fxs):
+    return E.Fixes(*(np.concatenate([getattr(f, c) for f in fxs]) for c in
+                     ("person", "t", "lon", "lat", "accuracy", "source", "battery", "device")))
+
+
+def through_json(exported: dict) -> dict:
+    return {p: json.loads(json.dumps(d, allow_nan=False)) for p, d in exported.items()}
+
+
+def _apart_rows():
+    rows = []
+    for m in range(0, 20):
+        rows.append((m, -3000, 10, "wristband"))
+        rows.append((m + 0.1, -3000 + (2000 if m >= 2 else 0), 10, "phone"))
+    return rows
+
+
+# name, rows, cut (rows before it form batch 1), the events expected over both, a check of batch 1's export
+PERSIST = [
+    ("a fence exit in progress (run 2 of 3 at the cut)",
+     [(0, -500, 10), (1, 500, 10), (2, 500, 10), (3, 500, 10), (4, 500, 10)], 3, [("fence_exit", 3)],
+     lambda d: [None, 0, 2, T0 + 60] in d["groups"]),
+    ("an exit raised before the cut, the return after it",
+     [(m, 500, 10) for m in range(4)] + [(m, -500, 10) for m in range(4, 8)], 5,
+     [("fence_exit", 2), ("fence_return", 6)], lambda d: [None, 1, 1, T0 + 240] in d["groups"]),
+    ("an exclusion entered, left after the cut",
+     [(m, -5000, 10) for m in range(4)] + [(m, -6000, 10) for m in range(4, 8)], 3,
+     [("exclusion_enter", 2), ("exclusion_leave", 6)], lambda d: [102, 1, 0, None] in d["groups"]),
+    ("a curfew breach raised, cut, home, away again",
+     [(m, -3000 + 1000, 10) for m in (60, 62, 64, 66)] + [(m, -3000, 10) for m in (70, 72, 74)]
+     + [(m, -3000 + 1000, 10) for m in (80, 82, 84)], 5,
+     [("curfew_breach", 64), ("curfew_breach", 84)], lambda d: [103, 1, 1, T0 + 70 * 60] in d["groups"]),
+    ("battery low, cut, not re-armed, recharged, low again",
+     [(0, -3000, 10, "wristband", 40), (1, -3000, 10, "wristband", 14), (2, -3000, 10, "wristband", 13),
+      (3, -3000, 10, "wristband", 17), (4, -3000, 10, "wristband", 12), (5, -3000, 10, "wristband", 60),
+      (6, -3000, 10, "wristband", 10)], 3, [("battery_low", 1), ("battery_low", 6)],
+     lambda d: d["bat_level"] == [1, -1]),
+    ("devices apart in progress at the cut (6 of 10 minutes)", _apart_rows(), 13,
+     [("devices_apart", 12.1)], lambda d: d["apart_status"] == 0 and d["apart_start"] is not None),
+    ("an impossible jump before the cut, the way back after it",
+     [(0, -3000, 10), (1, -2500, 10), (1.5, 5000, 10), (2, -2400, 10), (3, 6000, 1500), (4, -2300, 10)], 3,
+     [("speed_impossible", 1.5)], lambda d: d["spd_flag"] == [True, False]),
+    ("nothing in the state's float fields yet but the phone's", [(0, -3000, 10)], 1, [],
+     lambda d: d["last_seen"] == T0 and d["spd_t"] == [T0, None] and d["apart_start"] is None),
+]
+
+
+def _minute_types(events, t0=T0):
+    return [(e.type, round((e.time - t0) / 60, 2)) for e in events]
+
+
+@pytest.mark.parametrize("name,rows,cut,expected,check", PERSIST, ids=[c[0] for c in PERSIST])
+def test_exported_state_through_json_continues_exactly(name, rows, cut, expected, check):
+    t0 = NIGHT if "curfew" in name else T0              # curfew rows count minutes from 21:00
+    fx = int_fixes(rows, t0=t0)
+    fs = E.compile_fences({7: INT_FENCES})
+    whole, _ = E.evaluate(fx, fs)
+    assert _minute_types(whole, t0) == expected
+    first, st = E.evaluate(fx.take(np.arange(cut)), fs)
+    exported = st.export()
+    assert list(exported) == [7] and isinstance(next(iter(exported)), int)
+    stored = through_json(exported)
+    d = stored[7]
+    if "curfew" in name:
+        d = {**d, "groups": [[f, s_, r, (x - t0 + T0) if x is not None else None] for f, s_, r, x in d["groups"]]}
+    assert check(d), d
+    restored = E.EngineState.restore(stored)
+    assert restored.export() == exported                # the same state back, exactly
+    second, _ = E.evaluate(fx.take(np.arange(cut, len(fx))), fs, restored)
+    assert key(first + second) == key(whole)
+
+
+def test_restoring_a_subset_of_persons_continues_them_and_starts_the_others_afresh():
+    rng = np.random.default_rng(11)
+    fx = mixed_fixes(rng, 600)
+    fx.person = np.where(fx.person == "a", 1, 2)
+    fences = {p: [E.Fence(50, "allowed", COUNTY), E.Fence(51, "exclusion", ZONE_CIRCLE.geometry, radius_m=300),
+                  E.Fence(52, "exclusion", ZONE_POLY.geometry), E.Fence(53, "curfew", HOME.geometry, radius_m=200,
+                                                                     windows=[("09:00", "09:30")]),
+                  E.Fence(54, "leave", DEST, valid_from=T0 + 10 * 60, valid_to=T0 + 60 * 60)] for p in (1, 2, 3)}
+    fs = E.compile_fences(fences)
+    whole, _ = E.evaluate(fx, fs)
+    assert len({e.type for e in whole}) >= 3
+    for cut in (50, 300, 550):
+        first, st = E.evaluate(fx.take(np.arange(cut)), fs)
+        stored = through_json(st.export([1, 3, 99]))     # 3 has fences but no fix yet; 99 is unknown: left out
+        assert list(stored) == [1, 3] and stored[3]["last_seen"] is None and stored[1]["last_seen"] is not None
+        rest = fx.take(np.arange(cut, len(fx)))
+        second, _ = E.evaluate(rest, fs, E.EngineState.restore(stored))
+        only1 = [e for e in first + second if e.person == 1]
+        assert key([e for e in second if e.person == 1]) == key(only1[len([e for e in first if e.person == 1]):])
+        assert key(only1) == key([e for e in whole if e.person == 1]), cut
+        # person 2 was not restored: batch 2 alone for them, as if new
+        fresh2, _ = E.evaluate(rest.take(np.nonzero(rest.person == 2)[0]), fs)
+        assert key([e for e in second if e.person == 2]) == key(fresh2)
+        # merging person 2's stored part back gives the whole again
+        merged = E.EngineState.restore(stored).merge(through_json(st.export([2])))
+        second_m, _ = E.evaluate(rest, fs, merged)
+        assert key(sorted(first + second_m, key=lambda e: (e.time, e.person, e.type))) == \
+            key(sorted(whole, key=lambda e: (e.time, e.person, e.type))), cut
+
+
+def test_real_trace_state_through_json_equals_one_batch(traces):
+    sel = np.nonzero(np.isin(traces.person, ["001", "003"]))[0]
+    fx = traces.take(sel)
+    fx.person = np.where(fx.person == "001", 1, 3)
+    g = geo.load_fence_geometry(BEIJING, "gcj02", feature="110108")
+    fs = E.compile_fences({1: [E.Fence(9, "allowed", g)], 3: [E.Fence(9, "allowed", g)]})
+    whole, _ = E.evaluate(fx, fs)
+    assert sum(e.type == "fence_exit" for e in whole) >= 2
+    order = np.lexsort((fx.t, fx.person))
+    for frac in (0.2, 0.5, 0.8):
+        # batches by time, so each person's trace is cut somewhere (mid-run for some cuts)
+        cut_t = np.quantile(fx.t, frac)
+        a_idx, b_idx = order[fx.t[order] < cut_t], order[fx.t[order] >= cut_t]
+        a, st = E.evaluate(fx.take(a_idx), fs)
+        restored = E.EngineState.restore(through_json(st.export()))
+        b, _ = E.evaluate(fx.take(b_idx), fs, restored)
+        assert key(sorted(a + b, key=lambda e: (e.time, e.person))) == \
+            key(sorted(whole, key=lambda e: (e.time, e.person))), frac
+        # one person alone, restored from their own part only
+        b1, _ = E.evaluate(fx.take(b_idx[fx.person[b_idx] == 1]), fs,
+                           E.EngineState.restore(through_json(st.export([1]))))
+        assert key([e for e in a + b1 if e.person == 1]) == key([e for e in whole if e.person == 1]), frac
+
+
+def test_states_stored_with_strings_for_nan_still_restore():
+    _, st = E.evaluate(int_fixes([(0, 500, 10), (1, 500, 10)]), {7: INT_FENCES})
+    d = st.export()[7]
+    old = json.loads(json.dumps(d).replace("null", '"nan"').replace('"last_seen": "nan"', '"last_seen": "-inf"'))
+    old["groups"] = [[None if f == "nan" else f, s_, r, x] for f, s_, r, x in old["groups"]]
+    assert E.EngineState.restore({7: old}).export() == {7: d}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_fast_person_time_order_is_lexsort(seed):
+    rng = np.random.default_rng(seed)
+    for n in (0, 1, 2, 1000):
+        prow = rng.integers(0, 50, n)
+        t = np.sort(rng.integers(0, 30, n).astype(float))        # time order, with ties
+        assert (E._person_time_order(prow, t) == np.lexsort((t, prow))).all()
+        t2 = rng.uniform(0, 1e6, n)                               # not in time order
+        assert (E._person_time_order(prow, t2) == np.lexsort((t2, prow))).all()
