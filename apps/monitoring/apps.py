@@ -9,13 +9,14 @@ class MonitoringConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_save
 
-        from apps.cases.daily import register_daily_step
+        from apps.cases.daily import register_case_moved, register_daily_step
         from apps.supervision.models import Request
 
         from . import location, services
 
         register_daily_step("monitoring", services.monitoring_daily)
         register_daily_step("location", location.daily)
+        register_case_moved(location.case_moved)
 
         def leave_changed(sender, instance, **kwargs):
             # an approved leave is a temporary allowed area for its dates (the destination county's boundary);

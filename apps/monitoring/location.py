@@ -19,6 +19,7 @@ from typing import Any, Iterable
 
 import numpy as np
 import shapely
+import shapely.errors
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
@@ -110,6 +111,8 @@ def order_propose(*, actor, case_id, ground: str, detail: str, start, end, renew
                            for r in refusals})
     if MonitoringOrder.objects.filter(case=case, state=MonitoringOrder.State.PROPOSED).exists():
         raise InputErrors({"ground": "该对象已有待审批的电子定位装置使用提请"})
+    if prev is None and MonitoringOrder.objects.filter(case=case, state=MonitoringOrder.State.ACTIVE).exists():
+        raise InputErrors({"ground": "该对象正在使用电子定位装置：期满需要继续使用的，请提请延长"})
     o = MonitoringOrder.objects.create(
         case=case, person_id=case.person_id, org_path=case.org_path, is_minor=case.is_minor, ground=str(ground),
         ground_detail=detail, proposed_by_name=_name(actor), start=s, end=e, renews=prev,
@@ -147,6 +150,12 @@ def order_decide(*, actor, order_id, approve: bool, note: str = "", ip: str = ""
     today = today_local()
     o.approver, o.approver_name, o.approved_on, o.decision_note = _staff(actor), _name(actor), today, note
     if approve:
+        if o.renews_id and not MonitoringOrder.objects.select_for_update().filter(
+                pk=o.renews_id, state=MonitoringOrder.State.ACTIVE).exists():
+            raise InputErrors({"decision": "原电子定位装置已解除或期满，不能延长；请重新提请使用"})
+        if not o.renews_id and MonitoringOrder.objects.filter(case_id=o.case_id,
+                                                              state=MonitoringOrder.State.ACTIVE).exists():
+            raise InputErrors({"decision": "该对象正在使用电子定位装置"})
         if o.renews_id:
             MonitoringOrder.objects.filter(pk=o.renews_id).update(
                 state=MonitoringOrder.State.ENDED, ended_at=timezone.now(), ended_by_name=_name(actor),
@@ -164,13 +173,17 @@ def order_decide(*, actor, order_id, approve: bool, note: str = "", ip: str = ""
     return o
 
 
+# an unbound device keeps nothing of its last wearer (their position, battery, last fix)
+_UNBOUND = {"case": None, "person": None, "org_path": "", "is_minor": False, "bound_at": None, "last_seen_at": None,
+            "last_lat": None, "last_lon": None, "last_accuracy": None, "battery": None}
+
+
 def _unbind_under(order_id: int, reason: str, by: str, now: datetime) -> list[int]:
     rows = list(TrackerBinding.objects.filter(order_id=order_id, unbound_at__isnull=True).values_list("pk", "tracker_id"))
     if rows:
         TrackerBinding.objects.filter(pk__in=[b for b, _t in rows]).update(unbound_at=now, unbound_by_name=by,
                                                                           unbind_reason=reason)
-        Tracker.objects.filter(pk__in=[t for _b, t in rows]).update(case=None, person=None, org_path="",
-                                                                   is_minor=False, bound_at=None)
+        Tracker.objects.filter(pk__in=[t for _b, t in rows]).update(**_UNBOUND)
     return [t for _b, t in rows]
 
 
@@ -299,8 +312,8 @@ def tracker_unbind(*, actor, tracker_id, reason: str, ip: str = "") -> Tracker:
     TrackerBinding.objects.filter(tracker=tr, unbound_at__isnull=True).update(unbound_at=now,
                                                                              unbound_by_name=_name(actor),
                                                                              unbind_reason=reason)
-    tr.case, tr.person, tr.org_path, tr.is_minor, tr.bound_at = None, None, "", False, None
-    tr.save(update_fields=["case", "person", "org_path", "is_minor", "bound_at"])
+    Tracker.objects.filter(pk=tr.pk).update(**_UNBOUND)
+    tr.refresh_from_db()
     audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="tracker.unbind", object_type="case",
                  object_id=case.pk, summary=f"解绑{tr.get_kind_display()}（{tr.identifier}）：{reason}",
                  after={"tracker": tr.pk}, ip=ip, org_path=case.org_path)
@@ -321,6 +334,7 @@ def phone_tracker(case: Case, portal_device_id: int, label: str = "") -> Tracker
             now = timezone.now()
             TrackerBinding.objects.filter(tracker=tr, unbound_at__isnull=True).update(
                 unbound_at=now, unbound_by_name="系统", unbind_reason="手机改由他人使用")
+            tr.last_seen_at = tr.last_lat = tr.last_lon = tr.last_accuracy = tr.battery = None
             tr.case, tr.person_id, tr.org_path, tr.is_minor, tr.bound_at = (case, case.person_id, case.org_path,
                                                                             case.is_minor, now)
             tr.save()
@@ -387,6 +401,21 @@ def fences_sync_if_monitored(case_id: int) -> int:
         return 0
     case = Case.objects.filter(pk=case_id).first()
     return fences_sync(case) if case else 0
+
+
+def case_moved(*, case: Case, before: dict, actor=None, ip: str = "") -> None:
+    """The cases app's hook (in the case's transaction): a transfer or a corrected minor status moves every location
+    row of the case with it (out of scope stays not found, 法54 stays sealed), and the allowed area follows the
+    new execution county."""
+    from .models import Verification
+
+    for model in (MonitoringOrder, Fence, Alert, TrackerBinding, Tracker, SpotCheck, Verification):
+        model.objects.filter(case_id=case.pk).exclude(org_path=case.org_path, is_minor=case.is_minor).update(
+            org_path=case.org_path, is_minor=case.is_minor)
+    Alert.objects.filter(case_id=case.pk).exclude(state=Alert.State.CLOSED).update(
+        office_id=case.judicial_office_id, county_id=case.execution_county_id)
+    if Tracker.objects.filter(case_id=case.pk).exists():
+        fences_sync(case)
 
 
 def _parse_windows(text: str) -> list[list[str]]:
@@ -500,10 +529,12 @@ class IngestResult:
 
 
 def _parse_time(v) -> datetime | None:
-    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
         # epoch milliseconds (devices) when large, else seconds
-        s = v / 1000.0 if v > 1e11 else float(v)
         try:
+            if not math.isfinite(v):
+                return None
+            s = v / 1000.0 if v > 1e11 else float(v)
             return datetime.fromtimestamp(s, tz=dt_timezone.utc)
         except (OverflowError, OSError, ValueError):
             return None
@@ -513,7 +544,7 @@ def _parse_time(v) -> datetime | None:
         dt = datetime.fromisoformat(v.strip())
     except ValueError:
         return None
-    return dt if dt.tzinfo is not None else None
+    return dt.astimezone(dt_timezone.utc) if dt.tzinfo is not None else None  # stored as UTC, as Django does
 
 
 def _num(v) -> float | None:
@@ -521,12 +552,20 @@ def _num(v) -> float | None:
         return None
     try:
         f = float(v)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     return f if math.isfinite(f) else None
 
 
 _TrackerRow = namedtuple("_TrackerRow", "pk identifier kind case_id person_id org_path is_minor bound_at last_seen_at")
+
+
+def _ident(v) -> str:
+    """A device id as sent, or "" when it cannot be one (the characters a binding accepts, at most 40)."""
+    if not isinstance(v, (str, int)) or isinstance(v, bool):
+        return ""
+    v = str(v)
+    return v if 0 < len(v) <= 40 and all(c.isascii() and (c.isalnum() or c in "-_:") for c in v) else ""
 
 
 def _trackers_for(actor, identifiers: set[str]) -> dict[str, _TrackerRow]:
@@ -558,7 +597,7 @@ def ingest(*, actor, fixes: Any, ip: str = "", now: datetime | None = None, eval
     t = location_table(timezone.localdate(now))
     oldest = now - timedelta(days=t.max_fix_age_days)
     newest = now + CLOCK_SKEW
-    idents = {str(f.get("device", ""))[:40] for f in fixes if isinstance(f, dict)}
+    idents = {d for d in (_ident(f.get("device")) for f in fixes if isinstance(f, dict)) if d}
     trackers = _trackers_for(actor, idents)
     rejected = []
     good = []  # (index, tracker, t, lon, lat, acc, source, battery, crs, client_id)
@@ -572,7 +611,7 @@ def ingest(*, actor, fixes: Any, ip: str = "", now: datetime | None = None, eval
         cid = f.get("client_id")
         if not isinstance(cid, str) or not (1 <= len(cid) <= 64) or not cid.isprintable():
             errs["client_id"] = "缺少客户端编号（client_id，1-64 个字符），无法防止重复"
-        tr = trackers.get(str(f.get("device", ""))[:40])
+        tr = trackers.get(_ident(f.get("device")))
         if tr is None:
             errs["device"] = "未知设备或设备未绑定"
         ts = _parse_time(f.get("time"))
@@ -704,6 +743,8 @@ def _insert_fixes(rows: list[tuple]) -> int:
             cur.execute(f"INSERT INTO monitoring_fix ({', '.join(_COLS)}) SELECT * FROM unnest({sel}) "
                         f"ON CONFLICT (tracker_id, client_id, t) DO NOTHING", [list(c) for c in cols])
             return cur.rowcount
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [(*r[:4], adapt(r[4]), *r[5:]) for r in rows]
     with connection.cursor() as cur:
         before = _changes(cur)
         cur.executemany(f"INSERT OR IGNORE INTO monitoring_fix ({', '.join(_COLS)}) VALUES "
@@ -742,9 +783,12 @@ def _touch_trackers(good, lat, lon) -> None:
                             "(last_seen_at IS NULL OR last_seen_at < %s)",
                             [(adapt(ts), la, lo, acc, bat, pk, adapt(ts)) for pk, ts, la, lo, acc, bat in rows])
     if latest:  # a fix clears an open signal-lost alert of that device
-        Alert.objects.filter(type="signal_lost", key__in=[f"signal_lost:{pk}" for pk in latest],
-                             cleared_at__isnull=True).exclude(state=Alert.State.CLOSED).update(
-            cleared_at=timezone.now())
+        case_of = {g[1].pk: g[1].case_id for g in good}
+        q = Q()
+        for pk in latest:
+            q |= Q(case_id=case_of[pk], key=f"signal_lost:{pk}")
+        Alert.objects.filter(q, type="signal_lost", cleared_at__isnull=True).exclude(
+            state=Alert.State.CLOSED).update(cleared_at=timezone.now())
 
 
 def _upsert_states(rows: list[tuple]) -> None:
@@ -832,9 +876,12 @@ def engine_fences(case_ids: Iterable[int], since: datetime | None = None) -> tup
         valid_from = f.valid_from
         if f.replaces_id is not None and valid_from is None:
             valid_from = f.created_at
-        by_person.setdefault(f.person_id, []).append(E.Fence(
-            id=f.pk, kind=f.kind, geometry=_shape(f.geometry), valid_from=valid_from, valid_to=valid_to,
-            windows=[tuple(w) for w in f.windows] or None, radius_m=f.radius_m))
+        try:
+            by_person.setdefault(f.person_id, []).append(E.Fence(
+                id=f.pk, kind=f.kind, geometry=_shape(f.geometry), valid_from=valid_from, valid_to=valid_to,
+                windows=[tuple(w) for w in f.windows] or None, radius_m=f.radius_m))
+        except (ValueError, TypeError, KeyError, shapely.errors.ShapelyError):
+            log.error("fence %s cannot be read (its boundary is not loaded?); judged without it", f.pk)
     return by_person, rows
 
 
@@ -949,6 +996,8 @@ def _evaluate_rows(rows: list[tuple], now: datetime) -> int:
     rows_out = []
     for p, state in new_states.items():
         lt = datetime.fromtimestamp(last_by[p], tz=dt_timezone.utc) if p in last_by else None
+        if lt is not None and lt > now:  # a clock a little ahead must not make the next honest fixes "late"
+            lt = now
         old = states[p].last_fix_at if p in states else None
         if old is not None and (lt is None or old > lt):
             lt = old
@@ -978,8 +1027,11 @@ def evaluate_pending(limit: int = 200, *, older_than_s: float = 0.0, now: dateti
                .order_by("id").values_list("pk", flat=True)[:limit])
     done = 0
     for pk in ids:
-        evaluate_batch(pk, now=now)
-        done += 1
+        try:
+            evaluate_batch(pk, now=now)
+            done += 1
+        except Exception:  # one bad batch must not hold back the others (it stays unevaluated, and logged)
+            log.exception("evaluation of batch %s failed", pk)
     return done
 
 
@@ -1206,9 +1258,17 @@ def signal_sweep(now: datetime | None = None) -> int:
 
 
 def sweep(now: datetime | None = None) -> dict:
+    """Each step on its own: one failing does not stop the others (nor a page that sweeps first)."""
     now = now or timezone.now()
-    return {"evaluated": evaluate_pending(older_than_s=30, now=now), "signal_lost": signal_sweep(now),
-            "escalated": escalate(now)}
+    out = {}
+    for name, step in (("evaluated", lambda: evaluate_pending(older_than_s=30, now=now)),
+                       ("signal_lost", lambda: signal_sweep(now)), ("escalated", lambda: escalate(now))):
+        try:
+            out[name] = step()
+        except Exception:
+            log.exception("location sweep step %s failed", name)
+            out[name] = None
+    return out
 
 
 def daily(today: date) -> dict:

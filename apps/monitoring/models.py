@@ -178,7 +178,7 @@ class MonitoringOrder(models.Model):
     decision_note = models.CharField("审批意见", max_length=300, blank=True)
     start = models.DateField("开始日期")
     end = models.DateField("结束日期")
-    renews = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="renewal")
+    renews = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="renewals")
     review_note = models.CharField("评估意见", max_length=300, blank=True)
     state = models.CharField("状态", max_length=10, choices=State.choices, default=State.PROPOSED)
     ended_at = models.DateTimeField(null=True, blank=True)

@@ -404,3 +404,39 @@ def test_a_client_id_sent_again_with_another_time_is_a_duplicate(officer, head, 
     location.ingest(actor=gateway, fixes=[_fix(1, lat, lon, t=now - timedelta(minutes=5))])
     r = location.ingest(actor=gateway, fixes=[_fix(1, lat, lon, t=now - timedelta(minutes=3))])
     assert (r.stored, r.duplicates) == (0, 1) and Fix.objects.count() == 1
+
+
+def test_hostile_values_are_refused_fix_by_fix_not_a_500(officer, head, gateway, case):
+    _wristband(officer, head, case)
+    lat, lon = _point_inside("360102")
+    now = timezone.now()
+    big = 10 ** 400
+    r = location.ingest(actor=gateway, fixes=[
+        _fix(1, lat, lon, t=now) | {"time": big}, _fix(2, big, lon, t=now), _fix(3, lat, lon, t=now, accuracy=big),
+        _fix(4, lat, lon, t=now, device="86\x00123"), _fix(5, lat, lon, t=now, device="\ud800"),
+        _fix(6, lat, lon, t=now, device=["x"]), _fix(7, lat, lon, t=now)])
+    assert r.stored == 1 and [x["index"] for x in r.rejected] == [0, 1, 2, 3, 4, 5]
+
+
+def test_a_second_order_while_one_is_in_force_must_be_a_renewal(officer, head, case):
+    _order(officer, head, case)
+    start = timezone.localdate()
+    with pytest.raises(InputErrors) as e:
+        location.order_propose(actor=officer, case_id=case.pk, ground="1", detail="又一次", start=start,
+                               end=start + timedelta(days=10))
+    assert "延长" in e.value.errors["ground"]
+
+
+def test_a_minor_status_or_a_move_carries_the_location_rows(officer, head, gateway, case):
+    from django.db import transaction
+
+    from apps.cases.daily import case_moved
+
+    _wristband(officer, head, case)
+    location.ingest(actor=gateway, fixes=_walk([OUTSIDE] * 4, timezone.now() - timedelta(minutes=20)))
+    Case.objects.filter(pk=case.pk).update(is_minor=True)
+    case.refresh_from_db()
+    with transaction.atomic():
+        case_moved(case=case, before={})
+    assert set(Alert.objects.values_list("is_minor", flat=True)) == {True}
+    assert Tracker.objects.get().is_minor and Fence.objects.filter(is_minor=False).count() == 0
