@@ -365,9 +365,12 @@ def _fence_of(person):
     from apps.monitoring.models import Fence
 
     case = _case_of(person)
-    return Fence.objects.get_or_create(case=case, source=f"county:{case.execution_county_id}", defaults=dict(
-        person=person, org_path=case.org_path, is_minor=case.is_minor, kind="allowed", label="执行地县域",
-        geometry={"ref": [case.execution_county_id]}))[0]
+    # the one in force: a wristband bound by an earlier case of the matrix syncs the fences (this tree has no
+    # boundaries, so the sync retires it)
+    return Fence.objects.get_or_create(case=case, source=f"county:{case.execution_county_id}", retired_at=None,
+                                       defaults=dict(person=person, org_path=case.org_path, is_minor=case.is_minor,
+                                                     kind="allowed", label="执行地县域",
+                                                     geometry={"ref": [case.execution_county_id]}))[0]
 
 
 def _notice_of(person):
