@@ -203,7 +203,11 @@ def test_change_of_county_then_revocation(page, live_site, sign_in, browser, sho
         row = xihu.locator("#work-table tr", has_text="函复是否同意接收").filter(has_text=name)
         if row.count():
             break
-    row.first.locator("a").click()
+    if row.count():
+        row.first.locator("a").click()
+    else:  # a bucket lists its 50 most urgent tasks: on some days of the week the demo's push this one past them
+        assert "/transfer/" in office.url, office.url
+        xihu.goto(office.url)
     expect(xihu.locator("h1")).to_contain_text(name)
     expect(xihu.locator("body")).to_contain_text("本机构为新执行地")
     assert xihu.request.get(person_url + "?tab=case").status == 404, "not the new county's record before receipt"
