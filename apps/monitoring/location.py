@@ -690,7 +690,7 @@ def ingest(*, actor, fixes: Any, ip: str = "", now: datetime | None = None, eval
     res = IngestResult(batch.pk, stored, duplicates, rejected, n_alerts)
     if evaluate_now and stored:
         try:
-            res.alerts += evaluate_batch(batch.pk)
+            res.alerts += evaluate_batch(batch.pk, table=t)
         except Exception:  # stored is stored: the sweep evaluates it again
             log.exception("evaluation of batch %s failed; left for the sweep", batch.pk)
     elif not stored:
@@ -909,7 +909,7 @@ def _fixes_of(batch_id: int):
         "person_id", "case_id", "tracker_id", "t", "lon", "lat", "accuracy", "source", "battery").order_by())
 
 
-def evaluate_batch(batch_id: int, *, now: datetime | None = None) -> int:
+def evaluate_batch(batch_id: int, *, now: datetime | None = None, table: rules.LocationTable | None = None) -> int:
     """Run the engine on a stored batch with each person's saved state; raise the alerts; save the states and mark
     the batch evaluated, all in one transaction (skipped if another worker holds or did it). Returns alerts raised."""
     now = now or timezone.now()
@@ -921,12 +921,12 @@ def evaluate_batch(batch_id: int, *, now: datetime | None = None) -> int:
         if batch is None:
             return 0
         rows = _fixes_of(batch_id)
-        n = _evaluate_rows(rows, now)
+        n = _evaluate_rows(rows, now, table)
         PingBatch.objects.filter(pk=batch_id).update(evaluated_at=now)
     return n
 
 
-def _evaluate_rows(rows: list[tuple], now: datetime) -> int:
+def _evaluate_rows(rows: list[tuple], now: datetime, table: rules.LocationTable | None = None) -> int:
     if not rows:
         return 0
     person = np.array([r[0] for r in rows], dtype=np.int64)
@@ -947,7 +947,7 @@ def _evaluate_rows(rows: list[tuple], now: datetime) -> int:
     late = t < last
     since = datetime.fromtimestamp(float(t.min()), tz=dt_timezone.utc)
     fences, _rows = engine_fences(set(case_of.values()), since)
-    table = location_table(timezone.localdate(now))
+    table = table or location_table(timezone.localdate(now))  # the caller's, read once a request
     st_settings = engine_settings(table)
     fs = E.compile_fences({p: fences.get(p, []) for p in pids}, st_settings, area_cache=_area_cache)
     events: list[AlertEvent] = []
@@ -1006,7 +1006,7 @@ def _evaluate_rows(rows: list[tuple], now: datetime) -> int:
     for case_id, key in cleared:
         Alert.objects.filter(case_id=case_id, key=key, cleared_at__isnull=True).exclude(
             state=Alert.State.CLOSED).update(cleared_at=now)
-    return raise_alerts(events, now=now) if events else 0
+    return raise_alerts(events, now=now, table=table) if events else 0
 
 
 def _key(kind: str, fence_id, device=None) -> str:
@@ -1037,14 +1037,15 @@ def evaluate_pending(limit: int = 200, *, older_than_s: float = 0.0, now: dateti
 
 # --- alerts ---------------------------------------------------------------------------------------------------------
 
-def raise_alerts(events: list[AlertEvent], *, now: datetime | None = None) -> int:
+def raise_alerts(events: list[AlertEvent], *, now: datetime | None = None,
+                 table: rules.LocationTable | None = None) -> int:
     """Open an alert per new condition (routed to the case's office, its county beside it); a condition already
     open counts a repetition and may raise the level. One audit record per alert opened. Inside the caller's
     transaction. Returns the number of alerts opened."""
     if not events:
         return 0
     now = now or timezone.now()
-    table = location_table(timezone.localdate(now))
+    table = table or location_table(timezone.localdate(now))
     case_ids = {e.case_id for e in events}
     cases = {c.pk: c for c in Case.objects.filter(pk__in=case_ids).only(
         "pk", "person_id", "judicial_office_id", "execution_county_id", "org_path", "is_minor")}
