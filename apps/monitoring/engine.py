@@ -257,25 +257,48 @@ class PreparedArea:
     def classify(self, lon, lat, need) -> tuple[np.ndarray, int]:
         """-1 decisively inside, +1 decisively outside, 0 neither (within `need` metres of the boundary, per
         point). Returns the codes and how many points needed the exact test."""
-        x, y, inb, cell, cls = self._cells(lon, lat)
-        # Outside the grid the point is outside the polygon, at least as far as from the bounding box.
-        lb = np.where(inb, self.lb_m[cell],
-                      np.maximum(np.maximum(self.x0 - x, x - self.x1), np.maximum(self.y0 - y, y - self.y1)))
-        out = np.where(cls == 1, -1, 1).astype(np.int8)
-        hard = (cls == 2) | (lb <= need)
-        if hard.any():
-            ub = np.where(inb, self.ub_m[cell], np.inf)
-            vague = hard & (ub <= need)          # surely within accuracy + margin of the boundary: undecided
-            out[vague] = 0
-            h = np.nonzero(hard & ~vague)[0]
-            if len(h):
-                nh = need[h] if np.ndim(need) else np.full(len(h), need)
-                xh, yh = x[h], y[h]
-                inside = shapely.contains_xy(self.geometry_m, xh, yh)
-                near = shapely.dwithin(self.boundary_m, shapely.points(xh, yh), nh)
-                out[h] = np.where(near, 0, np.where(inside, -1, 1))
-            return out, len(h)
-        return out, 0
+        x, y = self.project(lon, lat)
+        fj = (x - self.x0) / self.cw
+        fi = (y - self.y0) / self.ch
+        n = self.n
+        inb = (np.minimum(fi, fj) >= 0) & (np.maximum(fi, fj) < n)
+        if inb.all():                            # the usual case: every point on the grid
+            cell = fi.astype(np.int64) * n + fj.astype(np.int64)
+            cls = self.cls[cell]
+            lb = self.lb_m[cell]
+        else:
+            cell = np.where(inb, fi.astype(np.int64) * n + fj.astype(np.int64), 0)
+            cls = np.where(inb, self.cls[cell], 0)
+            # Outside the grid the point is outside the polygon, at least as far as from the bounding box.
+            lb = np.where(inb, self.lb_m[cell],
+                          np.maximum(np.maximum(self.x0 - x, x - self.x1), np.maximum(self.y0 - y, y - self.y1)))
+        out = np.where(cls == 1, np.int8(-1), np.int8(1))
+        hard = lb <= need
+        hard |= cls == 2
+        h = np.nonzero(hard)[0]
+        if len(h) == 0:
+            return out, 0
+        nh = need[h] if np.ndim(need) else np.full(len(h), need)
+        ub = np.where(inb[h], self.ub_m[cell[h]], np.inf)
+        vague = ub <= nh                         # surely within accuracy + margin of the boundary: undecided
+        out[h[vague]] = 0
+        keep = ~vague
+        h, nh = h[keep], nh[keep]
+        if len(h):
+            xh, yh = x[h], y[h]
+            inside = shapely.contains_xy(self.geometry_m, xh, yh)
+            near = self.near_boundary(xh, yh, nh)
+            out[h] = np.where(near, 0, np.where(inside, -1, 1))
+        return out, len(h)
+
+    def near_boundary(self, x, y, d) -> np.ndarray:
+        """Whether projected points lie within d metres (per point) of the boundary: shapely.dwithin against the
+        boundary, asked of its segments' STR tree (the same distances, segment by segment, and faster)."""
+        hit = np.zeros(len(x), dtype=bool)
+        if len(x):
+            idx = self._tree.query(shapely.points(x, y), predicate="dwithin", distance=d)
+            hit[idx[0]] = True
+        return hit
 
     def contains(self, lon, lat) -> np.ndarray:
         """Exact point-in-polygon through the grid (border cells tested exactly)."""
@@ -630,6 +653,92 @@ class EngineState:
         mine.update({_plain(p): d for p, d in mapping.items()})
         return EngineState.restore(mine)
 
+    # --- the same, packed: one person's state as bytes of float64, for a store that reads and writes a thousand
+    # persons a request (the JSON of `export` costs ~0.1 ms a person each way; this is vectorised).
+    # Layout: [format, the per-person fields flattened in `_PER_PERSON` order] then 4 floats per fence group
+    # [fence id (-1: the allowed area), status, run, run start]. Fence ids must be integers below 2**53.
+    _PACK_FORMAT = 1.0
+
+    def _pack_width(self) -> int:
+        return 1 + sum(int(np.prod(getattr(self, name).shape[1:], dtype=np.int64)) for name in self._PER_PERSON)
+
+    def pack(self, person_ids: Iterable | None = None) -> dict:
+        """{person id: bytes} of the persons' state (persons the state does not know are left out); `unpack` of
+        any subset gives them back exactly, as `restore(export())` would. Raises TypeError for fence ids that are
+        not integers (use `export`)."""
+        ids = self.person_ids if person_ids is None else [_plain(p) for p in person_ids]
+        pids = [p for p in ids if p in self.person_row]
+        if not pids:
+            return {}
+        ridx = np.fromiter((self.person_row[p] for p in pids), dtype=np.int64, count=len(pids))
+        cols = [np.full((len(pids), 1), self._PACK_FORMAT)]
+        for name in self._PER_PERSON:
+            a = getattr(self, name)[ridx]
+            cols.append(a.reshape(len(pids), -1).astype(np.float64))
+        fixed = np.ascontiguousarray(np.hstack(cols))
+        code_to_id = np.full(len(self.fence_code) + 1, -1.0)
+        for f, c in self.fence_code.items():
+            if not isinstance(f, (int, np.integer)) or isinstance(f, bool) or not 0 <= int(f) < 2 ** 53:
+                raise TypeError(f"fence id {f!r} cannot be packed; use export()")
+            code_to_id[c] = float(f)
+        if len(self.group_keys):
+            owner = self.group_keys >> _GROUP_SHIFT
+            # row -> position in pids (-1: not wanted)
+            pos_of = np.full(len(self.person_ids), -1, dtype=np.int64)
+            pos_of[ridx] = np.arange(len(pids))
+            g = np.nonzero(pos_of[owner] >= 0)[0]
+            g = g[np.argsort(pos_of[owner[g]], kind="stable")]
+            gpos = pos_of[owner[g]]
+            code = self.group_keys[g] & ((1 << _GROUP_SHIFT) - 1)
+            grp = np.ascontiguousarray(np.column_stack([
+                np.where(code == _ALLOWED_CODE, -1.0, code_to_id[code]), self.g_status[g].astype(np.float64),
+                self.g_run[g].astype(np.float64), self.g_start[g]]))
+            bounds = np.searchsorted(gpos, np.arange(len(pids) + 1))
+        else:
+            grp = np.zeros((0, 4))
+            bounds = np.zeros(len(pids) + 1, dtype=np.int64)
+        b = bounds.tolist()
+        return {p: fixed[k].tobytes() + grp[b[k]:b[k + 1]].tobytes() for k, p in enumerate(pids)}
+
+    @classmethod
+    def unpack(cls, mapping: Mapping) -> EngineState:
+        """A state holding the persons of a `pack` (any subset). Raises ValueError for bytes of another layout."""
+        st = cls()
+        pids = [_plain(p) for p in mapping]
+        if not pids:
+            return st
+        blobs = list(mapping.values())
+        width = st._pack_width()
+        n8 = np.fromiter((len(x) for x in blobs), dtype=np.int64, count=len(blobs))
+        if (n8 % 8).any() or (n8 // 8 < width).any() or ((n8 // 8 - width) % 4).any():
+            raise ValueError("packed state of another layout")
+        buf = np.frombuffer(b"".join(blobs), dtype=np.float64)
+        starts = np.concatenate([[0], np.cumsum(n8 // 8)[:-1]])
+        fixed = buf[starts[:, None] + np.arange(width)]
+        if (fixed[:, 0] != cls._PACK_FORMAT).any():
+            raise ValueError("packed state of another format")
+        rows = st._persons(pids)
+        col = 1
+        for name in cls._PER_PERSON:
+            arr = getattr(st, name)
+            w = int(np.prod(arr.shape[1:], dtype=np.int64))
+            vals = fixed[:, col:col + w].reshape((len(pids),) + arr.shape[1:])
+            arr[rows] = vals.astype(arr.dtype)
+            col += w
+        ng = (n8 // 8 - width) // 4
+        if ng.sum():
+            owner = np.repeat(np.arange(len(pids)), ng)
+            first = np.repeat(starts + width, ng)
+            k = np.arange(int(ng.sum())) - np.repeat(np.cumsum(ng) - ng, ng)
+            at = first + 4 * k
+            fid, status, run, start = buf[at], buf[at + 1], buf[at + 2], buf[at + 3]
+            codes = np.array([_ALLOWED_CODE if f < 0 else st._code(int(f)) for f in fid.tolist()], dtype=np.int64)
+            g = st._groups((rows[owner] << _GROUP_SHIFT) | codes)
+            st.g_status[g] = status.astype(np.int8)
+            st.g_run[g] = run.astype(np.int32)
+            st.g_start[g] = start
+        return st
+
     # --- registries
     def _persons(self, ids: Iterable) -> np.ndarray:
         rows = []
@@ -738,6 +847,34 @@ def _is_sorted(prow: np.ndarray, t: np.ndarray, dev: np.ndarray) -> bool:
     return not tie.any()  # ties are ordered by a full sort, so equal times always sort the same way
 
 
+class _Rows:
+    """The batch's original columns seen through the sort order: `pick(name, rows)` gathers only the rows asked
+    for (events), so a column the rules do not need (person ids, source) is never reordered as a whole."""
+    __slots__ = ("fixes", "order")
+
+    def __init__(self, fixes: Fixes, order: np.ndarray | None):
+        self.fixes, self.order = fixes, order
+
+    def pick(self, name: str, rows) -> np.ndarray:
+        col = getattr(self.fixes, name)
+        return col[rows] if self.order is None else col[self.order[rows]]
+
+
+def _battery_levels(battery: np.ndarray, s: EngineSettings) -> np.ndarray:
+    """-1 below the threshold, +1 at threshold + rearm or above, 0 between or unknown (int8)."""
+    return np.where(battery < s.battery_low_pct, np.int8(-1),
+                    np.where(battery >= s.battery_low_pct + s.battery_rearm_pct, np.int8(1), np.int8(0)))
+
+
+def _identity_rows(fs: FenceSet, fs_prow: np.ndarray) -> bool:
+    """Whether the state's person rows of this FenceSet are its own rows (a state started from it)."""
+    hit = fs._state_cache.get("identity")
+    if hit is None or hit[0] is not fs_prow:
+        hit = (fs_prow, bool(np.array_equal(fs_prow, np.arange(len(fs_prow)))))
+        fs._state_cache["identity"] = hit
+    return hit[1]
+
+
 def evaluate(fixes: Fixes, fences: FenceSet | Mapping, state: EngineState | None = None,
              settings: EngineSettings | None = None) -> tuple[list[Event], EngineState]:
     """Evaluate a batch. Returns the events (in time order) and the new state; the given state is not changed."""
@@ -749,54 +886,458 @@ def evaluate(fixes: Fixes, fences: FenceSet | Mapping, state: EngineState | None
     if n == 0:
         return events, st
     ok = np.isfinite(fixes.t) & np.isfinite(fixes.lon) & np.isfinite(fixes.lat)
-    acc = np.where(np.isfinite(fixes.accuracy) & (fixes.accuracy >= 0), fixes.accuracy, 1e6)
+    acc = fixes.accuracy
+    good = (acc >= 0) & (acc < np.inf)                          # finite and not negative
+    if not good.all():
+        acc = np.where(good, acc, 1e6)
     if not ok.all():
         fixes = fixes.take(np.nonzero(ok)[0])
         acc = acc[ok]
         n = len(fixes)
     fs_prow, fs_grows = st._map_fenceset(fs)
     fsrow = fs.rows_of(fixes.person)
-    prow = np.where(fsrow >= 0, fs_prow[np.maximum(fsrow, 0)] if len(fs_prow) else 0, -1)
-    unknown = prow < 0
-    if unknown.any():
-        u, inv = np.unique(fixes.person[unknown], return_inverse=True)
-        prow[unknown] = st._persons(u.tolist())[inv]
-    # Time order per person (ties broken by every column, so any arrival order gives the same sequence).
-    if not _is_sorted(prow, fixes.t, fixes.device):
-        order = _person_time_order(prow, fixes.t)
-        sp, stt = prow[order], fixes.t[order]
-        if ((sp[1:] == sp[:-1]) & (stt[1:] == stt[:-1])).any():   # equal times: order by every column
-            order = np.lexsort((fixes.battery, acc, fixes.source, fixes.lat, fixes.lon, fixes.device, fixes.t, prow))
-        fixes = fixes.take(order)
-        acc, prow, fsrow = acc[order], prow[order], fsrow[order]
+    identity = False
+    if len(fs_prow) and int(fsrow.min()) >= 0:                  # every person is in the FenceSet
+        identity = _identity_rows(fs, fs_prow)
+        prow = fsrow if identity else fs_prow[fsrow]
+    else:
+        prow = np.where(fsrow >= 0, fs_prow[np.maximum(fsrow, 0)] if len(fs_prow) else 0, -1)
+        unknown = prow < 0
+        if unknown.any():
+            u, inv = np.unique(fixes.person[unknown], return_inverse=True)
+            prow[unknown] = st._persons(u.tolist())[inv]
     t, lon, lat, dev = fixes.t, fixes.lon, fixes.lat, fixes.device
+    blvl = _battery_levels(fixes.battery, settings)
+    order = None
+    # Time order per person (ties broken by every column, so any arrival order gives the same sequence). Only
+    # the columns the rules use are reordered; the persons' order is free (every rule works per person), so
+    # persons sharing an allowed area are put together: the grid is then walked one area at a time.
+    if not _is_sorted(prow, t, dev):
+        order, sp = _person_time_order_rows(prow, t, _person_rank(fs, fs_prow, len(st.last_seen)))
+        tt = t[order]
+        if ((sp[1:] == sp[:-1]) & (tt[1:] == tt[:-1])).any():   # equal times: order by every column
+            order = np.lexsort((fixes.battery, acc, fixes.source, fixes.lat, fixes.lon, fixes.device, fixes.t, prow))
+            sp, tt = prow[order], t[order]
+        if identity:
+            fsrow = sp
+        else:
+            back = np.full(len(st.last_seen), -1, dtype=np.int64)   # state row -> FenceSet row
+            back[fs_prow] = np.arange(len(fs_prow))
+            fsrow = back[sp]
+        prow, t = sp, tt
+        lon, lat, acc = lon[order], lat[order], acc[order]
+        dev = dev[order] if dev.any() else dev                  # all phones: any order
+        blvl = blvl[order]
+    rows = _Rows(fixes, order)
+    # the persons' runs of rows
+    starts = np.concatenate([[0], np.nonzero(prow[1:] != prow[:-1])[0] + 1])
+    ends = np.concatenate([starts[1:], [n]])
 
-    _fence_rules(fs, fs_grows, st, settings, fsrow, t, lon, lat, acc, fixes, events)
-    _device_rules(st, settings, prow, t, lon, lat, acc, dev, fixes, events)
-    _max_last(st, prow, t)
-    events.sort(key=lambda e: (e.time, str(e.person), EVENT_TYPES.index(e.type), str(e.fence_id)))
-    return events, st
+    _fence_rules(fs, fs_grows, st, settings, fsrow, t, lon, lat, acc, dev, rows, events, starts, ends)
+    _device_rules(st, settings, prow, t, lon, lat, acc, dev, blvl, rows, events, starts, ends)
+    _max_last(st, prow, t, ends)
+    return _sorted_events(events), st
+
+
+_TYPE_INDEX = {k: i for i, k in enumerate(EVENT_TYPES)}
+
+
+def _sorted_events(events: list[Event]) -> list[Event]:
+    """The events sorted by (time, str(person), type, str(fence id)), stable (as list.sort with that key)."""
+    if len(events) < 2:
+        return events
+    k = len(events)
+    tm = np.fromiter((e.time for e in events), dtype=np.float64, count=k)
+    if np.isnan(tm).any():
+        return sorted(events, key=lambda e: (e.time, str(e.person), _TYPE_INDEX[e.type], str(e.fence_id)))
+    _, pr = np.unique(np.asarray([str(e.person) for e in events]), return_inverse=True)
+    _, fr = np.unique(np.asarray([str(e.fence_id) for e in events]), return_inverse=True)
+    ty = np.fromiter((_TYPE_INDEX[e.type] for e in events), dtype=np.int64, count=k)
+    return [events[i] for i in np.lexsort((fr.ravel(), ty, pr.ravel(), tm)).tolist()]
 
 
 def _person_time_order(prow: np.ndarray, t: np.ndarray) -> np.ndarray:
     """np.lexsort((t, prow)) (stable: equal keys keep their input order). A batch arriving in time order (the
     usual national batch) needs only a stable order by person: one NumPy sort of unique int64 keys
     (person row * n + position), several times faster than the lexsort."""
+    return _person_time_order_rows(prow, t)[0]
+
+
+def _person_rank(fs: FenceSet, fs_prow: np.ndarray, rows: int) -> np.ndarray | None:
+    """A rank per state person row putting the FenceSet's persons with the same first allowed area together
+    (the others after them), or None when there is nothing to gain (one area or none)."""
+    lay = _layout(fs)
+    if lay is None or lay.primary_area is None:
+        return None
+    hit = fs._state_cache.get("rank")
+    if hit is not None and hit[0] is fs_prow and len(hit[1]) == rows:
+        return hit[1]
+    rank = np.arange(rows, dtype=np.int64) + len(fs_prow)      # persons outside the set: after, in row order
+    by_area = np.argsort(lay.primary_area[:-1], kind="stable")  # FenceSet rows, area by area
+    rank[fs_prow[by_area]] = np.arange(len(by_area))
+    fs._state_cache["rank"] = (fs_prow, rank)
+    return rank
+
+
+def _person_time_order_rows(prow: np.ndarray, t: np.ndarray, rank: np.ndarray | None = None
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """(order, prow[order]): rows grouped by person, in time order within a person (stable). Persons come in
+    row order, or in `rank` order if given (a permutation-like key per row: distinct ranks for distinct rows)."""
     n = len(prow)
-    if n and (np.diff(t) >= 0).all() and int(prow.max()) < (2 ** 62) // max(n, 1) and int(prow.min()) >= 0:
-        return np.sort(prow.astype(np.int64) * n + np.arange(n)) % n
-    return np.lexsort((t, prow))
+    if n and (np.diff(t) >= 0).all() and int(prow.min()) >= 0:
+        if rank is not None and len(rank) > int(prow.max()):
+            key = rank[prow]
+            inv = np.empty(int(rank.max()) + 1, dtype=np.int64)
+            inv[rank] = np.arange(len(rank))
+        else:
+            key, inv = prow.astype(np.int64), None
+        if int(key.max()) < (2 ** 62) // max(n, 1):
+            k = np.sort(key * n + np.arange(n))
+            q = k // n
+            order = k - q * n
+            return order, (q if inv is None else inv[q])
+    order = np.lexsort((t, prow))
+    return order, prow[order]
 
 
-def _max_last(st: EngineState, prow: np.ndarray, t: np.ndarray) -> None:
+def _max_last(st: EngineState, prow: np.ndarray, t: np.ndarray, ends: np.ndarray | None = None) -> None:
     # fixes are sorted by person then time: the last row of each person holds its latest time
-    last = np.ones(len(prow), dtype=bool)
-    last[:-1] = prow[1:] != prow[:-1]
-    r = prow[last]
-    st.last_seen[r] = np.maximum(st.last_seen[r], t[last])
+    if ends is None:
+        last = np.ones(len(prow), dtype=bool)
+        last[:-1] = prow[1:] != prow[:-1]
+        li = np.nonzero(last)[0]
+    else:
+        li = ends - 1
+    r = prow[li]
+    st.last_seen[r] = np.maximum(st.last_seen[r], t[li])
 
 
-def _fence_rules(fs, fs_grows, st, s, fsrow, t, lon, lat, acc, fixes, events):
+_NO_ROW = 3     # a column code: the fix has no fence (valid at its time) in this column
+
+
+class _Column:
+    """One column of the fence layout: the k-th allowed (or leave) fence of every person, or the k-th of their
+    other fences. Per FenceSet person row, plus a last entry (index -1: persons outside the set, no fence), the
+    CSR entry (-1: none) and what the tests need of its fence, so a column is tested for all fixes at once."""
+
+    def __init__(self, fs: FenceSet, entry: np.ndarray, allowed: bool, kxc: np.ndarray):
+        e = np.concatenate([entry, [-1]]).astype(np.int64)
+        has = e >= 0
+        self.entry, self.allowed = e, allowed
+        self.full = bool(has[:-1].all())
+        s0 = np.maximum(np.where(has, fs.slots[np.maximum(e, 0)], 0), 0)
+        self.slot = np.where(has, s0, -1)
+        self.kind = np.where(has, fs.kind[s0], -1).astype(np.int8)
+        kinds = np.unique(self.kind[has])
+        self.kinds = set(kinds.tolist())
+        self.one_kind = int(kinds[0]) if len(kinds) == 1 else None
+        self.area = np.where(has, fs.area_index[s0], -1)
+        self.circle = has & (self.area < 0)
+        self.all_circle = bool(self.circle[has].all())
+        self.all_area = not self.circle[has].any()
+        self.cx = np.where(self.circle, fs.cx[s0], 0.0)
+        self.cy = np.where(self.circle, fs.cy[s0], 0.0)
+        self.kxc = np.where(self.circle, kxc[s0], 0.0)
+        self.radius = np.where(self.circle, fs.radius[s0], 0.0)
+        self.r1 = self.radius + 1.0                     # + 1 m: the circle's cheap far test has slack for rounding
+        vf = np.where(has, fs.valid_from[s0], -np.inf)
+        vt = np.where(has, fs.valid_to[s0], np.inf)
+        finite = bool(np.isfinite(vf).any() or np.isfinite(vt).any())
+        self.vf, self.vt = (vf, vt) if finite else (None, None)
+
+
+@dataclass
+class _Layout:
+    columns: list
+    primary_area: np.ndarray | None       # per FenceSet row (+ sentinel): the first allowed fence's area
+
+
+def _layout(fs: FenceSet) -> _Layout | None:
+    """The FenceSet as columns (cached on it), or None when its lists do not fit them: a person's allowed and
+    leave fences must come first (compile_fences puts them there) and their other fences have distinct ids (one
+    fence group each). Then every (fix, fence) test runs column by column without expanding pairs."""
+    hit = fs._state_cache.get("layout", False)
+    if hit is not False:
+        return hit
+    lay = None
+    p = len(fs.person_ids)
+    if p and len(fs.slots):
+        cnt = np.diff(fs.indptr)
+        owner = np.repeat(np.arange(p), cnt)
+        pos = np.arange(len(fs.slots)) - fs.indptr[owner]
+        ekind = fs.kind[fs.slots]
+        isal = (ekind == _KIND_CODE["allowed"]) | (ekind == _KIND_CODE["leave"])
+        na = np.bincount(owner[isal], minlength=p)
+        fits = bool(np.array_equal(isal, pos < na[owner]))
+        nal = np.nonzero(~isal)[0]
+        if fits and len(nal):
+            codes: dict = {}
+            fid = np.fromiter((codes.setdefault(f.id, len(codes)) for f in fs.fences), dtype=np.int64,
+                              count=len(fs.fences))
+            key = owner[nal] * (len(codes) + 1) + fid[fs.slots[nal]]
+            fits = len(np.unique(key)) == len(key)
+        if fits:
+            kxc = _M_PER_DEG * np.cos(np.radians(fs.cy))    # as _local_xy computes it per pair
+            cols = [_Column(fs, np.where(na > k, fs.indptr[:-1] + k, -1), True, kxc)
+                    for k in range(int(na.max(initial=0)))]
+            other = cnt - na
+            cols += [_Column(fs, np.where(other > k, fs.indptr[:-1] + na + k, -1), False, kxc)
+                     for k in range(int(other.max(initial=0)))]
+            primary = None
+            if cols and cols[0].allowed and len(np.unique(cols[0].area[cols[0].area >= 0])) > 1:
+                primary = cols[0].area
+            lay = _Layout(cols, primary)
+    fs._state_cache["layout"] = lay
+    return lay
+
+
+def _circle_codes(col: _Column, fr, lon, lat, need) -> np.ndarray:
+    """+1 decisively outside, -1 inside, 0 neither, for fixes against their person's circle in this column.
+    Exactly the pairwise test (hypot of the local metres); computed only for fixes within radius + need of the
+    centre on both axes (|x|, |y| <= hypot), the others are outside by more than need."""
+    c = np.ones(len(fr), dtype=np.int8)
+    thr = col.r1[fr] + need
+    near = np.nonzero(np.abs(lat - col.cy[fr]) * _M_PER_DEG <= thr)[0]
+    if len(near):
+        f = fr[near]
+        near = near[np.abs(lon[near] - col.cx[f]) * col.kxc[f] <= thr[near]]
+    if len(near):
+        f = fr[near]
+        x = (lon[near] - col.cx[f]) * col.kxc[f]
+        y = (lat[near] - col.cy[f]) * _M_PER_DEG
+        d = np.hypot(x, y) - col.radius[f]
+        nd = need[near]
+        c[near] = np.where(d > nd, 1, np.where(d < -nd, -1, 0))
+    return c
+
+
+def _area_codes(fs: FenceSet, col: _Column, fr, lon, lat, need) -> np.ndarray:
+    """The codes of fixes against their person's polygon in this column: one grid pass per run of fixes with
+    the same area (persons are sorted area by area), else one pass per area present."""
+    a = col.area[fr]
+    m = len(a)
+    if m == 0:
+        return np.zeros(0, dtype=np.int8)
+    lo, hi = int(a.min()), int(a.max())
+    if lo == hi:
+        return fs.areas[lo].classify(lon, lat, need)[0]
+    c = np.empty(m, dtype=np.int8)
+    brk = np.nonzero(a[1:] != a[:-1])[0] + 1
+    if len(brk) < 64:
+        edges = [0, *brk.tolist(), m]
+        for s0, e0 in zip(edges[:-1], edges[1:]):
+            c[s0:e0] = fs.areas[int(a[s0])].classify(lon[s0:e0], lat[s0:e0], need[s0:e0])[0]
+    else:
+        for k in np.nonzero(np.bincount(a - lo))[0].tolist():
+            r = np.nonzero(a == k + lo)[0]
+            c[r] = fs.areas[k + lo].classify(lon[r], lat[r], need[r])[0]
+    return c
+
+
+def _column_codes(fs: FenceSet, col: _Column, s: EngineSettings, fsrow, known: bool, t, lon, lat, need):
+    """Per fix: +1 / -1 / 0 (violating / keeping / undecided: an exclusion's violation is being inside),
+    _OUT_OF_WINDOW for a curfew outside its windows, _NO_ROW without a valid fence in this column."""
+    n = len(t)
+    if col.full and known:
+        rows = None
+        fr, tt, lo, la, nd = fsrow, t, lon, lat, need
+    else:
+        rows = np.nonzero(col.entry[fsrow] >= 0)[0]
+        if len(rows) == 0:
+            return None
+        fr, tt, lo, la, nd = fsrow[rows], t[rows], lon[rows], lat[rows], need[rows]
+    if col.all_circle:
+        c = _circle_codes(col, fr, lo, la, nd)
+    elif col.all_area:
+        c = _area_codes(fs, col, fr, lo, la, nd)
+    else:
+        c = np.empty(len(fr), dtype=np.int8)
+        isc = col.circle[fr]
+        i = np.nonzero(isc)[0]
+        c[i] = _circle_codes(col, fr[i], lo[i], la[i], nd[i])
+        i = np.nonzero(~isc)[0]
+        c[i] = _area_codes(fs, col, fr[i], lo[i], la[i], nd[i])
+    k = col.one_kind
+    if k == _KIND_CODE["exclusion"]:
+        np.negative(c, out=c)                                   # an exclusion's violation is being inside
+    elif k is None and _KIND_CODE["exclusion"] in col.kinds:
+        ex = col.kind[fr] == _KIND_CODE["exclusion"]
+        c[ex] = -c[ex]
+    if _KIND_CODE["curfew"] in col.kinds:
+        cu = np.arange(len(fr)) if k == _KIND_CODE["curfew"] else np.nonzero(col.kind[fr] == _KIND_CODE["curfew"])[0]
+        local = (tt[cu] + s.local_utc_offset_s) % 86400.0
+        w = fs.windows[col.slot[fr[cu]]]
+        a_s, b_s = w[:, :, 0], w[:, :, 1]
+        lt = local[:, None]
+        inwin = np.where(a_s <= b_s, (lt >= a_s) & (lt < b_s), (lt >= a_s) | (lt < b_s))
+        inwin = (inwin & ~np.isnan(a_s)).any(axis=1)
+        c[cu[~inwin]] = _OUT_OF_WINDOW
+    if col.vf is not None:
+        c[~((col.vf[fr] <= tt) & (tt < col.vt[fr]))] = _NO_ROW
+    if rows is None:
+        return c
+    out = np.full(n, _NO_ROW, dtype=np.int8)
+    out[rows] = c
+    return out
+
+
+def _hysteresis(g, c, t, s0, r0, t0, k_fix: int, t_s: float):
+    """The hysteresis rule, vectorised, over rows grouped by group (contiguous, time order within a group).
+    g: the group (0..G-1) of each row; c: -1 keeping / +1 violating / _OUT_OF_WINDOW; t: times; s0, r0, t0: per
+    group the status, run length and run start before these rows. A group's rows go in segments (a curfew fix
+    outside its windows ends one: status 0, no run) and a segment in maximal runs of equal codes. A run that
+    contradicts the status flips it at its first row with K decisive fixes or T seconds since the run began
+    (the stored run continues into the group's first run); the rest of that run then confirms the new status.
+    A run contradicts iff the previous run confirmed or flipped, so after a flipping run every second run
+    contradicts: the last flipping run before it decides each run's side.
+    Returns (rows that flip, their new status, groups with rows, their final status, run, run start)."""
+    m = len(c)
+    first = np.ones(m, dtype=bool)
+    first[1:] = g[1:] != g[:-1]
+    gfirst = np.nonzero(first)[0]
+    glast = np.concatenate([gfirst[1:] - 1, [m - 1]])
+    groups = g[gfirst]
+    ng = len(groups)
+    fin_s = np.zeros(ng, dtype=np.int8)
+    fin_r = np.zeros(ng, dtype=np.int32)
+    fin_t = np.full(ng, np.nan)
+    reset = c == _OUT_OF_WINDOW
+    keep = np.nonzero(~reset)[0]
+    if len(keep) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8), groups, fin_s, fin_r, fin_t
+    gord = np.cumsum(first) - 1                                 # the group's ordinal, per row
+    segst = first.copy()
+    segst[1:] |= reset[:-1]
+    before = np.cumsum(reset) - reset                           # resets before each row
+    carry = (before - before[gfirst][gord]) == 0                # no reset before it in its group
+    gk, tk, vk, sk, ck = gord[keep], t[keep], c[keep] == 1, segst[keep], carry[keep]
+    mk = len(keep)
+    newrun = sk.copy()
+    newrun[1:] |= vk[1:] != vk[:-1]
+    newrun[0] = True
+    rid = np.cumsum(newrun) - 1
+    rfirst = np.nonzero(newrun)[0]
+    nr = len(rfirst)
+    rseg = sk[rfirst]
+    rv = vk[rfirst]
+    gid = groups[gk[rfirst]]
+    rcarry = rseg & ck[rfirst]                                  # the group's first run: the stored run goes on
+    r0r = np.where(rcarry, r0[gid], 0).astype(np.int64)
+    rs = np.where(rcarry & (r0r > 0), t0[gid], tk[rfirst])      # the run's start time
+    cnt = np.arange(mk) - rfirst[rid] + 1 + r0r[rid]
+    hit = (cnt >= k_fix) | (tk - rs[rid] >= t_s)
+    cond = np.zeros(nr, dtype=bool)
+    fliprow = np.zeros(nr, dtype=np.int64)
+    hi = np.nonzero(hit)[0]
+    if len(hi):
+        hr = rid[hi]
+        fh = np.ones(len(hi), dtype=bool)
+        fh[1:] = hr[1:] != hr[:-1]
+        cond[hr[fh]] = True
+        fliprow[hr[fh]] = hi[fh]
+    segid = np.cumsum(rseg) - 1
+    segfirst = np.nonzero(rseg)[0]
+    ri = np.arange(nr) - segfirst[segid]
+    sinit = np.where(ck[rfirst], s0[gid], 0) == 1               # the status a segment starts from
+    big = nr + 3
+    anc = np.where(cond, segid * big + ri + 2, -1)
+    sh = np.empty(nr, dtype=np.int64)
+    sh[0] = -1
+    sh[1:] = anc[:-1]
+    sh[segfirst] = segid[segfirst] * big + (rv[segfirst] != sinit[segfirst])
+    anchor = np.maximum.accumulate(sh) - segid * big - 2
+    contra = (ri - anchor - 1) % 2 == 0
+    flip = np.nonzero(contra & cond)[0]
+    flip_rows = keep[fliprow[flip]]
+    flip_status = rv[flip].astype(np.int8)
+    ok = ~reset[glast]                                           # groups ending on a reset: 0, 0, nan
+    kp = np.searchsorted(keep, glast[ok])
+    ru = rid[kp]
+    pend = contra[ru] & ~cond[ru]                                # a run under way at the end
+    fin_s[ok] = np.where(pend, ~rv[ru], rv[ru])
+    fin_r[ok] = np.where(pend, cnt[kp], 0)
+    fin_t[ok] = np.where(pend, rs[ru], np.nan)
+    return flip_rows, flip_status, groups, fin_s, fin_r, fin_t
+
+
+def _column_hysteresis(st, s, col: _Column, fs_grows, c, t, starts, ends, pr_fs, fsrow, pending) -> None:
+    """The hysteresis of one column's groups (one per person). Persons with nothing contradicting their status
+    and no run under way change nothing (a confirming fix only ends a run); the others run `_hysteresis`."""
+    e = col.entry[pr_fs]
+    grun = np.where(e >= 0, fs_grows[np.maximum(e, 0)], -1)
+    has = grun >= 0
+    g0 = np.maximum(grun, 0)
+    srun = np.where(has, st.g_status[g0], 0)
+    if srun.any():
+        contra = np.where(np.repeat(srun != 0, ends - starts), c < 0, c == 1)
+    else:
+        contra = c == 1
+    slow = has & ((st.g_run[g0] != 0) | ~np.isnan(st.g_start[g0]))
+    cp = np.nonzero(contra)[0]
+    if len(cp):
+        slow[np.searchsorted(starts, cp, side="right") - 1] = True
+    sr = np.nonzero(slow)[0]
+    if len(sr) == 0:
+        return
+    lens = ends[sr] - starts[sr]
+    idx = np.repeat(starts[sr] - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+    gl = np.repeat(np.arange(len(sr)), lens)
+    ci = c[idx]
+    dec = (ci != 0) & (ci != _NO_ROW)
+    idx, gl, ci = idx[dec], gl[dec], ci[dec]
+    if len(idx) == 0:
+        return
+    gr = grun[sr]
+    flip_rows, flip_status, groups, fin_s, fin_r, fin_t = _hysteresis(
+        gl, ci, t[idx], st.g_status[gr], st.g_run[gr], st.g_start[gr], s.exit_fixes, s.exit_minutes * 60.0)
+    gg = gr[groups]
+    st.g_status[gg], st.g_run[gg], st.g_start[gg] = fin_s, fin_r, fin_t
+    if len(flip_rows):
+        rows = idx[flip_rows]
+        slots = col.slot[fsrow[rows]]
+        kinds = col.kind[fsrow[rows]]
+        for g, i, k, sl, status in zip(gr[gl[flip_rows]].tolist(), rows.tolist(), kinds.tolist(), slots.tolist(),
+                                       flip_status.tolist()):
+            etype = _EVENT_FOR.get((_KIND_CODE["allowed"] if k == _KIND_CODE["leave"] else k, status))
+            if etype:
+                pending.append((g, i, etype, sl))
+
+
+def _fence_rules(fs, fs_grows, st, s, fsrow, t, lon, lat, acc, dev, rows, events, starts, ends):
+    if len(fs.slots) == 0:
+        return
+    lay = _layout(fs)
+    if lay is None:
+        _fence_rules_pairs(fs, fs_grows, st, s, fsrow, t, lon, lat, acc, dev, rows, events)
+        return
+    pr_fs = fsrow[starts]                  # the FenceSet row of each person's rows (-1: not in the set)
+    if not (pr_fs >= 0).any():
+        return
+    known = bool((pr_fs >= 0).all())
+    need = acc + s.margin_m
+    pending: list = []                     # (group row, fix row, event type, slot)
+    allowed = None
+    for col in lay.columns:
+        c = _column_codes(fs, col, s, fsrow, known, t, lon, lat, need)
+        if c is None:
+            continue
+        if not col.allowed:
+            _column_hysteresis(st, s, col, fs_grows, c, t, starts, ends, pr_fs, fsrow, pending)
+        elif allowed is None:
+            allowed = c
+        else:
+            # the allowed area is the union of the valid allowed and leave fences: min over them
+            np.minimum(allowed, c, out=allowed)
+    if allowed is not None:
+        _column_hysteresis(st, s, lay.columns[0], fs_grows, allowed, t, starts, ends, pr_fs, fsrow, pending)
+    if pending:
+        pending.sort(key=lambda p: (p[0], p[1]))                # by group, then time: as the rule ran them
+        events.extend(_fence_events([(p[2], p[1], p[3]) for p in pending], fs, rows, t, lon, lat, acc, dev,
+                                    fsrow))
+
+
+def _fence_rules_pairs(fs, fs_grows, st, s, fsrow, t, lon, lat, acc, dev, source, events):
+    """The rules pair by pair (fix x fence), for fence lists the columns do not fit."""
     have = fsrow >= 0
     if not have.any() or len(fs.slots) == 0:
         return
@@ -914,7 +1455,7 @@ def _fence_rules(fs, fs_grows, st, s, fsrow, t, lon, lat, acc, fixes, events):
     if g_prev >= 0:
         st.g_status[g_prev], st.g_run[g_prev], st.g_start[g_prev] = status, run, rstart
     if pending:
-        events.extend(_fence_events(pending, fs, fixes, acc, fsrow))
+        events.extend(_fence_events(pending, fs, source, t, lon, lat, acc, dev, fsrow))
 
 
 def _signed_distances(fs: FenceSet, slots: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -934,40 +1475,50 @@ def _signed_distances(fs: FenceSet, slots: np.ndarray, lon: np.ndarray, lat: np.
     return out
 
 
-def _fence_events(pending, fs, fixes, acc, fsrow) -> list[Event]:
+def _fence_events(pending, fs, rows, t, lon, lat, acc, dev, fsrow) -> list[Event]:
     """Events for (type, fix, slot) with the distance beyond the fence; for the allowed area, measured to the
-    nearest of the person's allowed and leave fences valid at that time."""
-    ev_i, cand = [], []
-    for k, (etype, i, slot) in enumerate(pending):
-        kind = int(fs.kind[slot])
-        if kind in (_KIND_CODE["allowed"], _KIND_CODE["leave"]):
-            r, t = int(fsrow[i]), float(fixes.t[i])
-            for sl in fs.slots[fs.indptr[r]:fs.indptr[r + 1]].tolist():
-                if fs.kind[sl] in (_KIND_CODE["allowed"], _KIND_CODE["leave"]) \
-                        and fs.valid_from[sl] <= t < fs.valid_to[sl]:
-                    ev_i.append(k)
-                    cand.append(sl)
-        else:
-            ev_i.append(k)
-            cand.append(slot)
-    ev_i_a, cand_a = np.asarray(ev_i), np.asarray(cand, dtype=np.int64)
-    fix_a = np.asarray([pending[k][1] for k in ev_i], dtype=np.int64)
-    d = _signed_distances(fs, cand_a, fixes.lon[fix_a], fixes.lat[fix_a])
-    best: dict[int, tuple[float, int]] = {}
-    for k, sl, dist in zip(ev_i_a.tolist(), cand_a.tolist(), d.tolist()):
-        if k not in best or dist < best[k][0]:
-            best[k] = (dist, sl)
+    nearest of the person's allowed and leave fences valid at that time (the first such in the person's list on
+    a tie)."""
+    k = len(pending)
+    fix = np.fromiter((p[1] for p in pending), dtype=np.int64, count=k)
+    slot = np.fromiter((p[2] for p in pending), dtype=np.int64, count=k)
+    al_kind = (fs.kind == _KIND_CODE["allowed"]) | (fs.kind == _KIND_CODE["leave"])
+    isal = al_kind[slot]
+    ev_parts, sl_parts = [np.nonzero(~isal)[0]], [slot[~isal]]
+    a = np.nonzero(isal)[0]
+    if len(a):
+        r = fsrow[fix[a]]
+        first = fs.indptr[r]
+        cnt = fs.indptr[r + 1] - first
+        ev = np.repeat(a, cnt)
+        entry = np.repeat(first - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
+        sl = fs.slots[entry]
+        tt = t[fix[ev]]
+        ok = al_kind[sl] & (fs.valid_from[sl] <= tt) & (tt < fs.valid_to[sl])
+        ev_parts.append(ev[ok])
+        sl_parts.append(sl[ok])
+    ev = np.concatenate(ev_parts)
+    cs = np.concatenate(sl_parts)
+    o = np.argsort(ev, kind="stable")
+    ev, cs = ev[o], cs[o]
+    d = _signed_distances(fs, cs, lon[fix[ev]], lat[fix[ev]])
+    head = np.ones(len(ev), dtype=bool)
+    head[1:] = ev[1:] != ev[:-1]
+    dmin = np.minimum.reduceat(d, np.nonzero(head)[0])
+    at = np.nonzero(d == dmin[np.cumsum(head) - 1])[0]
+    fm = np.ones(len(at), dtype=bool)
+    fm[1:] = ev[at[1:]] != ev[at[:-1]]
+    best = at[fm]                                               # one per event, in order
+    fences = fs.fences
     out = []
-    ix = np.fromiter((p[1] for p in pending), dtype=np.int64, count=len(pending))
-    cols = zip(fixes.person[ix].tolist(), fixes.t[ix].tolist(), fixes.lon[ix].tolist(), fixes.lat[ix].tolist(),
-               acc[ix].tolist(), fixes.device[ix].tolist())
-    for k, ((etype, _i, _slot), (person, t, lon, lat, a, dev)) in enumerate(zip(pending, cols)):
-        dist, slot = best[k]
-        f = fs.fences[slot]
+    cols = zip((p[0] for p in pending), rows.pick("person", fix).tolist(), t[fix].tolist(), lon[fix].tolist(),
+               lat[fix].tolist(), acc[fix].tolist(), dev[fix].tolist(), d[best].tolist(), cs[best].tolist())
+    for etype, person, tm, x, y, a_m, dv, dist, sl in cols:
+        f = fences[sl]
         if f.kind == "exclusion":
             dist = -dist
-        out.append(Event(type=etype, person=person, time=t, lon=lon, lat=lat, fence_id=f.id,
-                         distance_m=round(dist, 1), accuracy_m=a, device=DEVICE_KINDS[dev],
+        out.append(Event(type=etype, person=person, time=tm, lon=x, lat=y, fence_id=f.id,
+                         distance_m=round(dist, 1), accuracy_m=a_m, device=DEVICE_KINDS[dv],
                          detail={"fence_kind": f.kind}))
     return out
 
@@ -978,91 +1529,148 @@ def _ffill_index(mask: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(idx) if len(idx) else idx
 
 
-def _device_rules(st, s, prow, t, lon, lat, acc, dev, fixes, events):
-    n = len(t)
-    first_of_person = np.ones(n, dtype=bool)
-    first_of_person[1:] = prow[1:] != prow[:-1]
+def _device_rules(st, s, prow, t, lon, lat, acc, dev, blvl, rows, events, starts, ends):
+    single = not dev.any()                 # all phones (the usual batch): no per-device selection
     for d in (0, 1):
-        di = np.nonzero(dev == d)[0]
-        if len(di) == 0:
-            continue
-        p = prow[di]
-        # ---- battery_low: level -1 below the threshold, +1 at threshold + rearm or above, 0 between / unknown
-        b = fixes.battery[di]
-        lvl = np.where(b < s.battery_low_pct, -1, np.where(b >= s.battery_low_pct + s.battery_rearm_pct, 1, 0))
-        lvl = lvl.astype(np.int8)
-        nz = lvl != 0
-        if nz.any():
-            newp = np.ones(len(di), dtype=bool)
-            newp[1:] = p[1:] != p[:-1]
-            # previous non-zero level within the same person (or the state's level)
-            prev_idx = _ffill_index(nz)
-            prev_idx = np.concatenate([[-1], prev_idx[:-1]])
-            start_idx = _ffill_index(newp)
-            prev_ok = prev_idx >= start_idx
-            prev_lvl = np.where(prev_ok, lvl[np.maximum(prev_idx, 0)], st.bat_level[p, d])
-            fire = (lvl == -1) & (prev_lvl == 1)
-            for j in np.nonzero(fire)[0].tolist():
-                i = int(di[j])
-                events.append(Event("battery_low", _plain(fixes.person[i]), float(t[i]), float(lon[i]),
-                                    float(lat[i]), accuracy_m=float(acc[i]), device=DEVICE_KINDS[d],
-                                    detail={"battery_pct": float(b[j])}))
-            last = np.ones(int(nz.sum()), dtype=bool)
-            pn = p[nz]
-            last[:-1] = pn[1:] != pn[:-1]
-            st.bat_level[pn[last], d] = lvl[nz][last]
-        # ---- speed_impossible between consecutive usable fixes of one device
-        use = acc[di] <= s.speed_max_accuracy_m
-        ui = di[use]
-        if len(ui):
-            pu = prow[ui]
-            newp = np.ones(len(ui), dtype=bool)
-            newp[1:] = pu[1:] != pu[:-1]
-            tu, xu, yu, au = t[ui], lon[ui], lat[ui], acc[ui]
-            firsts = np.nonzero(newp)[0]
-            pf_ = pu[firsts]
+        if single:
+            if d == 1:
+                break
+            di, p, ps, pe = None, prow, starts, ends
+        else:
+            di = np.nonzero(dev == d)[0]
+            if len(di) == 0:
+                continue
+            p = prow[di]
+            ps = np.concatenate([[0], np.nonzero(p[1:] != p[:-1])[0] + 1])
+            pe = np.concatenate([ps[1:], [len(p)]])
 
-            def prev(col, stcol):
-                # the previous usable fix of the device: the row before, or the state's for a person's first row
-                out = np.empty(len(col))
-                out[1:] = col[:-1]
-                out[firsts] = stcol[pf_, d]
-                return out
-            pt_, px, py, pa = prev(tu, st.spd_t), prev(xu, st.spd_x), prev(yu, st.spd_y), prev(au, st.spd_acc)
-            has = np.isfinite(pt_)
-            dist = _dist_m(px, py, xu, yu)
-            dist[~has] = 0.0
-            eff = np.maximum(dist - au - np.nan_to_num(pa), 0.0)
-            dt = np.maximum(tu - np.nan_to_num(pt_), 1.0)
-            kmh = eff / dt * 3.6
-            flag = has & (kmh > s.max_speed_kmh)
-            if flag.any():
-                # a jump out and straight back is one event: a flagged step after a flagged step is not raised
-                prev_flag = np.where(newp, st.spd_flag[pu, d], np.concatenate([[False], flag[:-1]]))
-                for j in np.nonzero(flag & ~prev_flag)[0].tolist():
-                    i = int(ui[j])
-                    events.append(Event("speed_impossible", _plain(fixes.person[i]), float(t[i]), float(lon[i]),
-                                        float(lat[i]), accuracy_m=float(acc[i]), device=DEVICE_KINDS[d],
-                                        detail={"speed_kmh": round(float(kmh[j]), 1),
-                                                "from_time": float(pt_[j]), "jump_m": round(float(dist[j]), 1)}))
-            last = np.ones(len(ui), dtype=bool)
-            last[:-1] = pu[1:] != pu[:-1]
-            lp = pu[last]
-            st.spd_t[lp, d], st.spd_x[lp, d], st.spd_y[lp, d] = tu[last], xu[last], yu[last]
-            st.spd_acc[lp, d], st.spd_flag[lp, d] = au[last], flag[last]
-    _apart_rule(st, s, prow, t, lon, lat, acc, dev, fixes, events, first_of_person)
+        def sub(a, di=di):
+            return a if di is None else a[di]
+        _battery_rule(st, d, p, sub(blvl), ps, pe, di, t, lon, lat, acc, rows, events)
+        _speed_rule(st, s, d, p, sub(t), sub(lon), sub(lat), sub(acc), di, rows, events, ps, pe)
+    _apart_rule(st, s, prow, t, lon, lat, acc, dev, rows, events, None)
     # last fix of each kind, for the next batch's pairing
     for d in (0, 1):
-        di = np.nonzero(dev == d)[0]
-        if len(di):
+        if single:
+            if d == 1:
+                break
+            li = ends - 1
+        else:
+            di = np.nonzero(dev == d)[0]
+            if len(di) == 0:
+                continue
             p = prow[di]
             last = np.ones(len(di), dtype=bool)
             last[:-1] = p[1:] != p[:-1]
-            lp, li = p[last], di[last]
-            st.dev_t[lp, d], st.dev_x[lp, d], st.dev_y[lp, d], st.dev_acc[lp, d] = t[li], lon[li], lat[li], acc[li]
+            li = di[last]
+        lp = prow[li]
+        st.dev_t[lp, d], st.dev_x[lp, d], st.dev_y[lp, d], st.dev_acc[lp, d] = t[li], lon[li], lat[li], acc[li]
 
 
-def _apart_rule(st, s, prow, t, lon, lat, acc, dev, fixes, events, first_of_person):
+def _battery_rule(st, d, p, lvl, starts, ends, di, t, lon, lat, acc, rows, events) -> None:
+    """battery_low when a device's level goes from armed (+1) to low (-1), skipping unknown levels (0)."""
+    nz = lvl != 0
+    if not nz.any():
+        return
+    last_nz = _ffill_index(nz)                                  # the latest known level up to each row
+    low = np.nonzero(lvl == -1)[0]
+    if len(low):
+        prev = np.where(low > 0, last_nz[low - 1], -1)          # the previous known level of the person ...
+        ok = prev >= starts[np.searchsorted(starts, low, side="right") - 1]
+        prev_lvl = np.where(ok, lvl[np.maximum(prev, 0)], st.bat_level[p[low], d])   # ... or the state's
+        fire = low[prev_lvl == 1]
+        if len(fire):
+            fi = fire if di is None else di[fire]
+            for person, tm, x, y, a, b in zip(rows.pick("person", fi).tolist(), t[fi].tolist(), lon[fi].tolist(),
+                                              lat[fi].tolist(), acc[fi].tolist(), rows.pick("battery", fi).tolist()):
+                events.append(Event("battery_low", person, tm, x, y, accuracy_m=a, device=DEVICE_KINDS[d],
+                                    detail={"battery_pct": b}))
+    q = last_nz[ends - 1]
+    ok = q >= starts
+    st.bat_level[p[starts[ok]], d] = lvl[q[ok]]
+
+
+def _speed_rule(st, s, d, p, t, x, y, a, di, rows, events, ps, pe) -> None:
+    """speed_impossible between consecutive usable fixes of one device. Rows grouped by person (runs ps..pe).
+    Most persons cannot have an impossible step at all: the extent of all their fixes (and the stored one) is
+    an upper bound of every step's distance, the shortest time between two of their fixes a lower bound of its
+    time; only the others run the rule fix by fix."""
+    use = a <= s.speed_max_accuracy_m
+    if not use.any():
+        return
+    pp = p[ps]
+    sx, sy, stt = st.spd_x[pp, d], st.spd_y[pp, d], st.spd_t[pp, d]
+    # an upper bound of the great-circle distance between any two of a person's points: along the meridian,
+    # then along the parallel (at most M_PER_DEG * (|dlat| + cos(lat) |dlon|), cos(lat) <= cmax), with slack
+    cmax = min(1.0, float(np.cos(np.radians(min(np.abs(y).min(), np.nanmin(np.abs(sy), initial=90.0))))) + 1e-12)
+    ext = (np.fmax(np.maximum.reduceat(x, ps), sx) - np.fmin(np.minimum.reduceat(x, ps), sx)) * cmax
+    ext += np.fmax(np.maximum.reduceat(y, ps), sy) - np.fmin(np.minimum.reduceat(y, ps), sy)
+    ext *= _M_PER_DEG * 3.6 * (1.0 + 1e-7)
+    gap = np.empty(len(t))
+    gap[1:] = t[1:] - t[:-1]
+    gap[ps] = np.where(np.isfinite(stt), t[ps] - stt, np.inf)
+    dtmin = np.minimum.reduceat(gap, ps)
+    cand = np.nonzero(ext + 0.01 > np.maximum(dtmin, 1.0) * (s.max_speed_kmh * (1.0 - 1e-7)))[0]
+    # the state: each person's last usable fix, not flagged (the candidates' are set by the exact rule)
+    lu = pe - 1                                                 # usually the person's last fix ...
+    bad = np.nonzero(~use[lu])[0]
+    if len(bad):                                                # ... else the latest usable one (-1: none)
+        lens = pe[bad] - ps[bad]
+        idx = np.repeat(ps[bad] - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+        lu[bad] = np.maximum.reduceat(np.where(use[idx], idx, -1), np.cumsum(lens) - lens)
+    ok = lu >= ps
+    ok[cand] = False
+    lp, li = pp[ok], lu[ok]
+    st.spd_t[lp, d], st.spd_x[lp, d], st.spd_y[lp, d] = t[li], x[li], y[li]
+    st.spd_acc[lp, d], st.spd_flag[lp, d] = a[li], False
+    if len(cand) == 0:
+        return
+    lens = pe[cand] - ps[cand]
+    idx = np.repeat(ps[cand] - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+    ui = idx[use[idx]]
+    if len(ui):
+        _speed_exact(st, s, d, p[ui], t[ui], x[ui], y[ui], a[ui], ui if di is None else di[ui], rows, events)
+
+
+def _speed_exact(st, s, d, pu, tu, xu, yu, au, fix, rows, events) -> None:
+    """The speed rule fix by fix over usable fixes grouped by person (fix: their rows, for the events)."""
+    m = len(pu)
+    newp = np.ones(m, dtype=bool)
+    newp[1:] = pu[1:] != pu[:-1]
+    firsts = np.nonzero(newp)[0]
+    pf_ = pu[firsts]
+
+    def prev(col, stcol):
+        # the previous usable fix of the device: the row before, or the state's for a person's first row
+        out = np.empty(m)
+        out[1:] = col[:-1]
+        out[firsts] = stcol[pf_, d]
+        return out
+    pt_, px, py, pa = prev(tu, st.spd_t), prev(xu, st.spd_x), prev(yu, st.spd_y), prev(au, st.spd_acc)
+    has = np.isfinite(pt_)
+    dist = _dist_m(px, py, xu, yu)
+    dist[~has] = 0.0
+    eff = np.maximum(dist - au - np.nan_to_num(pa), 0.0)
+    dt = np.maximum(tu - np.nan_to_num(pt_), 1.0)
+    kmh = eff / dt * 3.6
+    flag = has & (kmh > s.max_speed_kmh)
+    if flag.any():
+        # a jump out and straight back is one event: a flagged step after a flagged step is not raised
+        prev_flag = np.where(newp, st.spd_flag[pu, d], np.concatenate([[False], flag[:-1]]))
+        j = np.nonzero(flag & ~prev_flag)[0]
+        for person, tm, x, y, a, v, ft, jm in zip(rows.pick("person", fix[j]).tolist(), tu[j].tolist(),
+                                                   xu[j].tolist(), yu[j].tolist(), au[j].tolist(), kmh[j].tolist(),
+                                                   pt_[j].tolist(), dist[j].tolist()):
+            events.append(Event("speed_impossible", person, tm, x, y, accuracy_m=a, device=DEVICE_KINDS[d],
+                                detail={"speed_kmh": round(v, 1), "from_time": ft, "jump_m": round(jm, 1)}))
+    last = np.ones(m, dtype=bool)
+    last[:-1] = newp[1:]
+    lp = pu[last]
+    st.spd_t[lp, d], st.spd_x[lp, d], st.spd_y[lp, d] = tu[last], xu[last], yu[last]
+    st.spd_acc[lp, d], st.spd_flag[lp, d] = au[last], flag[last]
+
+
+def _apart_rule(st, s, prow, t, lon, lat, acc, dev, fixes: _Rows, events, first_of_person=None):
     """devices_apart: each fix is compared with the latest fix of the person's other device (this batch or the
     state) taken within apart_pair_s. Apart: the distance less both accuracies exceeds apart_m; together: the
     distance is at most apart_m; neither: undecided (changes nothing). Apart for more than apart_minutes
@@ -1121,7 +1729,7 @@ def _apart_rule(st, s, prow, t, lon, lat, acc, dev, fixes, events, first_of_pers
         if status == 0 and tt[j] - started > limit:
             status = 1
             i = int(rows[j])
-            events.append(Event("devices_apart", _plain(fixes.person[i]), float(t[i]), float(lon[i]),
+            events.append(Event("devices_apart", _plain(fixes.pick("person", i)), float(t[i]), float(lon[i]),
                                 float(lat[i]), accuracy_m=float(acc[i]), device=DEVICE_KINDS[int(dev[i])],
                                 detail={"apart_m": round(float(dist[j]), 1), "since": started}))
     if cur >= 0:

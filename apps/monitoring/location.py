@@ -12,6 +12,7 @@ from collections import namedtuple
 import json
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -37,6 +38,7 @@ from apps.people.actors import staff as _staff
 from apps.people.services import InputErrors, NotPermitted, today_local
 from apps.supervision import services as supervision
 
+from . import bulk
 from . import engine as E
 from . import partitions, rules
 from .models import Alert, Fence, Fix, MonitoringOrder, PingBatch, SpotCheck, Tracker, TrackerBinding, TrackState
@@ -557,21 +559,42 @@ def _num(v) -> float | None:
     return f if math.isfinite(f) else None
 
 
-_TrackerRow = namedtuple("_TrackerRow", "pk identifier kind case_id person_id org_path is_minor bound_at last_seen_at")
+# bound_s, last_seen_s: epoch seconds (a thousand devices' times are read a request; floats cost nothing to load)
+_TrackerRow = namedtuple("_TrackerRow", "pk identifier kind case_id person_id org_path is_minor bound_s last_seen_s")
+_TRACKER_SQL = ("id, identifier, kind, case_id, person_id, org_path, is_minor, extract(epoch from bound_at)::float8, "
+                "extract(epoch from last_seen_at)::float8")
+
+
+def _epoch(d: datetime | None) -> float | None:
+    return None if d is None else d.timestamp()
+
+
+_IDENT = re.compile(r"[A-Za-z0-9_:-]{1,40}")
 
 
 def _ident(v) -> str:
     """A device id as sent, or "" when it cannot be one (the characters a binding accepts, at most 40)."""
-    if not isinstance(v, (str, int)) or isinstance(v, bool):
-        return ""
-    v = str(v)
-    return v if 0 < len(v) <= 40 and all(c.isascii() and (c.isalnum() or c in "-_:") for c in v) else ""
+    if isinstance(v, str):
+        return v if _IDENT.fullmatch(v) else ""
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = str(v)
+        return v if _IDENT.fullmatch(v) else ""
+    return ""
 
 
 def _trackers_for(actor, identifiers: set[str]) -> dict[str, _TrackerRow]:
     """The bound devices the actor may send for: a gateway account within its scope; a supervisee their own."""
-    rows = map(_TrackerRow._make, Tracker.objects.filter(identifier__in=list(identifiers), case__isnull=False)
-               .values_list(*_TrackerRow._fields).order_by())
+    if not identifiers:
+        return {}
+    if connection.vendor == "postgresql":  # a gateway sends a thousand devices a request
+        rows = map(_TrackerRow._make, bulk.run(
+            f"SELECT {_TRACKER_SQL} FROM monitoring_tracker WHERE identifier = ANY(%s::text[]) AND "
+            f"case_id IS NOT NULL", [bulk.texts(sorted(identifiers))], fetch=True))
+    else:
+        rows = (_TrackerRow(*r[:7], _epoch(r[7]), _epoch(r[8])) for r in Tracker.objects.filter(
+            identifier__in=list(identifiers), case__isnull=False).values_list(
+            "pk", "identifier", "kind", "case_id", "person_id", "org_path", "is_minor", "bound_at", "last_seen_at"
+        ).order_by())
     out = {}
     for tr in rows:
         if is_self(actor):
@@ -615,13 +638,14 @@ def ingest(*, actor, fixes: Any, ip: str = "", now: datetime | None = None, eval
         if tr is None:
             errs["device"] = "未知设备或设备未绑定"
         ts = _parse_time(f.get("time"))
+        ts_s = ts.timestamp() if ts is not None else 0.0
         if ts is None:
             errs["time"] = "定位时间须为带时区的 ISO 8601 时间或毫秒时间戳"
         elif ts > newest:
             errs["time"] = "定位时间晚于当前时间"
         elif ts < oldest:
             errs["time"] = f"定位时间早于 {t.max_fix_age_days} 天，不再接收"
-        elif tr is not None and tr.bound_at and ts < tr.bound_at - timedelta(minutes=10):
+        elif tr is not None and tr.bound_s and ts_s < tr.bound_s - 600:
             errs["time"] = "定位时间早于设备绑定时间"
         lat, lon = _num(f.get("lat")), _num(f.get("lon"))
         if lat is None or not -90 <= lat <= 90:
@@ -652,7 +676,7 @@ def ingest(*, actor, fixes: Any, ip: str = "", now: datetime | None = None, eval
             dup_in_batch += 1
             continue
         seen.add(key)
-        good.append((i, tr, ts, lon, lat, acc, src, bat, crs, cid, bool(f.get("tamper"))))
+        good.append((i, tr, ts, lon, lat, acc, src, bat, crs, cid, bool(f.get("tamper")), ts_s))
     if good:  # a client id stored before is a duplicate even when re-dated (the key also has the time, for
         # the partitions; nothing older than the accepted age can be there, so the lookup stays in recent months)
         known = _stored_client_ids(good, oldest - CLOCK_SKEW)
@@ -677,7 +701,7 @@ def ingest(*, actor, fixes: Any, ip: str = "", now: datetime | None = None, eval
         stored = _insert_fixes(rows)
         duplicates = len(rows) - stored + dup_in_batch
         PingBatch.objects.filter(pk=batch.pk).update(stored=stored, duplicates=duplicates)
-        _touch_trackers(good, lat, lon)
+        _touch_trackers(good, lat, lon, now)
         tampers = [g for g in good if g[10]]
         paths = sorted({g[1].org_path for g in good})
         audit_record(actor=actor, kind=AuditRecord.Kind.CHANGE, action="location.batch", object_type="ping_batch",
@@ -689,8 +713,12 @@ def ingest(*, actor, fixes: Any, ip: str = "", now: datetime | None = None, eval
             n_alerts += _raise_tamper(tampers, now)
     res = IngestResult(batch.pk, stored, duplicates, rejected, n_alerts)
     if evaluate_now and stored:
+        # the rows just stored, judged from memory (when another request stored some of them at the same
+        # instant, the batch's own rows are read back instead)
+        mem = [(r[3], r[2], r[1], r[4], r[6], r[5], r[7], r[8], r[9]) for r in rows] if stored == len(rows) else None
+        kinds = {g[1].pk: g[1].kind for g in good}
         try:
-            res.alerts += evaluate_batch(batch.pk, table=t)
+            res.alerts += evaluate_batch(batch.pk, table=t, rows=mem, kinds=kinds)
         except Exception:  # stored is stored: the sweep evaluates it again
             log.exception("evaluation of batch %s failed; left for the sweep", batch.pk)
     elif not stored:
@@ -699,23 +727,24 @@ def ingest(*, actor, fixes: Any, ip: str = "", now: datetime | None = None, eval
 
 
 def _stored_client_ids(good, since: datetime) -> set:
-    pairs = {(g[1].pk, g[9]) for g in good}
-    trackers = sorted({p[0] for p in pairs})
-    cids = sorted({p[1] for p in pairs})
+    """The (tracker, client id) pairs of the batch stored since `since`: one index probe a pair (a device's month of
+    fixes is never scanned)."""
+    pairs = sorted({(g[1].pk, g[9]) for g in good})
+    rows: list = []
+    if connection.vendor == "postgresql":
+        rows = bulk.run("SELECT f.tracker_id, f.client_id FROM unnest(%s::bigint[], %s::text[]) AS v(tr, cid) "
+                        "JOIN monitoring_fix f ON f.tracker_id = v.tr AND f.client_id = v.cid WHERE f.t >= %s",
+                        [bulk.ints(p[0] for p in pairs), bulk.texts(p[1] for p in pairs), since], fetch=True)
+        return {tuple(r) for r in rows}
+    since_db = connection.ops.adapt_datetimefield_value(since)
     with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            cur.execute("SELECT tracker_id, client_id FROM monitoring_fix WHERE tracker_id = ANY(%s) AND "
-                        "client_id = ANY(%s) AND t >= %s", [trackers, cids, since])
-            rows = cur.fetchall()
-        else:
-            rows = []
-            for i in range(0, len(cids), 500):
-                chunk = cids[i:i + 500]
-                cur.execute(f"SELECT tracker_id, client_id FROM monitoring_fix WHERE tracker_id IN "
-                            f"({', '.join(['%s'] * len(trackers))}) AND client_id IN ({', '.join(['%s'] * len(chunk))})"
-                            f" AND t >= %s", [*trackers, *chunk, connection.ops.adapt_datetimefield_value(since)])
-                rows += cur.fetchall()
-    return {r for r in rows if r in pairs}
+        for i in range(0, len(pairs), 400):
+            chunk = pairs[i:i + 400]
+            cur.execute(f"WITH v(tr, cid) AS (VALUES {', '.join(['(%s, %s)'] * len(chunk))}) "
+                        f"SELECT f.tracker_id, f.client_id FROM v JOIN monitoring_fix f ON f.tracker_id = v.tr "
+                        f"AND f.client_id = v.cid WHERE f.t >= %s", [*(x for p in chunk for x in p), since_db])
+            rows += cur.fetchall()
+    return {tuple(r) for r in rows}
 
 
 def _common_path(paths: list[str]) -> str:
@@ -736,13 +765,14 @@ def _insert_fixes(rows: list[tuple]) -> int:
     """Insert, skipping what is stored already (tracker, client id, time): the number of rows inserted."""
     if connection.vendor == "postgresql":
         cols = list(zip(*rows))
-        types = ("bigint", "bigint", "bigint", "bigint", "timestamptz", "float8", "float8", "float8", "int2",
-                 "float8", "text", "text")
-        sel = ", ".join(f"%s::{ty}[]" for ty in types)
-        with connection.cursor() as cur:
-            cur.execute(f"INSERT INTO monitoring_fix ({', '.join(_COLS)}) SELECT * FROM unnest({sel}) "
-                        f"ON CONFLICT (tracker_id, client_id, t) DO NOTHING", [list(c) for c in cols])
-            return cur.rowcount
+        kinds = (("bigint", bulk.ints), ("bigint", bulk.ints), ("bigint", bulk.ints), ("bigint", bulk.ints),
+                 ("timestamptz", bulk.times), ("float8", bulk.floats), ("float8", bulk.floats),
+                 ("float8", bulk.floats), ("int2", bulk.ints), ("float8", bulk.floats), ("text", bulk.texts),
+                 ("text", bulk.texts))
+        sel = ", ".join(f"%s::{ty}[]" for ty, _f in kinds)
+        return bulk.run(f"INSERT INTO monitoring_fix ({', '.join(_COLS)}) SELECT * FROM unnest({sel}) "
+                        f"ON CONFLICT (tracker_id, client_id, t) DO NOTHING",
+                        [f(c) for (_ty, f), c in zip(kinds, cols)])
     adapt = connection.ops.adapt_datetimefield_value
     rows = [(*r[:4], adapt(r[4]), *r[5:]) for r in rows]
     with connection.cursor() as cur:
@@ -757,24 +787,25 @@ def _changes(cur) -> int:
     return cur.fetchone()[0]
 
 
-def _touch_trackers(good, lat, lon) -> None:
+def _touch_trackers(good, lat, lon, now: datetime) -> None:
     """Each device's battery and latest fix, in one statement (a later fix already recorded is kept)."""
     latest: dict[int, tuple] = {}
     for k, g in enumerate(good):
         tr = g[1]
-        if tr.last_seen_at is None or g[2] > tr.last_seen_at:
+        if tr.last_seen_s is None or g[11] > tr.last_seen_s:
             cur = latest.get(tr.pk)
-            if cur is None or g[2] > cur[0]:
-                latest[tr.pk] = (g[2], float(lat[k]), float(lon[k]), g[5], g[7])
-    rows = [(pk, ts, la, lo, acc, bat) for pk, (ts, la, lo, acc, bat) in latest.items()]
+            if cur is None or g[11] > cur[5]:
+                latest[tr.pk] = (g[2], float(lat[k]), float(lon[k]), g[5], g[7], g[11])
+    rows = [(pk, ts, la, lo, acc, bat) for pk, (ts, la, lo, acc, bat, _s) in latest.items()]
     if rows and connection.vendor == "postgresql":
-        cols = [list(c) for c in zip(*rows)]
-        with connection.cursor() as cur:
-            cur.execute("UPDATE monitoring_tracker t SET last_seen_at = v.ts, last_lat = v.la, last_lon = v.lo, "
-                        "last_accuracy = v.acc, battery = COALESCE(v.bat, t.battery) FROM unnest(%s::bigint[], "
-                        "%s::timestamptz[], %s::float8[], %s::float8[], %s::float8[], %s::float8[]) "
-                        "AS v(id, ts, la, lo, acc, bat) WHERE t.id = v.id AND (t.last_seen_at IS NULL OR "
-                        "t.last_seen_at < v.ts)", cols)
+        c = list(zip(*rows))
+        cols = [bulk.ints(c[0]), bulk.times(c[1]), bulk.floats(c[2]), bulk.floats(c[3]), bulk.floats(c[4]),
+                bulk.floats(c[5])]
+        bulk.run("UPDATE monitoring_tracker t SET last_seen_at = v.ts, last_lat = v.la, last_lon = v.lo, "
+                 "last_accuracy = v.acc, battery = COALESCE(v.bat, t.battery) FROM unnest(%s::bigint[], "
+                 "%s::timestamptz[], %s::float8[], %s::float8[], %s::float8[], %s::float8[]) "
+                 "AS v(id, ts, la, lo, acc, bat) WHERE t.id = v.id AND (t.last_seen_at IS NULL OR "
+                 "t.last_seen_at < v.ts)", cols)
     elif rows:
         adapt = connection.ops.adapt_datetimefield_value
         with connection.cursor() as cur:
@@ -782,32 +813,48 @@ def _touch_trackers(good, lat, lon) -> None:
                             "last_accuracy = %s, battery = COALESCE(%s, battery) WHERE id = %s AND "
                             "(last_seen_at IS NULL OR last_seen_at < %s)",
                             [(adapt(ts), la, lo, acc, bat, pk, adapt(ts)) for pk, ts, la, lo, acc, bat in rows])
-    if latest:  # a fix clears an open signal-lost alert of that device
-        case_of = {g[1].pk: g[1].case_id for g in good}
-        q = Q()
-        for pk in latest:
-            q |= Q(case_id=case_of[pk], key=f"signal_lost:{pk}")
-        Alert.objects.filter(q, type="signal_lost", cleared_at__isnull=True).exclude(
-            state=Alert.State.CLOSED).update(cleared_at=timezone.now())
+    # a fix clears an open signal-lost alert of that device (of its own case). Such an alert needs a minute of
+    # silence at least (the province's minutes are whole), so a device seen within the last minute has none.
+    now_s = now.timestamp()
+    tr_of = {g[1].pk: g[1] for g in good}
+    silent = [pk for pk in latest if tr_of[pk].last_seen_s is None or tr_of[pk].last_seen_s < now_s - 60]
+    if not silent:
+        return
+    want = sorted({(tr_of[pk].case_id, f"signal_lost:{pk}") for pk in silent})
+    if connection.vendor == "postgresql":
+        bulk.run("UPDATE monitoring_alert a SET cleared_at = %s FROM unnest(%s::bigint[], %s::text[]) AS "
+                 "v(c, k) WHERE a.case_id = v.c AND a.key = v.k AND a.state <> 'closed' AND a.cleared_at IS "
+                 "NULL AND a.type = 'signal_lost'", [now, bulk.ints(c for c, _k in want),
+                                                      bulk.texts(k for _c, k in want)])
+        return
+    wanted = set(want)
+    open_ = Alert.objects.filter(type="signal_lost", cleared_at__isnull=True, key__in=[k for _c, k in want]
+                                 ).exclude(state=Alert.State.CLOSED).values_list("pk", "case_id", "key")
+    hit = [pk for pk, c, k in open_ if (c, k) in wanted]
+    if hit:
+        Alert.objects.filter(pk__in=hit).update(cleared_at=now)
 
 
 def _upsert_states(rows: list[tuple]) -> None:
-    """(person id, state JSON text, last fix time, now) rows into TrackState, inserted or replaced."""
+    """(person id, packed state bytes, last fix time, now) rows into TrackState, inserted or replaced (the JSON
+    state of rows written before the packed one is emptied)."""
     if not rows:
         return
     if connection.vendor == "postgresql":
-        cols = [list(c) for c in zip(*rows)]
-        with connection.cursor() as cur:
-            cur.execute("INSERT INTO monitoring_trackstate (person_id, state, last_fix_at, updated_at) "
-                        "SELECT * FROM unnest(%s::bigint[], %s::jsonb[], %s::timestamptz[], %s::timestamptz[]) "
-                        "ON CONFLICT (person_id) DO UPDATE SET state = EXCLUDED.state, "
-                        "last_fix_at = EXCLUDED.last_fix_at, updated_at = EXCLUDED.updated_at", cols)
+        c = list(zip(*rows))
+        bulk.run("INSERT INTO monitoring_trackstate (person_id, state, packed, last_fix_at, updated_at) "
+                 "SELECT v.p, '{}'::jsonb, decode(v.b, 'hex'), v.lt, v.up FROM unnest(%s::bigint[], "
+                 "%s::text[], %s::timestamptz[], %s::timestamptz[]) AS v(p, b, lt, up) "
+                 "ON CONFLICT (person_id) DO UPDATE SET state = EXCLUDED.state, packed = EXCLUDED.packed, "
+                 "last_fix_at = EXCLUDED.last_fix_at, updated_at = EXCLUDED.updated_at",
+                 [bulk.ints(c[0]), bulk.hexes(c[1]), bulk.times(c[2]), bulk.times(c[3])])
         return
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cur:
-        cur.executemany("INSERT INTO monitoring_trackstate (person_id, state, last_fix_at, updated_at) "
-                        "VALUES (%s, %s, %s, %s) ON CONFLICT (person_id) DO UPDATE SET state = excluded.state, "
-                        "last_fix_at = excluded.last_fix_at, updated_at = excluded.updated_at",
+        cur.executemany("INSERT INTO monitoring_trackstate (person_id, state, packed, last_fix_at, updated_at) "
+                        "VALUES (%s, '{}', %s, %s, %s) ON CONFLICT (person_id) DO UPDATE SET state = excluded.state, "
+                        "packed = excluded.packed, last_fix_at = excluded.last_fix_at, "
+                        "updated_at = excluded.updated_at",
                         [(p, st, adapt(lt), adapt(now)) for p, st, lt, now in rows])
 
 
@@ -858,31 +905,60 @@ def _shape(geometry: dict):
     return g
 
 
+_FENCE_PLAIN = {"pk", "person_id", "kind", "geometry", "radius_m", "windows", "replaces_id"}
+# times as epoch seconds
 _FenceRow = namedtuple("_FenceRow", "pk person_id kind geometry radius_m windows valid_from valid_to retired_at "
                                     "replaces_id created_at")
 
 
 def engine_fences(case_ids: Iterable[int], since: datetime | None = None) -> tuple[dict, dict]:
     """{person id: [engine.Fence]} for the cases, every fence row in force at some time from `since` (a retired row
-    until its retirement), and {fence id: Fence row}."""
-    qs = Fence.objects.filter(case_id__in=list(case_ids))
-    qs = qs.filter(Q(retired_at__isnull=True) | Q(retired_at__gt=since)) if since else qs.filter(
-        retired_at__isnull=True)
+    until its retirement), and {fence id: Fence row} (times in epoch seconds)."""
+    case_ids = sorted(set(case_ids))
+    if connection.vendor == "postgresql":  # a batch from a platform touches a thousand cases
+        cols = ", ".join("id" if c == "pk" else c if c in _FENCE_PLAIN else f"extract(epoch from {c})::float8"
+                         for c in _FenceRow._fields)
+        sql = f"SELECT {cols} FROM monitoring_fence WHERE case_id = ANY(%s::bigint[]) AND (retired_at IS NULL"
+        args: list = [bulk.ints(case_ids)]
+        if since:
+            sql += " OR retired_at > %s"
+            args.append(since)
+        found = bulk.run(sql + ")", args, fetch=True)  # JSON (text or read) is decoded below for a new fence
+    else:
+        qs = Fence.objects.filter(case_id__in=case_ids)
+        qs = qs.filter(Q(retired_at__isnull=True) | Q(retired_at__gt=since)) if since else qs.filter(
+            retired_at__isnull=True)
+        found = [tuple(_epoch(v) if isinstance(v, datetime) else v for v in r)
+                 for r in qs.values_list(*_FenceRow._fields).order_by()]
     by_person: dict[int, list] = {}
     rows = {}
-    for f in map(_FenceRow._make, qs.values_list(*_FenceRow._fields).order_by()):
+    for f in map(_FenceRow._make, found):
         rows[f.pk] = f
-        valid_to = min([d for d in (f.valid_to, f.retired_at) if d is not None], default=None)
-        valid_from = f.valid_from
-        if f.replaces_id is not None and valid_from is None:
-            valid_from = f.created_at
-        try:
-            by_person.setdefault(f.person_id, []).append(E.Fence(
-                id=f.pk, kind=f.kind, geometry=_shape(f.geometry), valid_from=valid_from, valid_to=valid_to,
-                windows=[tuple(w) for w in f.windows] or None, radius_m=f.radius_m))
-        except (ValueError, TypeError, KeyError, shapely.errors.ShapelyError):
-            log.error("fence %s cannot be read (its boundary is not loaded?); judged without it", f.pk)
+        # a fence row's outline and kind never change (a change retires the row): its engine fence is kept while
+        # its times are the same
+        ck = (f.pk, f.valid_from, f.valid_to, f.retired_at, f.created_at)
+        ef = _fence_cache.get(ck)
+        if ef is None:
+            valid_to = min([d for d in (f.valid_to, f.retired_at) if d is not None], default=None)
+            valid_from = f.valid_from
+            if f.replaces_id is not None and valid_from is None:
+                valid_from = f.created_at
+            geometry = json.loads(f.geometry) if isinstance(f.geometry, str) else f.geometry
+            windows = json.loads(f.windows) if isinstance(f.windows, str) else f.windows
+            try:
+                ef = E.Fence(id=f.pk, kind=f.kind, geometry=_shape(geometry), valid_from=valid_from,
+                             valid_to=valid_to, windows=[tuple(w) for w in windows] or None, radius_m=f.radius_m)
+            except (ValueError, TypeError, KeyError, shapely.errors.ShapelyError):
+                log.error("fence %s cannot be read (its boundary is not loaded?); judged without it", f.pk)
+                continue
+            if len(_fence_cache) > 200_000:
+                _fence_cache.clear()
+            _fence_cache[ck] = ef
+        by_person.setdefault(f.person_id, []).append(ef)
     return by_person, rows
+
+
+_fence_cache: dict[tuple, E.Fence] = {}
 
 
 @dataclass
@@ -901,7 +977,7 @@ class AlertEvent:
     detail: dict = field(default_factory=dict)
 
 
-_StateRow = namedtuple("_StateRow", "person_id state last_fix_at")
+_StateRow = namedtuple("_StateRow", "person_id state last_fix_at")  # packed bytes, epoch seconds
 
 
 def _fixes_of(batch_id: int):
@@ -909,9 +985,12 @@ def _fixes_of(batch_id: int):
         "person_id", "case_id", "tracker_id", "t", "lon", "lat", "accuracy", "source", "battery").order_by())
 
 
-def evaluate_batch(batch_id: int, *, now: datetime | None = None, table: rules.LocationTable | None = None) -> int:
+def evaluate_batch(batch_id: int, *, now: datetime | None = None, table: rules.LocationTable | None = None,
+                   rows: list[tuple] | None = None, kinds: dict | None = None) -> int:
     """Run the engine on a stored batch with each person's saved state; raise the alerts; save the states and mark
-    the batch evaluated, all in one transaction (skipped if another worker holds or did it). Returns alerts raised."""
+    the batch evaluated, all in one transaction (skipped if another worker holds or did it). Returns alerts raised.
+    `rows` (as `_fixes_of` reads them) and `kinds` ({tracker id: kind}) are the batch's fixes as just stored, when
+    the caller has them."""
     now = now or timezone.now()
     with transaction.atomic():
         qs = PingBatch.objects.filter(pk=batch_id, evaluated_at__isnull=True)
@@ -920,18 +999,49 @@ def evaluate_batch(batch_id: int, *, now: datetime | None = None, table: rules.L
         batch = qs.first()
         if batch is None:
             return 0
-        rows = _fixes_of(batch_id)
-        n = _evaluate_rows(rows, now, table)
+        if rows is None:
+            rows = _fixes_of(batch_id)
+        n = _evaluate_rows(rows, now, table, kinds)
         PingBatch.objects.filter(pk=batch_id).update(evaluated_at=now)
     return n
 
 
-def _evaluate_rows(rows: list[tuple], now: datetime, table: rules.LocationTable | None = None) -> int:
+def _read_states(pids: list[int]) -> dict:
+    """{person id: (packed bytes, last fix time in epoch seconds)} of the persons' saved states, locked for this transaction (a
+    state saved as JSON before the packed form is packed here)."""
+    if connection.vendor == "postgresql":
+        found = bulk.run("SELECT person_id, packed, CASE WHEN packed IS NULL THEN state END, "
+                         "extract(epoch from last_fix_at)::float8 FROM monitoring_trackstate WHERE "
+                         "person_id = ANY(%s::bigint[]) FOR UPDATE", [bulk.ints(pids)], fetch=True)
+    else:
+        found = [(*r[:3], _epoch(r[3])) for r in TrackState.objects.select_for_update().filter(
+            person_id__in=pids).values_list("person_id", "packed", "state", "last_fix_at").order_by()]
+    out, legacy = {}, {}
+    for pid, packed, state, last in found:
+        if packed is not None:
+            out[pid] = (bytes(packed), last)
+        else:
+            if isinstance(state, str):
+                state = json.loads(state)
+            legacy[pid] = (state, last)
+    if legacy:
+        try:
+            packed = E.EngineState.restore({p: v[0] for p, v in legacy.items()}).pack()
+        except TypeError:  # not expected: fence ids are ints here
+            packed = {}
+        for p, (_state, last) in legacy.items():
+            out[p] = (packed.get(p), last)
+    return out
+
+
+def _evaluate_rows(rows: list[tuple], now: datetime, table: rules.LocationTable | None = None,
+                   kinds: dict | None = None) -> int:
     if not rows:
         return 0
     person = np.array([r[0] for r in rows], dtype=np.int64)
     case_of = {r[0]: r[1] for r in rows}
-    kinds = dict(Tracker.objects.filter(pk__in={r[2] for r in rows}).values_list("pk", "kind"))
+    if kinds is None or not {r[2] for r in rows} <= kinds.keys():
+        kinds = dict(Tracker.objects.filter(pk__in={r[2] for r in rows}).values_list("pk", "kind"))
     t = np.array([r[3].timestamp() for r in rows])
     lon = np.array([r[4] for r in rows])
     lat = np.array([r[5] for r in rows])
@@ -940,9 +1050,8 @@ def _evaluate_rows(rows: list[tuple], now: datetime, table: rules.LocationTable 
     bat = np.array([np.nan if r[8] is None else r[8] for r in rows])
     dev = np.array([1 if kinds.get(r[2]) == Tracker.Kind.WRISTBAND else 0 for r in rows], dtype=np.int8)
     pids = sorted(set(person.tolist()))
-    states = {r[0]: _StateRow._make(r) for r in TrackState.objects.select_for_update().filter(
-        person_id__in=pids).values_list(*_StateRow._fields).order_by()}
-    last_of = {p: s.last_fix_at.timestamp() for p, s in states.items() if s.last_fix_at}
+    states = {p: _StateRow(p, packed, last) for p, (packed, last) in _read_states(pids).items()}
+    last_of = {p: s.last_fix_at for p, s in states.items() if s.last_fix_at is not None}
     last = np.array([last_of.get(p, -np.inf) for p in person.tolist()])
     late = t < last
     since = datetime.fromtimestamp(float(t.min()), tz=dt_timezone.utc)
@@ -979,10 +1088,10 @@ def _evaluate_rows(rows: list[tuple], now: datetime, table: rules.LocationTable 
         idx = np.nonzero(on)[0]
         fx = E.Fixes(person=person[idx], t=t[idx], lon=lon[idx], lat=lat[idx], accuracy=acc[idx], source=src[idx],
                      battery=bat[idx], device=dev[idx])
-        restored = E.EngineState.restore({p: states[p].state for p in pids if p in states})
+        restored = E.EngineState.unpack({p: states[p].state for p in pids if p in states and states[p].state})
         evs, st = E.evaluate(fx, fs, restored, st_settings)
         collect(evs, False)
-        new_states = st.export(sorted(set(person[idx].tolist())))
+        new_states = st.pack(sorted(set(person[idx].tolist())))
     if late.any():  # fixes older than what was judged: judged in their own time order, the live state untouched
         idx = np.nonzero(late)[0]
         fx = E.Fixes(person=person[idx], t=t[idx], lon=lon[idx], lat=lat[idx], accuracy=acc[idx], source=src[idx],
@@ -994,14 +1103,15 @@ def _evaluate_rows(rows: list[tuple], now: datetime, table: rules.LocationTable 
     for p, tt in zip(person[on].tolist(), t[on].tolist()):
         last_by[p] = max(last_by.get(p, -math.inf), tt)
     rows_out = []
+    now_s = now.timestamp()
     for p, state in new_states.items():
-        lt = datetime.fromtimestamp(last_by[p], tz=dt_timezone.utc) if p in last_by else None
-        if lt is not None and lt > now:  # a clock a little ahead must not make the next honest fixes "late"
-            lt = now
+        lt = last_by.get(p)
+        if lt is not None and lt > now_s:  # a clock a little ahead must not make the next honest fixes "late"
+            lt = now_s
         old = states[p].last_fix_at if p in states else None
         if old is not None and (lt is None or old > lt):
             lt = old
-        rows_out.append((p, json.dumps(state, separators=(",", ":")), lt, now))
+        rows_out.append((p, state, None if lt is None else datetime.fromtimestamp(lt, tz=dt_timezone.utc), now))
     _upsert_states(rows_out)
     for case_id, key in cleared:
         Alert.objects.filter(case_id=case_id, key=key, cleared_at__isnull=True).exclude(
@@ -1243,7 +1353,7 @@ def signal_sweep(now: datetime | None = None) -> int:
     is open, so silence there is not an alarm)."""
     now = now or timezone.now()
     table = location_table(timezone.localdate(now))
-    cutoff = now - timedelta(minutes=table.signal_lost_minutes)
+    cutoff = now - timedelta(minutes=max(1, table.signal_lost_minutes))  # a minute at least (_touch_trackers)
     rows = list(Tracker.objects.filter(kind=Tracker.Kind.WRISTBAND, case__isnull=False).filter(
         Q(last_seen_at__lt=cutoff) | Q(last_seen_at__isnull=True, bound_at__lt=cutoff)).values_list(
         "pk", "case_id", "person_id", "last_seen_at", "last_lat", "last_lon", "identifier")[:10000])

@@ -328,10 +328,12 @@ class Fix(models.Model):
 
 
 class TrackState(models.Model):
-    """The engine's state of one person after the last evaluated batch (engine.EngineState.export)."""
+    """The engine's state of one person after the last evaluated batch: `packed` (engine.EngineState.pack, what
+    is written now) or, for rows written before it, `state` (engine.EngineState.export)."""
 
     person_id = models.BigIntegerField(primary_key=True)
-    state = models.JSONField()
+    state = models.JSONField(default=dict)
+    packed = models.BinaryField(null=True)
     last_fix_at = models.DateTimeField(null=True)
     updated_at = models.DateTimeField()
 

@@ -559,6 +559,13 @@ def test_exported_state_through_json_continues_exactly(name, rows, cut, expected
     assert restored.export() == exported                # the same state back, exactly
     second, _ = E.evaluate(fx.take(np.arange(cut, len(fx))), fs, restored)
     assert key(first + second) == key(whole)
+    # packed as bytes (what the database keeps): the same state back, and the same events after it
+    packed = st.pack()
+    assert list(packed) == [7] and isinstance(packed[7], bytes)
+    unpacked = E.EngineState.unpack(packed)
+    assert unpacked.export() == exported
+    second_p, _ = E.evaluate(fx.take(np.arange(cut, len(fx))), fs, unpacked)
+    assert key(first + second_p) == key(whole)
 
 
 def test_restoring_a_subset_of_persons_continues_them_and_starts_the_others_afresh():
@@ -581,6 +588,11 @@ def test_restoring_a_subset_of_persons_continues_them_and_starts_the_others_afre
         only1 = [e for e in first + second if e.person == 1]
         assert key([e for e in second if e.person == 1]) == key(only1[len([e for e in first if e.person == 1]):])
         assert key(only1) == key([e for e in whole if e.person == 1]), cut
+        packed = st.pack([1, 3, 99])
+        assert list(packed) == [1, 3]
+        assert E.EngineState.unpack(packed).export() == E.EngineState.restore(stored).export()
+        second_p, _ = E.evaluate(rest, fs, E.EngineState.unpack(packed))
+        assert key(second_p) == key(second), cut
         # person 2 was not restored: batch 2 alone for them, as if new
         fresh2, _ = E.evaluate(rest.take(np.nonzero(rest.person == 2)[0]), fs)
         assert key([e for e in second if e.person == 2]) == key(fresh2)
@@ -615,6 +627,21 @@ def test_real_trace_state_through_json_equals_one_batch(traces):
         assert key([e for e in a + b1 if e.person == 1]) == key([e for e in whole if e.person == 1]), frac
 
 
+def test_packed_state_refuses_what_it_cannot_hold():
+    _, st = E.evaluate(int_fixes([(0, 500, 10), (1, 500, 10)]), {7: INT_FENCES})
+    good = st.pack()[7]
+    for bad in (good[:-8], good + b"x", b"", np.float64(2.0).tobytes() + good[8:]):
+        with pytest.raises(ValueError):
+            E.EngineState.unpack({7: bad})
+    _, named = E.evaluate(int_fixes([(0, 500, 10)]), {7: [E.Fence("county", "allowed", COUNTY)]})
+    assert E.EngineState.unpack(named.pack()).export() == named.export()   # the allowed area has no id to pack
+    _, named = E.evaluate(int_fixes([(0, -5000, 10)]), {7: [E.Fence("zone", "exclusion", ZONE_CIRCLE.geometry,
+                                                                        radius_m=300)]})
+    with pytest.raises(TypeError):
+        named.pack()
+    assert E.EngineState().pack() == {} and E.EngineState.unpack({}).export() == {}
+
+
 def test_states_stored_with_strings_for_nan_still_restore():
     _, st = E.evaluate(int_fixes([(0, 500, 10), (1, 500, 10)]), {7: INT_FENCES})
     d = st.export()[7]
@@ -632,3 +659,151 @@ def test_the_fast_person_time_order_is_lexsort(seed):
         assert (E._person_time_order(prow, t) == np.lexsort((t, prow))).all()
         t2 = rng.uniform(0, 1e6, n)                               # not in time order
         assert (E._person_time_order(prow, t2) == np.lexsort((t2, prow))).all()
+
+
+# ------------------------------------------------------------- the fast paths equal the plain rules
+def _hysteresis_by_fix(g, c, t, s0, r0, t0, k_fix, t_s):
+    """The hysteresis rule fix by fix (as the engine ran it before it was vectorised)."""
+    status, run, start = s0.astype(int).tolist(), r0.astype(int).tolist(), t0.astype(float).tolist()
+    flips = []
+    for i, (gi, ci, ti) in enumerate(zip(g.tolist(), c.tolist(), t.tolist())):
+        if ci == E._OUT_OF_WINDOW:
+            status[gi], run[gi], start[gi] = 0, 0, math.nan
+            continue
+        if (ci == 1) == (status[gi] == 1):
+            run[gi], start[gi] = 0, math.nan
+            continue
+        if run[gi] == 0:
+            start[gi] = ti
+        run[gi] += 1
+        if run[gi] >= k_fix or ti - start[gi] >= t_s:
+            status[gi] = 1 - status[gi]
+            run[gi], start[gi] = 0, math.nan
+            flips.append((i, status[gi]))
+    return flips, status, run, start
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_vectorised_hysteresis_equals_the_rule_fix_by_fix(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(20):
+        ng = int(rng.integers(1, 30))
+        sizes = rng.integers(1, 25, ng)
+        g = np.repeat(np.arange(ng), sizes)
+        c = rng.choice([-2, -1, 1], len(g), p=[0.1 * (seed % 2), 0.5 - 0.05 * (seed % 2), 0.5 - 0.05 * (seed % 2)])
+        t = np.concatenate([np.cumsum(rng.choice([30.0, 60.0, 200.0, 400.0], k)) for k in sizes])
+        s0 = rng.integers(0, 2, ng).astype(np.int8)
+        r0 = np.where(rng.random(ng) < 0.4, rng.integers(1, 4, ng), 0).astype(np.int32)
+        t0 = np.where(r0 > 0, t[np.searchsorted(g, np.arange(ng))] - rng.uniform(0, 400, ng), np.nan)
+        t0[rng.random(ng) < 0.1] = np.nan                          # a stored run without a start
+        k_fix, t_s = int(rng.integers(1, 5)), float(rng.choice([120.0, 300.0, 1e9]))
+        rows, status, groups, fs_, fr, ft = E._hysteresis(g, c, t, s0, r0, t0, k_fix, t_s)
+        flips, st_s, st_r, st_t = _hysteresis_by_fix(g, c, t, s0, r0, t0, k_fix, t_s)
+        assert list(zip(rows.tolist(), status.tolist())) == flips
+        assert groups.tolist() == list(range(ng))
+        assert fs_.tolist() == st_s and fr.tolist() == st_r
+        assert np.array_equal(ft, np.asarray(st_t), equal_nan=True)
+
+
+def _state_arrays(st):
+    return {k: getattr(st, k) for k in ("last_seen", "spd_t", "spd_x", "spd_y", "spd_acc", "spd_flag", "bat_level",
+                                        "dev_t", "dev_x", "dev_y", "dev_acc", "apart_status", "apart_start",
+                                        "group_keys", "g_status", "g_run", "g_start")}
+
+
+def _same(a, b):
+    assert [e.as_dict() for e in a[0]] == [e.as_dict() for e in b[0]]
+    sa, sb = _state_arrays(a[1]), _state_arrays(b[1])
+    for k in sa:
+        assert np.array_equal(sa[k], sb[k], equal_nan=True), k
+
+
+LEAVE_LATER = E.Fence("leave-2", "leave", DEST, valid_from=T0 + 20 * 3600, valid_to=T0 + 40 * 3600)
+
+
+def _many_people(rng, people=30, n=3000):
+    """People wandering across the county edge, two exclusion zones, home (curfew) and a leave county, with
+    fence lists of different lengths and kinds in different orders, and a person without fences."""
+    ids = [f"p{k}" for k in range(people)]
+    lists = {}
+    for k, pid in enumerate(ids):
+        own = E.Fence(f"zone-{k}", "exclusion", Point(east_of_edge(rng.uniform(-6000, 0)), LAT0 + rng.normal(0, 0.01)),
+                      radius_m=float(rng.uniform(100, 600)))
+        pool = [own, ZONE_POLY, HOME, LEAVE, ZONE_CIRCLE, LEAVE_LATER]
+        pick = [f for f in pool if rng.random() < 0.6]
+        lists[pid] = ([ALLOWED[0]] if k % 7 else []) + pick
+    m = np.sort(rng.uniform(0, 2000, n))
+    person = rng.choice(ids + ["stranger"], n)
+    walk = np.zeros(n)
+    for pid in set(person.tolist()):
+        sel = person == pid
+        walk[sel] = np.cumsum(rng.normal(0, 500, sel.sum())) - rng.uniform(0, 6000)
+    acc = rng.choice([5, 10, 30, 80, 1500], n, p=[0.3, 0.4, 0.15, 0.1, 0.05])
+    jump = rng.random(n) < 0.02
+    lon = np.asarray([east_of_edge(w) for w in walk]) + jump * 0.5
+    fx = E.Fixes.from_columns(person, T0 + m * 60 + 16 * 3600, lon, LAT0 + rng.normal(0, 0.004, n), acc,
+                              device=rng.choice(["phone", "wristband"], n, p=[0.8, 0.2]), battery=rng.uniform(5, 60, n))
+    return fx, lists
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fence_columns_equal_the_pairwise_rules(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    fx, lists = _many_people(rng)
+    fs = E.compile_fences(lists)
+    assert E._layout(fs) is not None
+    cut = len(fx) // 3
+    fast = [E.evaluate(fx.take(np.arange(cut)), fs)]
+    fast.append(E.evaluate(fx.take(np.arange(cut, len(fx))), fs, fast[0][1]))
+    shuffled = E.evaluate(fx.take(rng.permutation(len(fx))), fs)
+    assert sum(len(e) for e, _ in fast) > 20
+    monkeypatch.setattr(E, "_layout", lambda fs: None)               # the pairwise rules (no columns)
+    plain = [E.evaluate(fx.take(np.arange(cut)), fs)]
+    plain.append(E.evaluate(fx.take(np.arange(cut, len(fx))), fs, plain[0][1]))
+    for a, b in zip(fast, plain):
+        _same(a, b)
+    _same(shuffled, E.evaluate(fx, fs))
+
+
+def test_fence_lists_the_columns_do_not_fit_use_the_pairwise_rules():
+    around = box(east_of_edge(-5400), 39.99, east_of_edge(-4600), 40.01)        # around the circle
+    twice = [ALLOWED[0], ZONE_CIRCLE, E.Fence("bar", "exclusion", around)]       # one id, two fences
+    fs = E.compile_fences({"p": twice})
+    assert E._layout(fs) is None
+    events, _ = run([(m, -5000, 10) for m in range(4)], twice)
+    assert [e.type for e in events] == ["exclusion_enter"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_speed_rule_screening_equals_the_rule_fix_by_fix(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    fx, lists = _many_people(rng)
+    fs = E.compile_fences(lists)
+    cut = len(fx) // 2
+    fast = E.evaluate(fx.take(np.arange(cut, len(fx))), fs, E.evaluate(fx.take(np.arange(cut)), fs)[1])
+
+    def every_person(st, s, d, p, t, x, y, a, di, rows, events, ps, pe):
+        ui = np.nonzero(a <= s.speed_max_accuracy_m)[0]
+        if len(ui):
+            E._speed_exact(st, s, d, p[ui], t[ui], x[ui], y[ui], a[ui], ui if di is None else di[ui], rows, events)
+    monkeypatch.setattr(E, "_speed_rule", every_person)
+    plain = E.evaluate(fx.take(np.arange(cut, len(fx))), fs, E.evaluate(fx.take(np.arange(cut)), fs)[1])
+    assert any(e.type == "speed_impossible" for e in plain[0])
+    _same(fast, plain)
+
+
+def test_circle_screening_equals_the_pairwise_circle_test():
+    rng = np.random.default_rng(3)
+    n = 50_000
+    centre = Point(116.1, 40.0)
+    fs = E.compile_fences({"p": [E.Fence("c", "exclusion", centre, radius_m=300.0)]})
+    col = E._layout(fs).columns[0]
+    r = rng.uniform(0, 1500, n) * rng.choice([1.0, 0.999999, 1.000001], n)
+    a = rng.uniform(0, 2 * math.pi, n)
+    lon = centre.x + r * np.cos(a) / (E._M_PER_DEG * math.cos(math.radians(centre.y)))
+    lat = centre.y + r * np.sin(a) / E._M_PER_DEG
+    need = rng.choice([55.0, 60.0, 100.0, 1550.0], n)
+    got = E._circle_codes(col, np.zeros(n, dtype=np.int64), lon, lat, need)
+    x, y = E._local_xy(lon, lat, centre.x, centre.y)
+    d = np.hypot(x, y) - 300.0
+    assert (got == np.where(d > need, 1, np.where(d < -need, -1, 0))).all()

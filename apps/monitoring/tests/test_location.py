@@ -237,6 +237,25 @@ def test_leaving_the_county_raises_one_red_alert_after_the_hysteresis_and_a_retu
     assert TrackState.objects.filter(person_id=case.person_id).exists()
 
 
+def test_a_state_saved_as_json_before_the_packed_form_continues_and_is_saved_packed(officer, head, gateway, case):
+    """A row written by the JSON version (export) is read, its run continues, and the next save packs it."""
+    from apps.monitoring import engine as E
+
+    _wristband(officer, head, case)
+    start = timezone.now() - timedelta(minutes=30)
+    lat, lon = _point_inside("360102")
+    location.ingest(actor=gateway, fixes=_walk([(lat, lon)] * 3 + [OUTSIDE] * 2, start))  # 2 of the 3 outside
+    row = TrackState.objects.get(person_id=case.person_id)
+    assert row.packed and row.state == {}
+    legacy = E.EngineState.unpack({case.person_id: bytes(row.packed)}).export()[case.person_id]
+    assert any(g[0] is None and g[2] == 2 for g in legacy["groups"])  # the run of two outside is in the state
+    TrackState.objects.filter(pk=row.pk).update(packed=None, state=legacy)
+    location.ingest(actor=gateway, fixes=_walk([OUTSIDE], start + timedelta(minutes=5), first=5))
+    assert EXITS().count() == 1  # the third fix outside completes the run begun before
+    row.refresh_from_db()
+    assert row.packed and row.state == {}
+
+
 def test_order_and_batching_of_fixes_do_not_change_the_alerts(officer, head, gateway, case):
     _wristband(officer, head, case)
     start = timezone.now() - timedelta(minutes=30)
@@ -440,3 +459,32 @@ def test_a_minor_status_or_a_move_carries_the_location_rows(officer, head, gatew
         case_moved(case=case, before={})
     assert set(Alert.objects.values_list("is_minor", flat=True)) == {True}
     assert Tracker.objects.get().is_minor and Fence.objects.filter(is_minor=False).count() == 0
+
+
+@pytest.mark.django_db
+def test_array_literals_read_back_exactly_on_postgresql():
+    """The bulk statements' parameters: texts with quotes, backslashes, braces, commas and the word NULL, floats
+    at full precision and not finite, times with their offsets, bytes, and None, all as the server reads them."""
+    from django.db import connection
+
+    from apps.monitoring import bulk
+
+    if connection.vendor != "postgresql":
+        pytest.skip("array literals are PostgreSQL's")
+    texts = ['a"b', "c\\d", "{e,f}", "NULL", "", " 空 格 ", None, "x'y"]
+    floats = [0.1, 1 / 3, -1e-300, 1.7976931348623157e308, float("nan"), float("inf"), float("-inf"), None]
+    times = [datetime(2026, 12, 3, 8, 0, 0, 123456, tzinfo=timezone.get_fixed_timezone(480)),
+             datetime(2026, 12, 3, 0, 0, tzinfo=timezone.get_fixed_timezone(0)), None]
+    blobs = [b"", bytes(range(256)), None]
+    ints = [0, -5, 2 ** 62, None]
+    got = bulk.run("SELECT %s::text[], %s::float8[], %s::timestamptz[], ARRAY(SELECT decode(x, 'hex') FROM "
+                   "unnest(%s::text[]) x), %s::bigint[], %s::bool[]",
+                   [bulk.texts(texts), bulk.floats(floats), bulk.times(times), bulk.hexes(blobs), bulk.ints(ints),
+                    bulk.bools([True, False, None])], fetch=True)[0]
+    assert got[0] == texts
+    assert got[1][:4] == floats[:4] and got[1][4] != got[1][4] and got[1][5:] == floats[5:]
+    assert got[2] == times and [bytes(b) if b is not None else None for b in got[3]] == blobs
+    assert got[4] == ints and got[5] == [True, False, None]
+    assert bulk.floats([1.5, 2.25]) == "{1.5,2.25}" and bulk.ints([1, 2]) == "{1,2}"
+    with pytest.raises(ValueError):
+        bulk.times([datetime(2026, 1, 1)])  # naive: the server would read it in its own zone
